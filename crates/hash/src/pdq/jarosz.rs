@@ -1,0 +1,388 @@
+//! The two-pass Jarosz box filter and the 64x64 decimation, float for float as the reference.
+//!
+//! The reference runs a scalar running sum along each row, then along each column (with a
+//! stride), twice. The rounding of that running sum is part of the hash, so the order of every
+//! addition and subtraction is kept exactly; what changes is which independent sums run side
+//! by side. Rows are filtered `LANES` at a time and columns all at once, so each running-sum
+//! step is one vector instruction instead of a chain of dependent scalar ones. The second pass
+//! only divides where the decimation will sample: each running sum must still see every input,
+//! but its quotient is needed at 64 positions only.
+
+/// Rows filtered side by side in the horizontal pass: one AVX register of f32.
+const LANES: usize = 8;
+
+/// The reference's window size for a dimension of `n` pixels: `ceil(n / 128)`.
+pub(crate) fn window_size(n: usize) -> usize {
+    n.div_ceil(128)
+}
+
+/// The source index that the 64-point decimation picks for each output index, as the
+/// reference computes it: `floor((i + 0.5) * n / 64)` in f64.
+pub(crate) fn decimation_indices(n: usize) -> [usize; 64] {
+    let mut out = [0usize; 64];
+    for (i, o) in out.iter_mut().enumerate() {
+        // The product is non-negative and below `n`, so truncation is the floor.
+        *o = ((i as f64 + 0.5) * n as f64 / 64.0) as usize;
+    }
+    out
+}
+
+/// A running-sum consumer: the same four-phase walk drives row and column filters.
+trait Accumulate {
+    /// `sum += input[at]`.
+    fn add(&mut self, at: usize);
+    /// `sum -= input[at]`.
+    fn sub(&mut self, at: usize);
+    /// Output position `at` is `sum / count`.
+    fn emit(&mut self, at: usize, count: f32);
+}
+
+/// The reference's `box1DFloat`: a running sum over a vector of `len` with a window of `window`,
+/// in four phases (grow without output, grow with output, slide, shrink).
+#[inline(always)]
+fn walk<A: Accumulate>(acc: &mut A, len: usize, window: usize) {
+    debug_assert!((1..=len).contains(&window), "window {window} for length {len}");
+    let half = (window + 2) / 2;
+    let mut count = 0usize;
+    let (mut left, mut right, mut out) = (0usize, 0usize, 0usize);
+    for _ in 0..half - 1 {
+        acc.add(right);
+        count += 1;
+        right += 1;
+    }
+    for _ in 0..window - half + 1 {
+        acc.add(right);
+        count += 1;
+        acc.emit(out, count as f32);
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..len - window {
+        acc.add(right);
+        acc.sub(left);
+        acc.emit(out, count as f32);
+        left += 1;
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..half - 1 {
+        acc.sub(left);
+        count -= 1;
+        acc.emit(out, count as f32);
+        left += 1;
+        out += 1;
+    }
+}
+
+/// Where a row filter writes its quotients.
+enum RowSink<'a, const N: usize> {
+    /// Every position, into `N` full output rows.
+    Full([&'a mut [f32]; N]),
+    /// Only the 64 decimation columns, into `N` compact rows of 64.
+    Sampled { rows: [&'a mut [f32]; N], columns: &'a [usize; 64], next: usize },
+}
+
+/// `N` rows filtered along their length side by side.
+struct Rows<'a, const N: usize> {
+    input: [&'a [f32]; N],
+    sum: [f32; N],
+    sink: RowSink<'a, N>,
+}
+
+impl<const N: usize> Accumulate for Rows<'_, N> {
+    #[inline(always)]
+    fn add(&mut self, at: usize) {
+        for k in 0..N {
+            self.sum[k] += self.input[k][at];
+        }
+    }
+
+    #[inline(always)]
+    fn sub(&mut self, at: usize) {
+        for k in 0..N {
+            self.sum[k] -= self.input[k][at];
+        }
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, at: usize, count: f32) {
+        match &mut self.sink {
+            RowSink::Full(out) => {
+                for k in 0..N {
+                    out[k][at] = self.sum[k] / count;
+                }
+            }
+            RowSink::Sampled { rows, columns, next } => {
+                while *next < 64 && columns[*next] == at {
+                    for k in 0..N {
+                        rows[k][*next] = self.sum[k] / count;
+                    }
+                    *next += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Where a column filter writes its quotients.
+enum ColumnSink<'a> {
+    /// Every row.
+    Full(&'a mut [f32]),
+    /// Only the 64 decimation rows, into a 64-row output.
+    Sampled { out: &'a mut [f32], rows: &'a [usize; 64], next: usize },
+}
+
+/// All columns of a row-major buffer filtered along their length side by side.
+struct Columns<'a> {
+    input: &'a [f32],
+    cols: usize,
+    sum: &'a mut [f32],
+    sink: ColumnSink<'a>,
+}
+
+impl Accumulate for Columns<'_> {
+    #[inline(always)]
+    fn add(&mut self, at: usize) {
+        let row = &self.input[at * self.cols..(at + 1) * self.cols];
+        for (s, x) in self.sum.iter_mut().zip(row) {
+            *s += *x;
+        }
+    }
+
+    #[inline(always)]
+    fn sub(&mut self, at: usize) {
+        let row = &self.input[at * self.cols..(at + 1) * self.cols];
+        for (s, x) in self.sum.iter_mut().zip(row) {
+            *s -= *x;
+        }
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, at: usize, count: f32) {
+        let cols = self.cols;
+        let quotient = |dst: &mut [f32], sum: &[f32]| {
+            for (o, s) in dst.iter_mut().zip(sum) {
+                *o = *s / count;
+            }
+        };
+        match &mut self.sink {
+            ColumnSink::Full(out) => quotient(&mut out[at * cols..(at + 1) * cols], self.sum),
+            ColumnSink::Sampled { out, rows, next } => {
+                while *next < 64 && rows[*next] == at {
+                    quotient(&mut out[*next * cols..(*next + 1) * cols], self.sum);
+                    *next += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Splits a row-major buffer into `N` consecutive rows starting at `first`.
+fn row_group<const N: usize>(buf: &[f32], first: usize, cols: usize) -> [&[f32]; N] {
+    std::array::from_fn(|k| &buf[(first + k) * cols..(first + k + 1) * cols])
+}
+
+fn row_group_mut<const N: usize>(buf: &mut [f32], first: usize, cols: usize) -> [&mut [f32]; N] {
+    let mut rest = &mut buf[first * cols..(first + N) * cols];
+    std::array::from_fn(|_| {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(cols);
+        rest = tail;
+        head
+    })
+}
+
+/// Horizontal box filter of every row, `LANES` rows at a time; `sampled` keeps only the 64
+/// decimation columns (the output is then `rows x 64`).
+fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
+    fn group<const N: usize>(input: &[f32], output: &mut [f32], first: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
+        let sink = match sampled {
+            None => RowSink::Full(row_group_mut::<N>(output, first, cols)),
+            Some(columns) => RowSink::Sampled { rows: row_group_mut::<N>(output, first, 64), columns, next: 0 },
+        };
+        let mut acc = Rows { input: row_group::<N>(input, first, cols), sum: [0.0; N], sink };
+        walk(&mut acc, cols, window);
+    }
+    let mut first = 0;
+    while first + LANES <= rows {
+        group::<LANES>(input, output, first, cols, window, sampled);
+        first += LANES;
+    }
+    while first < rows {
+        group::<1>(input, output, first, cols, window, sampled);
+        first += 1;
+    }
+}
+
+/// Vertical box filter of every column; `sampled` keeps only the 64 decimation rows (the output
+/// is then `64 x cols`).
+fn filter_columns(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize, sum: &mut Vec<f32>, sampled: Option<&[usize; 64]>) {
+    sum.clear();
+    sum.resize(cols, 0.0);
+    let sink = match sampled {
+        None => ColumnSink::Full(output),
+        Some(rows) => ColumnSink::Sampled { out: output, rows, next: 0 },
+    };
+    let mut acc = Columns { input, cols, sum, sink };
+    walk(&mut acc, rows, window);
+}
+
+/// Scratch buffers reused from one image to the next, so that hashing many large images does
+/// not page in fresh memory each time.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    sums: Vec<f32>,
+}
+
+/// Filters `luma` (row-major, `rows x cols`, at least 1x1) twice with the Jarosz box filter and
+/// decimates it to 64x64, writing row-major into `out`.
+///
+/// Equals the reference's `jaroszFilterFloat` (two repetitions) followed by
+/// `decimateFloat(64, 64)`, bit for bit.
+pub(crate) fn filter_and_decimate(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096]) {
+    let n = rows * cols;
+    debug_assert_eq!(luma.len(), n);
+    let along_rows = window_size(cols);
+    let along_cols = window_size(rows);
+    let sample_cols = decimation_indices(cols);
+    let sample_rows = decimation_indices(rows);
+    let Scratch { a, b, sums } = scratch;
+    // The compact second-pass buffer is `rows x 64`, larger than the image when it is narrow.
+    a.resize(n.max(rows * 64), 0.0);
+    b.resize(n, 0.0);
+
+    filter_rows(luma, &mut a[..n], rows, cols, along_rows, None);
+    filter_columns(&a[..n], b, rows, cols, along_cols, sums, None);
+    // Second pass: only the decimation columns of the row filter and the decimation rows of the
+    // column filter are ever read, so only those quotients are formed.
+    let compact = &mut a[..rows * 64];
+    filter_rows(b, compact, rows, cols, along_rows, Some(&sample_cols));
+    filter_columns(compact, out, rows, 64, along_cols, sums, Some(&sample_rows));
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The reference's `box1DFloat`, transcribed literally, with a stride.
+    pub(crate) fn box_1d_reference(input: &[f32], output: &mut [f32], len: usize, stride: usize, window: usize) {
+        let half = (window + 2) / 2;
+        let (p1, p2, p3, p4) = (half - 1, window - half + 1, len - window, half - 1);
+        let (mut li, mut ri, mut oi) = (0, 0, 0);
+        let mut sum = 0.0f32;
+        let mut count = 0usize;
+        for _ in 0..p1 {
+            sum += input[ri];
+            count += 1;
+            ri += stride;
+        }
+        for _ in 0..p2 {
+            sum += input[ri];
+            count += 1;
+            output[oi] = sum / count as f32;
+            ri += stride;
+            oi += stride;
+        }
+        for _ in 0..p3 {
+            sum += input[ri];
+            sum -= input[li];
+            output[oi] = sum / count as f32;
+            li += stride;
+            ri += stride;
+            oi += stride;
+        }
+        for _ in 0..p4 {
+            sum -= input[li];
+            count -= 1;
+            output[oi] = sum / count as f32;
+            li += stride;
+            oi += stride;
+        }
+    }
+
+    /// The reference pipeline, one scalar running sum at a time, full buffers, then decimation.
+    pub(crate) fn filter_and_decimate_reference(luma: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        let mut a = luma.to_vec();
+        let mut b = vec![0.0; a.len()];
+        for _ in 0..2 {
+            for r in 0..rows {
+                box_1d_reference(&a[r * cols..], &mut b[r * cols..], cols, 1, window_size(cols));
+            }
+            for c in 0..cols {
+                box_1d_reference(&b[c..], &mut a[c..], rows, cols, window_size(rows));
+            }
+        }
+        let (ri, ci) = (decimation_indices(rows), decimation_indices(cols));
+        let mut out = Vec::with_capacity(4096);
+        for r in ri {
+            for c in ci {
+                out.push(a[r * cols + c]);
+            }
+        }
+        out
+    }
+
+    fn pseudo_random_luma(rows: usize, cols: usize, seed: u32) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..rows * cols)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x % 25_500) as f32 / 100.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn window_sizes_follow_the_reference_formula() {
+        assert_eq!(window_size(1), 1);
+        assert_eq!(window_size(128), 1);
+        assert_eq!(window_size(129), 2);
+        assert_eq!(window_size(1600), 13);
+        assert_eq!(window_size(4032), 32);
+    }
+
+    #[test]
+    fn decimation_picks_the_centre_of_each_64th() {
+        let idx = decimation_indices(1004);
+        assert_eq!(idx[0], 7); // floor(0.5 * 1004 / 64) = floor(7.84)
+        assert_eq!(idx[63], 996); // floor(63.5 * 1004 / 64) = floor(996.16)
+        assert_eq!(decimation_indices(64), std::array::from_fn(|i| i));
+        // Fewer than 64 pixels: indices repeat, as in the reference.
+        let small = decimation_indices(34);
+        assert_eq!(small[0], 0);
+        assert_eq!(small[1], 0);
+        assert_eq!(small[63], 33);
+    }
+
+    #[test]
+    fn a_window_of_one_still_rounds_like_the_reference() {
+        // The running sum makes even a window of 1 something other than the identity.
+        let input = [0.1f32, 1e8, 0.3, 7.0];
+        let mut out = [0.0; 4];
+        box_1d_reference(&input, &mut out, 4, 1, 1);
+        assert_ne!(out, input, "running-sum rounding must show");
+        let luma = pseudo_random_luma(70, 66, 3);
+        let mut scratch = Scratch::default();
+        let mut fast = [0.0; 4096];
+        filter_and_decimate(&luma, 70, 66, &mut scratch, &mut fast);
+        assert_eq!(fast.to_vec(), filter_and_decimate_reference(&luma, 70, 66));
+    }
+
+    #[test]
+    fn the_fast_filter_equals_the_reference_bit_for_bit_at_many_sizes() {
+        let mut scratch = Scratch::default();
+        // Sizes that cross window boundaries (128, 129, 256, 257), odd row counts that leave a
+        // remainder after the groups of eight, and images smaller than 64 on a side.
+        for (i, &(rows, cols)) in [(5, 5), (34, 42), (63, 65), (129, 128), (257, 300), (300, 257), (1004, 161), (17, 1500)].iter().enumerate() {
+            let luma = pseudo_random_luma(rows, cols, i as u32 + 1);
+            let mut fast = [0.0; 4096];
+            filter_and_decimate(&luma, rows, cols, &mut scratch, &mut fast);
+            let slow = filter_and_decimate_reference(&luma, rows, cols);
+            let same = fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{rows}x{cols} differs from the reference");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! RGB to luma: `0.299 R + 0.587 G + 0.114 B`, summed left to right in f64 and rounded once to f32.
+//!
+//! Meta's C++ command-line tool does this sum in f32; the Python binding that produced our
+//! expected files (PyPI `pdqhash`, over the same C++ hashing core) does it in f64 and casts. On
+//! the 47 reference images both give the same hash bits, but only the f64 form reproduces the
+//! reference's 16x16 DCT floats exactly (`tests/reference.rs`), so that is the one kept.
+
+/// Converts interleaved RGB8 pixels to f32 luma; `out.len()` pixels are converted.
+pub fn rgb_to_luma(rgb: &[u8], out: &mut [f32]) {
+    debug_assert_eq!(rgb.len(), out.len() * 3);
+    for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *o = luma(px[0], px[1], px[2]);
+    }
+}
+
+#[inline(always)]
+fn luma(r: u8, g: u8, b: u8) -> f32 {
+    (0.299f64 * f64::from(r) + 0.587f64 * f64::from(g) + 0.114f64 * f64::from(b)) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luma_sums_in_f64_and_rounds_once() {
+        let mut out = [0.0f32; 3];
+        rgb_to_luma(&[255, 255, 255, 0, 0, 0, 10, 20, 30], &mut out);
+        assert_eq!(out[0], 255.0);
+        assert_eq!(out[1], 0.0);
+        assert_eq!(out[2].to_bits(), ((0.299f64 * 10.0 + 0.587 * 20.0 + 0.114 * 30.0) as f32).to_bits());
+    }
+
+    #[test]
+    fn the_f64_sum_differs_from_an_f32_sum_for_some_colours() {
+        // Why the precision is spelled out: the two orders disagree in the last bit for some
+        // inputs, and that last bit reaches the DCT floats.
+        let differs = (0..=255u8).any(|v| {
+            let f32_sum = 0.299f32 * f32::from(v) + 0.587f32 * f32::from(255 - v) + 0.114f32 * 77.0;
+            f32_sum.to_bits() != luma(v, 255 - v, 77).to_bits()
+        });
+        assert!(differs);
+    }
+}
