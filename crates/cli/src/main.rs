@@ -1,1 +1,35 @@
-fn main() {}
+//! The `tocsin` binary: one command line over every Tocsin capability.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tocsin: take terrorist content down, keep it down, and prove every step.
+#[derive(Debug, Parser)]
+#[command(name = "tocsin", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Hash images with PDQ, bit-exact with Meta's reference.
+    Hash(commands::hash::HashArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => commands::hash::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("tocsin: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -103,6 +103,7 @@ fn exif_orientation_is_ignored_by_default_and_applied_on_request() {
     assert_eq!((oriented.width, oriented.height), (3024, 4032), "orientation 6 turns the picture upright");
     assert_ne!(oriented.pdq.hash, stored.pdq.hash);
     // The flag must not change images without a rotation tag.
-    let plain = tocsin_hash::hash_bytes(&mut Hasher::new(), &read("reg-test-input/exif-rotn/exif-rotn-1.jpg"), &options, false).expect("decodes");
+    let plain =
+        tocsin_hash::hash_bytes(&mut Hasher::new(), &read("reg-test-input/exif-rotn/exif-rotn-1.jpg"), &options, false).expect("decodes");
     assert_eq!(plain.pdq.hash, upright.pdq.hash);
 }

@@ -108,14 +108,14 @@ impl<const N: usize> Accumulate for Rows<'_, N> {
     fn emit(&mut self, at: usize, count: f32) {
         match &mut self.sink {
             RowSink::Full(out) => {
-                for k in 0..N {
-                    out[k][at] = self.sum[k] / count;
+                for (row, sum) in out.iter_mut().zip(&self.sum) {
+                    row[at] = *sum / count;
                 }
             }
             RowSink::Sampled { rows, columns, next } => {
                 while *next < 64 && columns[*next] == at {
-                    for k in 0..N {
-                        rows[k][*next] = self.sum[k] / count;
+                    for (row, sum) in rows.iter_mut().zip(&self.sum) {
+                        row[*next] = *sum / count;
                     }
                     *next += 1;
                 }
@@ -215,7 +215,15 @@ fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, wind
 
 /// Vertical box filter of every column; `sampled` keeps only the 64 decimation rows (the output
 /// is then `64 x cols`).
-fn filter_columns(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize, sum: &mut Vec<f32>, sampled: Option<&[usize; 64]>) {
+fn filter_columns(
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    cols: usize,
+    window: usize,
+    sum: &mut Vec<f32>,
+    sampled: Option<&[usize; 64]>,
+) {
     sum.clear();
     sum.resize(cols, 0.0);
     let sink = match sampled {
@@ -376,7 +384,9 @@ pub(crate) mod tests {
         let mut scratch = Scratch::default();
         // Sizes that cross window boundaries (128, 129, 256, 257), odd row counts that leave a
         // remainder after the groups of eight, and images smaller than 64 on a side.
-        for (i, &(rows, cols)) in [(5, 5), (34, 42), (63, 65), (129, 128), (257, 300), (300, 257), (1004, 161), (17, 1500)].iter().enumerate() {
+        for (i, &(rows, cols)) in
+            [(5, 5), (34, 42), (63, 65), (129, 128), (257, 300), (300, 257), (1004, 161), (17, 1500)].iter().enumerate()
+        {
             let luma = pseudo_random_luma(rows, cols, i as u32 + 1);
             let mut fast = [0.0; 4096];
             filter_and_decimate(&luma, rows, cols, &mut scratch, &mut fast);

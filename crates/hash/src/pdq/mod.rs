@@ -108,15 +108,8 @@ pub enum PixelBufferError {
 }
 
 fn checked_len(width: usize, height: usize, channels: usize, actual: usize) -> Result<(), PixelBufferError> {
-    let expected = width
-        .checked_mul(height)
-        .and_then(|n| n.checked_mul(channels))
-        .ok_or(PixelBufferError::TooLarge { width, height })?;
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(PixelBufferError::Length { actual, expected, width, height, channels })
-    }
+    let expected = width.checked_mul(height).and_then(|n| n.checked_mul(channels)).ok_or(PixelBufferError::TooLarge { width, height })?;
+    if expected == actual { Ok(()) } else { Err(PixelBufferError::Length { actual, expected, width, height, channels }) }
 }
 
 /// Borrowed interleaved 8-bit RGB pixels, row-major, no padding; the length is checked once here.
@@ -194,10 +187,9 @@ impl Hasher {
     pub fn hash_rgb_dihedral(&mut self, image: RgbView<'_>) -> DihedralOutput {
         match self.dct_rgb_with(image, Bypass::Never) {
             None => DihedralOutput { hashes: [PdqHash::default(); 8], quality: Quality(0) },
-            Some((coefficients, quality)) => DihedralOutput {
-                hashes: Dihedral::ALL.map(|d| dct::threshold(&d.transform(&coefficients))),
-                quality: Quality(quality),
-            },
+            Some((coefficients, quality)) => {
+                DihedralOutput { hashes: Dihedral::ALL.map(|d| dct::threshold(&d.transform(&coefficients))), quality: Quality(quality) }
+            }
         }
     }
 

@@ -31,4 +31,3 @@ pub fn hash(text: &str) -> PdqHash {
 pub fn hash_file(relative: &str, dihedral: bool) -> ImageHash {
     hash_bytes(&mut Hasher::new(), &read(relative), &DecodeOptions::default(), dihedral).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
-

@@ -1,0 +1,280 @@
+//! `tocsin hash`: PDQ hashes of image files and folders, in parallel, in a stable order.
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use tocsin_hash::pdq::{Dihedral, Hasher};
+use tocsin_hash::{DecodeOptions, ImageHash, decode};
+
+/// Files larger than this are refused unread: no supported image needs more, and reading a
+/// multi-gigabyte stray file into memory would stall the run.
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Show the progress bar only once a run has taken this long, so short runs stay quiet.
+const PROGRESS_DELAY: Duration = Duration::from_millis(800);
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// `<hash>\t<quality>\t<path>`; with --dihedral, eight lines per file with the variant name
+    /// as a fourth column.
+    Tsv,
+    /// One JSON object per line: path, hash, quality, width, height, format and, with
+    /// --dihedral, the eight variants.
+    Json,
+}
+
+/// Arguments of `tocsin hash`.
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Image files, and folders to walk recursively (every file below them is tried).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Tsv)]
+    format: OutputFormat,
+
+    /// Also compute the hashes of the seven rotations and mirrors of each image.
+    #[arg(long)]
+    dihedral: bool,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+
+    /// Rotate images as their EXIF orientation says before hashing. Off by default: the
+    /// reference hashes stored pixels, and partners' hashes will only match without it.
+    #[arg(long)]
+    exif_orientation: bool,
+
+    /// Refuse images with more pixels than this (decompression bombs).
+    #[arg(long, value_name = "PIXELS", default_value_t = decode::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+}
+
+/// One line of JSON output.
+#[derive(Serialize)]
+struct JsonRecord<'a> {
+    path: &'a str,
+    hash: String,
+    quality: u8,
+    width: u32,
+    height: u32,
+    format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dihedral: Option<BTreeMap<&'static str, String>>,
+}
+
+/// Runs the command; the exit code is 0 when every file hashed, 1 when some failed.
+pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
+    let mut failures = 0usize;
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut files, &mut |p, e| {
+            failures += 1;
+            eprintln!("tocsin: {}: {e}", p.display());
+        });
+    }
+
+    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting worker threads")?;
+    let options = DecodeOptions { apply_exif_orientation: args.exif_orientation, max_pixels: args.max_pixels };
+    let dihedral = args.dihedral;
+
+    let unreadable_paths = failures;
+    let total = files.len();
+    let (tx, rx) = mpsc::sync_channel::<(usize, Result<ImageHash, String>)>(jobs * 4);
+    let worker_files = files.clone();
+    let workers = std::thread::spawn(move || {
+        pool.install(|| {
+            worker_files.par_iter().enumerate().for_each_init(
+                || (Hasher::new(), tx.clone()),
+                |(hasher, tx), (index, path)| {
+                    let result = hash_file(hasher, path, &options, dihedral);
+                    // The receiver only goes away when output failed; then nothing more matters.
+                    let _ = tx.send((index, result));
+                },
+            );
+        });
+    });
+
+    let progress = Progress::new(total);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut pending = BTreeMap::new();
+    let mut next = 0usize;
+    let mut output_closed = false;
+    for (index, result) in rx.iter() {
+        pending.insert(index, result);
+        // Results arrive in any order; print them in the order the files were named.
+        while let Some(result) = pending.remove(&next) {
+            let path = &files[next];
+            next += 1;
+            progress.tick();
+            match result {
+                Ok(hash) => {
+                    if let Err(e) = write_record(&mut out, args.format, path, &hash) {
+                        if e.kind() == io::ErrorKind::BrokenPipe {
+                            output_closed = true;
+                            break;
+                        }
+                        return Err(e).context("writing output");
+                    }
+                }
+                Err(message) => {
+                    failures += 1;
+                    progress.suspend(|| eprintln!("tocsin: {}: {message}", path.display()));
+                }
+            }
+        }
+        if output_closed {
+            break;
+        }
+        // Flush as work completes so a pipeline downstream sees results while the run goes on.
+        if pending.is_empty() && out.flush().is_err() {
+            output_closed = true;
+            break;
+        }
+    }
+    drop(rx);
+    progress.finish();
+    if output_closed {
+        // A closed pipe (`tocsin hash dir | head`) is the reader's choice, not a failure.
+        return Ok(ExitCode::SUCCESS);
+    }
+    workers.join().map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("writing output")?,
+    }
+    if failures > 0 {
+        eprintln!("tocsin: {failures} of {} path(s) could not be hashed", total + unreadable_paths);
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends `path` if it is a file, or every file below it if it is a folder, in name order, as
+/// `find PATH -type f` would list them (symbolic links to files are followed, links to folders
+/// are not, so a link loop cannot trap the walk).
+fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut dyn FnMut(&Path, String)) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return report(path, io_message(&e)),
+    };
+    if !meta.is_dir() {
+        files.push(path.to_path_buf());
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(rd) => rd,
+        Err(e) => return report(path, io_message(&e)),
+    };
+    let mut children: Vec<(PathBuf, bool)> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => {
+                let is_real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                let is_link_to_dir = entry.file_type().is_ok_and(|t| t.is_symlink()) && entry.path().is_dir();
+                if !is_link_to_dir {
+                    children.push((entry.path(), is_real_dir));
+                }
+            }
+            Err(e) => report(path, io_message(&e)),
+        }
+    }
+    children.sort();
+    for (child, is_dir) in children {
+        if is_dir {
+            collect(&child, files, report);
+        } else {
+            files.push(child);
+        }
+    }
+}
+
+fn io_message(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
+fn hash_file(hasher: &mut Hasher, path: &Path, options: &DecodeOptions, dihedral: bool) -> Result<ImageHash, String> {
+    let len = std::fs::metadata(path).map_err(|e| io_message(&e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(format!("file of {len} bytes is larger than the 1 GiB limit"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_message(&e))?;
+    tocsin_hash::hash_bytes(hasher, &bytes, options, dihedral).map_err(|e| e.to_string())
+}
+
+fn write_record(out: &mut impl Write, format: OutputFormat, path: &Path, hash: &ImageHash) -> io::Result<()> {
+    let shown = path.to_string_lossy();
+    let quality = hash.pdq.quality.get();
+    match (format, &hash.dihedral) {
+        (OutputFormat::Tsv, None) => writeln!(out, "{}\t{quality}\t{shown}", hash.pdq.hash),
+        (OutputFormat::Tsv, Some(d)) => {
+            for which in Dihedral::ALL {
+                writeln!(out, "{}\t{quality}\t{shown}\t{}", d.get(which), which.name())?;
+            }
+            Ok(())
+        }
+        (OutputFormat::Json, dihedral) => {
+            let record = JsonRecord {
+                path: &shown,
+                hash: hash.pdq.hash.to_string(),
+                quality,
+                width: hash.width,
+                height: hash.height,
+                format: hash.format.name(),
+                dihedral: dihedral.map(|d| Dihedral::ALL.iter().map(|w| (w.name(), d.get(*w).to_string())).collect()),
+            };
+            serde_json::to_writer(&mut *out, &record).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+    }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and the run is long.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    interactive: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}") {
+            bar.set_style(style);
+        }
+        Self { bar, started: Instant::now(), interactive: io::stderr().is_terminal() }
+    }
+
+    fn tick(&self) {
+        self.bar.inc(1);
+        if self.interactive && self.bar.is_hidden() && self.started.elapsed() >= PROGRESS_DELAY {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    fn suspend(&self, f: impl FnOnce()) {
+        self.bar.suspend(f);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,122 @@
+//! The `tocsin` command line, run as a user would run it.
+
+mod helpers;
+
+use helpers::{data_dir, expected, tocsin_in};
+use serde_json::Value;
+
+#[test]
+fn tsv_lines_carry_hash_quality_and_the_path_as_find_prints_it() {
+    let run = tocsin_in(&data_dir(), &["hash", "bridge-mods/", "misc-images/wee.jpg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 13);
+    // Folder entries in name order, the folder as named joined with the file name.
+    assert!(lines[0].ends_with("\tbridge-mods/aaa-orig.jpg"), "{}", lines[0]);
+    assert!(lines[11].ends_with("\tbridge-mods/square-512x512.jpg"), "{}", lines[11]);
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 3, "{line}");
+        let (hash, quality) = expected(f[2].trim_start_matches("./"));
+        assert_eq!((f[0], f[1]), (hash.as_str(), quality.as_str()), "{line}");
+    }
+}
+
+#[test]
+fn json_lines_add_size_format_and_on_request_the_dihedral_variants() {
+    let run = tocsin_in(&data_dir(), &["hash", "--format", "json", "--dihedral", "reg-test-input/pen-and-coaster.png"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON object");
+    let (hash, quality) = expected("reg-test-input/pen-and-coaster.png");
+    assert_eq!(v["path"], "reg-test-input/pen-and-coaster.png");
+    assert_eq!(v["hash"], hash.as_str());
+    assert_eq!(v["quality"].to_string(), quality);
+    assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(924), Some(735)));
+    assert_eq!(v["format"], "png");
+    let dihedral_csv = std::fs::read_to_string(data_dir().join("expected/pdqhash-0.2.8-dihedral.csv")).expect("csv");
+    let row: Vec<&str> =
+        dihedral_csv.lines().find(|l| l.starts_with("reg-test-input/pen-and-coaster.png,")).expect("row").split(',').collect();
+    for (k, name) in ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"].iter().enumerate() {
+        assert_eq!(v["dihedral"][name], row[k + 1], "{name}");
+    }
+}
+
+#[test]
+fn bad_files_are_reported_one_by_one_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = std::fs::read(data_dir().join("misc-images/wee.jpg")).expect("read");
+    std::fs::write(dir.path().join("a-empty.png"), b"").expect("write");
+    std::fs::write(dir.path().join("b-truncated.jpg"), &good[..good.len() / 2]).expect("write");
+    std::fs::write(dir.path().join("c-notes.txt"), b"meeting at noon").expect("write");
+    std::fs::write(dir.path().join("d-bomb.png"), bomb_png(100_000, 100_000)).expect("write");
+    std::fs::write(dir.path().join("e-good.jpg"), &good).expect("write");
+    let run = tocsin_in(dir.path(), &["hash", ".", "missing.jpg"]);
+    assert_eq!(run.code, 1, "some files failed: {}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1);
+    assert!(run.stdout.ends_with("\t./e-good.jpg\n"), "{}", run.stdout);
+    for (file, reason) in [
+        ("./a-empty.png", "empty file"),
+        ("./b-truncated.jpg", "truncated"),
+        ("./c-notes.txt", "not an image"),
+        ("./d-bomb.png", "100000x100000 pixels exceeds the limit"),
+        ("missing.jpg", "no such file"),
+    ] {
+        let line = run.stderr.lines().find(|l| l.contains(file)).unwrap_or_else(|| panic!("no error for {file}: {}", run.stderr));
+        assert!(line.contains(reason), "{file}: {line}");
+    }
+    assert!(run.stderr.contains("5 of 6 path(s) could not be hashed"), "{}", run.stderr);
+}
+
+#[test]
+fn the_output_does_not_depend_on_the_number_of_workers() {
+    let one = tocsin_in(&data_dir(), &["hash", "--jobs", "1", "misc-images", "bridge-mods"]);
+    let three = tocsin_in(&data_dir(), &["hash", "-j", "3", "misc-images", "bridge-mods"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_eq!(one.stdout, three.stdout);
+    assert_eq!(one.stdout.lines().count(), 12 + 17);
+}
+
+#[test]
+fn exif_orientation_is_applied_only_when_asked() {
+    let file = "reg-test-input/exif-rotn/exif-rotn-6.jpg";
+    let plain = tocsin_in(&data_dir(), &["hash", "--format", "json", file]);
+    let turned = tocsin_in(&data_dir(), &["hash", "--format", "json", "--exif-orientation", file]);
+    let (p, t): (Value, Value) = (serde_json::from_str(&plain.stdout).expect("json"), serde_json::from_str(&turned.stdout).expect("json"));
+    assert_eq!(p["hash"], expected(file).0.as_str());
+    assert_eq!((p["width"].as_u64(), t["width"].as_u64()), (Some(4032), Some(3024)));
+    assert_ne!(p["hash"], t["hash"]);
+}
+
+#[test]
+fn usage_errors_exit_with_status_2() {
+    let run = tocsin_in(&data_dir(), &["hash"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("PATH"), "{}", run.stderr);
+    assert_eq!(tocsin_in(&data_dir(), &["hash", "--jobs", "0", "x"]).code, 2);
+}
+
+/// A PNG whose header claims `width x height` 8-bit RGB pixels, with a token data chunk.
+fn bomb_png(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, body) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &[0x78, 0x9c, 0x03, 0x00][..]), (b"IEND", &[][..])] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(body);
+        png.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
+}
