@@ -107,3 +107,21 @@ fn exif_orientation_is_ignored_by_default_and_applied_on_request() {
         tocsin_hash::hash_bytes(&mut Hasher::new(), &read("reg-test-input/exif-rotn/exif-rotn-1.jpg"), &options, false).expect("decodes");
     assert_eq!(plain.pdq.hash, upright.pdq.hash);
 }
+
+#[test]
+fn every_format_and_colour_mode_converts_to_rgb_as_pillow_does() {
+    // GIF, BMP, TIFF, greyscale and progressive JPEG, lossy WebP with alpha, 1-bit, 16-bit and
+    // palette PNGs, made with Pillow and hashed by the reference (`generated/make.py`).
+    let rows = csv("../generated/expected.csv");
+    assert_eq!(rows.len(), 17);
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let got = hash_file(&format!("generated/{}", row[0]), false);
+        assert_eq!((got.width.to_string(), got.height.to_string()), (row[1].clone(), row[2].clone()), "{}", row[0]);
+        let expected = hash(&row[4]);
+        if got.pdq.hash != expected || got.pdq.quality.get().to_string() != row[5] {
+            wrong.push(format!("{} ({}): {} bits apart", row[0], row[3], got.pdq.hash.distance(&expected)));
+        }
+    }
+    assert!(wrong.is_empty(), "differences from Pillow + reference:\n{}", wrong.join("\n"));
+}
