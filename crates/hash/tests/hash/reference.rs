@@ -1,11 +1,11 @@
 //! Golden tests against Meta's reference outputs (`tests/data/pdq/expected`, made with PyPI
 //! `pdqhash` 0.2.8, Meta's C++, over Pillow's decode with libjpeg-turbo 3.2).
 
-mod helpers;
+
 
 use std::collections::BTreeSet;
 
-use helpers::{csv, hash, hash_file, read};
+use crate::helpers::{csv, hash, hash_file, read};
 use serde_json::Value;
 use tocsin_hash::pdq::{Dihedral, Hasher, PdqHash, RgbView};
 use tocsin_hash::{DecodeOptions, decode_rgb};
