@@ -30,12 +30,18 @@ fn dct_matrix_transposed() -> &'static [f32; 1024] {
     })
 }
 
+super::simd::avx2_dispatch! {
+    /// [`dct64_to_16_portable`], in AVX2 code when the CPU has it.
+    fn dct64_to_16(a: &[f32; 4096]) -> Dct16 => dct64_to_16_portable
+}
+
 /// `B = D * A * D^T` for the 64x64 buffer `A`, every sum accumulated in f32 with `k` ascending
 /// and no fused multiply-add, as the reference's `dct64To16`.
 ///
 /// The loops run over `j` innermost so each step of every sum is one vector lane; each output
 /// element still sees exactly the reference's sequence of roundings.
-pub fn dct64_to_16(a: &[f32; 4096]) -> Dct16 {
+#[inline(always)]
+pub(crate) fn dct64_to_16_portable(a: &[f32; 4096]) -> Dct16 {
     let d = dct_matrix();
     let dt = dct_matrix_transposed();
     let mut t = [0.0f32; 16 * 64];
@@ -63,7 +69,7 @@ pub fn dct64_to_16(a: &[f32; 4096]) -> Dct16 {
 
 /// The reference's quality: the sum of truncated, scaled gradients between neighbours in the
 /// 64x64 buffer, divided by 90 and capped at 100.
-pub fn quality(buf: &[f32; 4096]) -> u8 {
+pub(crate) fn quality(buf: &[f32; 4096]) -> u8 {
     fn step(u: f32, v: f32) -> i32 {
         // `(int)` in C truncates toward zero, as `as` does.
         (((u - v) * 100.0) / 255.0) as i32
@@ -85,14 +91,14 @@ pub fn quality(buf: &[f32; 4096]) -> u8 {
 
 /// The lower median of the 256 coefficients (the 128th smallest), which is what the reference's
 /// Torben median returns for an even count.
-pub fn median(dct: &Dct16) -> f32 {
+pub(crate) fn median(dct: &Dct16) -> f32 {
     let mut v = *dct;
     let (_, m, _) = v.select_nth_unstable_by(127, f32::total_cmp);
     *m
 }
 
 /// Bit `i * 16 + j` is set when coefficient `(i, j)` is strictly above the median.
-pub fn threshold(dct: &Dct16) -> PdqHash {
+pub(crate) fn threshold(dct: &Dct16) -> PdqHash {
     let m = median(dct);
     let mut h = PdqHash::default();
     for (k, &x) in dct.iter().enumerate() {

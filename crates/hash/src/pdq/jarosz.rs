@@ -193,7 +193,9 @@ fn row_group_mut<const N: usize>(buf: &mut [f32], first: usize, cols: usize) -> 
 
 /// Horizontal box filter of every row, `LANES` rows at a time; `sampled` keeps only the 64
 /// decimation columns (the output is then `rows x 64`).
+#[inline(always)]
 fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
+    #[inline(always)]
     fn group<const N: usize>(input: &[f32], output: &mut [f32], first: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
         let sink = match sampled {
             None => RowSink::Full(row_group_mut::<N>(output, first, cols)),
@@ -243,12 +245,19 @@ pub(crate) struct Scratch {
     sums: Vec<f32>,
 }
 
+super::simd::avx2_dispatch! {
+    /// [`filter_and_decimate_portable`], in AVX2 code when the CPU has it.
+    fn filter_and_decimate(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096])
+        => filter_and_decimate_portable
+}
+
 /// Filters `luma` (row-major, `rows x cols`, at least 1x1) twice with the Jarosz box filter and
 /// decimates it to 64x64, writing row-major into `out`.
 ///
 /// Equals the reference's `jaroszFilterFloat` (two repetitions) followed by
 /// `decimateFloat(64, 64)`, bit for bit.
-pub(crate) fn filter_and_decimate(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096]) {
+#[inline(always)]
+pub(crate) fn filter_and_decimate_portable(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096]) {
     let n = rows * cols;
     debug_assert_eq!(luma.len(), n);
     let along_rows = window_size(cols);

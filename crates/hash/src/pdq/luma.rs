@@ -5,8 +5,13 @@
 //! the 47 reference images both give the same hash bits, but only the f64 form reproduces the
 //! reference's 16x16 DCT floats exactly (`tests/reference.rs`), so that is the one kept.
 
-/// Converts interleaved RGB8 pixels to f32 luma; `out.len()` pixels are converted.
-pub fn rgb_to_luma(rgb: &[u8], out: &mut [f32]) {
+super::simd::avx2_dispatch! {
+    /// Converts interleaved RGB8 pixels to f32 luma; `out.len()` pixels are converted.
+    fn rgb_to_luma(rgb: &[u8], out: &mut [f32]) => rgb_to_luma_portable
+}
+
+#[inline(always)]
+pub(crate) fn rgb_to_luma_portable(rgb: &[u8], out: &mut [f32]) {
     debug_assert_eq!(rgb.len(), out.len() * 3);
     for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
         *o = luma(px[0], px[1], px[2]);

@@ -9,6 +9,7 @@ mod dct;
 mod hash256;
 mod jarosz;
 mod luma;
+mod simd;
 
 pub use dct::{Dct16, Dihedral};
 pub use hash256::{ParseHashError, PdqHash};
