@@ -92,15 +92,18 @@ struct Rows<'a, const N: usize> {
 impl<const N: usize> Accumulate for Rows<'_, N> {
     #[inline(always)]
     fn add(&mut self, at: usize) {
-        for k in 0..N {
-            self.sum[k] += self.input[k][at];
+        // Gather first, then one lane-wise operation the compiler can issue as a vector.
+        let x: [f32; N] = std::array::from_fn(|k| self.input[k][at]);
+        for (s, x) in self.sum.iter_mut().zip(x) {
+            *s += x;
         }
     }
 
     #[inline(always)]
     fn sub(&mut self, at: usize) {
-        for k in 0..N {
-            self.sum[k] -= self.input[k][at];
+        let x: [f32; N] = std::array::from_fn(|k| self.input[k][at]);
+        for (s, x) in self.sum.iter_mut().zip(x) {
+            *s -= x;
         }
     }
 
@@ -108,8 +111,9 @@ impl<const N: usize> Accumulate for Rows<'_, N> {
     fn emit(&mut self, at: usize, count: f32) {
         match &mut self.sink {
             RowSink::Full(out) => {
-                for (row, sum) in out.iter_mut().zip(&self.sum) {
-                    row[at] = *sum / count;
+                let q = self.sum.map(|s| s / count);
+                for (row, q) in out.iter_mut().zip(q) {
+                    row[at] = q;
                 }
             }
             RowSink::Sampled { rows, columns, next } => {
@@ -217,6 +221,7 @@ fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, wind
 
 /// Vertical box filter of every column; `sampled` keeps only the 64 decimation rows (the output
 /// is then `64 x cols`).
+#[inline(always)]
 fn filter_columns(
     input: &[f32],
     output: &mut [f32],

@@ -13,12 +13,32 @@ super::simd::avx2_dispatch! {
 #[inline(always)]
 pub(crate) fn rgb_to_luma_portable(rgb: &[u8], out: &mut [f32]) {
     debug_assert_eq!(rgb.len(), out.len() * 3);
+    let t = tables();
     for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
-        *o = luma(px[0], px[1], px[2]);
+        // Each product is the same f64 as `0.299 * r` computed on the spot, so table lookups
+        // followed by the same two additions give the same bits as `luma`.
+        *o = (t.r[usize::from(px[0])] + t.g[usize::from(px[1])] + t.b[usize::from(px[2])]) as f32;
     }
 }
 
-#[inline(always)]
+/// The three channel products for every 8-bit value.
+struct Tables {
+    r: [f64; 256],
+    g: [f64; 256],
+    b: [f64; 256],
+}
+
+fn tables() -> &'static Tables {
+    static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| Tables {
+        r: std::array::from_fn(|v| 0.299f64 * v as f64),
+        g: std::array::from_fn(|v| 0.587f64 * v as f64),
+        b: std::array::from_fn(|v| 0.114f64 * v as f64),
+    })
+}
+
+/// The definition the tables implement, kept for the tests.
+#[cfg(test)]
 fn luma(r: u8, g: u8, b: u8) -> f32 {
     (0.299f64 * f64::from(r) + 0.587f64 * f64::from(g) + 0.114f64 * f64::from(b)) as f32
 }
@@ -34,6 +54,25 @@ mod tests {
         assert_eq!(out[0], 255.0);
         assert_eq!(out[1], 0.0);
         assert_eq!(out[2].to_bits(), ((0.299f64 * 10.0 + 0.587 * 20.0 + 0.114 * 30.0) as f32).to_bits());
+    }
+
+    #[test]
+    fn the_tables_give_the_definition_for_every_colour() {
+        // All 16.7 million colours, in rows of one red and green and every blue.
+        let mut rgb = Vec::with_capacity(256 * 3);
+        let mut out = [0.0f32; 256];
+        for r in 0..=255u8 {
+            for g in 0..=255u8 {
+                rgb.clear();
+                for b in 0..=255u8 {
+                    rgb.extend_from_slice(&[r, g, b]);
+                }
+                rgb_to_luma(&rgb, &mut out);
+                for (b, o) in out.iter().enumerate() {
+                    assert_eq!(o.to_bits(), luma(r, g, b as u8).to_bits(), "{r} {g} {b}");
+                }
+            }
+        }
     }
 
     #[test]
