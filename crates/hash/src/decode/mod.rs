@@ -155,9 +155,8 @@ pub fn decode_rgb(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, Dec
     }
     // The pure-Rust decoders return errors for the damage we and the fuzzer have thrown at
     // them; should one still panic on some new malformation, that file fails, not the run.
-    std::panic::catch_unwind(|| decode_with_image(bytes, format, options)).unwrap_or_else(|_| {
-        Err(DecodeError::Corrupt { format, reason: "the decoder gave up on malformed data".to_owned() })
-    })
+    std::panic::catch_unwind(|| decode_with_image(bytes, format, options))
+        .unwrap_or_else(|_| Err(DecodeError::Corrupt { format, reason: "the decoder gave up on malformed data".to_owned() }))
 }
 
 fn decode_with_image(bytes: &[u8], format: Format, options: &DecodeOptions) -> Result<RgbImage, DecodeError> {

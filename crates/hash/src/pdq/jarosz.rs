@@ -7,6 +7,10 @@
 //! step is one vector instruction instead of a chain of dependent scalar ones. The second pass
 //! only divides where the decimation will sample: each running sum must still see every input,
 //! but its quotient is needed at 64 positions only.
+//!
+//! Measured and rejected (2026-11-29, `bench/RESULTS.md`): transposing each group of eight rows
+//! into a lane-major strip so the row walk becomes contiguous vector code. Written in portable
+//! Rust, the transposes compiled to scalar moves and the whole filter got 30-45% slower.
 
 /// Rows filtered side by side in the horizontal pass: one AVX register of f32.
 const LANES: usize = 8;

@@ -1,8 +1,6 @@
 //! Golden tests against Meta's reference outputs (`tests/data/pdq/expected`, made with PyPI
 //! `pdqhash` 0.2.8, Meta's C++, over Pillow's decode with libjpeg-turbo 3.2).
 
-
-
 use std::collections::BTreeSet;
 
 use crate::helpers::{csv, hash, hash_file, read};
