@@ -48,7 +48,7 @@ fn bad_files_are_reported_one_by_one_and_the_run_goes_on() {
     std::fs::write(dir.path().join("a-empty.png"), b"").expect("write");
     std::fs::write(dir.path().join("b-truncated.jpg"), &good[..good.len() / 2]).expect("write");
     std::fs::write(dir.path().join("c-notes.txt"), b"meeting at noon").expect("write");
-    std::fs::write(dir.path().join("d-bomb.png"), bomb_png(100_000, 100_000)).expect("write");
+    std::fs::copy(data_dir().join("../bomb-100000x100000.png"), dir.path().join("d-bomb.png")).expect("copy");
     std::fs::write(dir.path().join("e-good.jpg"), &good).expect("write");
     let run = tocsin_in(dir.path(), &["hash", ".", "missing.jpg"]);
     assert_eq!(run.code, 1, "some files failed: {}", run.stderr);
@@ -93,30 +93,4 @@ fn usage_errors_exit_with_status_2() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("PATH"), "{}", run.stderr);
     assert_eq!(tocsin_in(&data_dir(), &["hash", "--jobs", "0", "x"]).code, 2);
-}
-
-/// A PNG whose header claims `width x height` 8-bit RGB pixels, with a token data chunk.
-fn bomb_png(width: u32, height: u32) -> Vec<u8> {
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
-    }
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, body) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &[0x78, 0x9c, 0x03, 0x00][..]), (b"IEND", &[][..])] {
-        let mut chunk = kind.to_vec();
-        chunk.extend_from_slice(body);
-        png.extend_from_slice(&u32::try_from(body.len()).expect("small").to_be_bytes());
-        png.extend_from_slice(&chunk);
-        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    }
-    png
 }
