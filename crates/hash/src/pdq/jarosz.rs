@@ -12,6 +12,8 @@
 //! into a lane-major strip so the row walk becomes contiguous vector code. Written in portable
 //! Rust, the transposes compiled to scalar moves and the whole filter got 30-45% slower.
 
+use super::simd::Transposer;
+
 /// Rows filtered side by side in the horizontal pass: one AVX register of f32.
 const LANES: usize = 8;
 
@@ -132,6 +134,57 @@ impl<const N: usize> Accumulate for Rows<'_, N> {
     }
 }
 
+/// Eight rows filtered side by side from a lane-major strip (`input[x][k]` is row `k`, column
+/// `x`), so each step is one contiguous vector.
+struct LaneRows<'a> {
+    input: &'a [[f32; LANES]],
+    sum: [f32; LANES],
+    sink: LaneSink<'a>,
+}
+
+/// Where a lane-major row filter writes its quotients.
+enum LaneSink<'a> {
+    /// Every position, lane-major like the input.
+    Full(&'a mut [[f32; LANES]]),
+    /// Only the 64 decimation columns, into eight compact rows of 64.
+    Sampled { rows: [&'a mut [f32]; LANES], columns: &'a [usize; 64], next: usize },
+}
+
+impl Accumulate for LaneRows<'_> {
+    #[inline(always)]
+    fn add(&mut self, at: usize) {
+        for (s, x) in self.sum.iter_mut().zip(self.input[at]) {
+            *s += x;
+        }
+    }
+
+    #[inline(always)]
+    fn sub(&mut self, at: usize) {
+        for (s, x) in self.sum.iter_mut().zip(self.input[at]) {
+            *s -= x;
+        }
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, at: usize, count: f32) {
+        match &mut self.sink {
+            LaneSink::Full(out) => {
+                for (o, s) in out[at].iter_mut().zip(self.sum) {
+                    *o = s / count;
+                }
+            }
+            LaneSink::Sampled { rows, columns, next } => {
+                while *next < 64 && columns[*next] == at {
+                    for (row, s) in rows.iter_mut().zip(self.sum) {
+                        row[*next] = s / count;
+                    }
+                    *next += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Where a column filter writes its quotients.
 enum ColumnSink<'a> {
     /// Every row.
@@ -202,7 +255,15 @@ fn row_group_mut<const N: usize>(buf: &mut [f32], first: usize, cols: usize) -> 
 /// Horizontal box filter of every row, `LANES` rows at a time; `sampled` keeps only the 64
 /// decimation columns (the output is then `rows x 64`).
 #[inline(always)]
-fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
+fn filter_rows(
+    input: &[f32],
+    output: &mut [f32],
+    rows: usize,
+    cols: usize,
+    window: usize,
+    sampled: Option<&[usize; 64]>,
+    strips: &mut Strips,
+) {
     #[inline(always)]
     fn group<const N: usize>(input: &[f32], output: &mut [f32], first: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
         let sink = match sampled {
@@ -212,15 +273,58 @@ fn filter_rows(input: &[f32], output: &mut [f32], rows: usize, cols: usize, wind
         let mut acc = Rows { input: row_group::<N>(input, first, cols), sum: [0.0; N], sink };
         walk(&mut acc, cols, window);
     }
+    let transposer = Transposer::detect();
     let mut first = 0;
     while first + LANES <= rows {
-        group::<LANES>(input, output, first, cols, window, sampled);
+        match transposer {
+            Some(t) => lane_group(t, input, output, first, cols, window, sampled, strips),
+            None => group::<LANES>(input, output, first, cols, window, sampled),
+        }
         first += LANES;
     }
     while first < rows {
         group::<1>(input, output, first, cols, window, sampled);
         first += 1;
     }
+}
+
+/// Eight rows through a lane-major strip: transpose in, filter as vectors, transpose out (or,
+/// for the sampled pass, write the 64 decimation columns straight to their rows).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn lane_group(
+    t: Transposer,
+    input: &[f32],
+    output: &mut [f32],
+    first: usize,
+    cols: usize,
+    window: usize,
+    sampled: Option<&[usize; 64]>,
+    strips: &mut Strips,
+) {
+    let Strips { input: strip, output: strip_out } = strips;
+    strip.resize(cols, [0.0; LANES]);
+    t.rows_to_lanes(&row_group::<LANES>(input, first, cols), strip);
+    match sampled {
+        None => {
+            strip_out.resize(cols, [0.0; LANES]);
+            let mut acc = LaneRows { input: strip, sum: [0.0; LANES], sink: LaneSink::Full(strip_out) };
+            walk(&mut acc, cols, window);
+            t.lanes_to_rows(strip_out, &mut row_group_mut::<LANES>(output, first, cols));
+        }
+        Some(columns) => {
+            let sink = LaneSink::Sampled { rows: row_group_mut::<LANES>(output, first, 64), columns, next: 0 };
+            let mut acc = LaneRows { input: strip, sum: [0.0; LANES], sink };
+            walk(&mut acc, cols, window);
+        }
+    }
+}
+
+/// Lane-major strips reused from one row group to the next.
+#[derive(Default)]
+struct Strips {
+    input: Vec<[f32; LANES]>,
+    output: Vec<[f32; LANES]>,
 }
 
 /// Vertical box filter of every column; `sampled` keeps only the 64 decimation rows (the output
@@ -252,6 +356,7 @@ pub(crate) struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
     sums: Vec<f32>,
+    strips: Strips,
 }
 
 super::simd::avx2_dispatch! {
@@ -273,17 +378,17 @@ pub(crate) fn filter_and_decimate_portable(luma: &[f32], rows: usize, cols: usiz
     let along_cols = window_size(rows);
     let sample_cols = decimation_indices(cols);
     let sample_rows = decimation_indices(rows);
-    let Scratch { a, b, sums } = scratch;
+    let Scratch { a, b, sums, strips } = scratch;
     // The compact second-pass buffer is `rows x 64`, larger than the image when it is narrow.
     a.resize(n.max(rows * 64), 0.0);
     b.resize(n, 0.0);
 
-    filter_rows(luma, &mut a[..n], rows, cols, along_rows, None);
+    filter_rows(luma, &mut a[..n], rows, cols, along_rows, None, strips);
     filter_columns(&a[..n], b, rows, cols, along_cols, sums, None);
     // Second pass: only the decimation columns of the row filter and the decimation rows of the
     // column filter are ever read, so only those quotients are formed.
     let compact = &mut a[..rows * 64];
-    filter_rows(b, compact, rows, cols, along_rows, Some(&sample_cols));
+    filter_rows(b, compact, rows, cols, along_rows, Some(&sample_cols), strips);
     filter_columns(compact, out, rows, 64, along_cols, sums, Some(&sample_rows));
 }
 
