@@ -3,14 +3,16 @@
 //! The reference runs a scalar running sum along each row, then along each column (with a
 //! stride), twice. The rounding of that running sum is part of the hash, so the order of every
 //! addition and subtraction is kept exactly; what changes is which independent sums run side
-//! by side. Rows are filtered `LANES` at a time and columns all at once, so each running-sum
-//! step is one vector instruction instead of a chain of dependent scalar ones. The second pass
-//! only divides where the decimation will sample: each running sum must still see every input,
-//! but its quotient is needed at 64 positions only.
+//! by side, and when. Rows are filtered `LANES` at a time and columns all at once, so each
+//! running-sum step is one vector instruction instead of a chain of dependent scalar ones. The
+//! second round only divides where the decimation will sample: each running sum must still see
+//! every input, but its quotient is needed at 64 positions only. And the whole filter streams
+//! down the image a band of rows at a time (see [`Stream`]), so it never writes an image-sized
+//! buffer.
 //!
 //! Measured and rejected (2026-11-29, `bench/RESULTS.md`): transposing each group of eight rows
-//! into a lane-major strip so the row walk becomes contiguous vector code. Written in portable
-//! Rust, the transposes compiled to scalar moves and the whole filter got 30-45% slower.
+//! into a lane-major strip in portable Rust (the transposes compiled to scalar moves and the
+//! filter got 30-45% slower); with AVX2 shuffles (`simd::Transposer`) the same idea pays.
 
 use super::simd::Transposer;
 
@@ -185,20 +187,15 @@ impl Accumulate for LaneRows<'_> {
     }
 }
 
-/// Where a column filter writes its quotients.
-enum ColumnSink<'a> {
-    /// Every row.
-    Full(&'a mut [f32]),
-    /// Only the 64 decimation rows, into a 64-row output.
-    Sampled { out: &'a mut [f32], rows: &'a [usize; 64], next: usize },
-}
-
-/// All columns of a row-major buffer filtered along their length side by side.
+/// All columns of a row-major buffer filtered along their length side by side, keeping the
+/// quotients of the 64 decimation rows only (into a 64-row output).
 struct Columns<'a> {
     input: &'a [f32],
     cols: usize,
     sum: &'a mut [f32],
-    sink: ColumnSink<'a>,
+    out: &'a mut [f32],
+    rows: &'a [usize; 64],
+    next: usize,
 }
 
 impl Accumulate for Columns<'_> {
@@ -221,19 +218,12 @@ impl Accumulate for Columns<'_> {
     #[inline(always)]
     fn emit(&mut self, at: usize, count: f32) {
         let cols = self.cols;
-        let quotient = |dst: &mut [f32], sum: &[f32]| {
-            for (o, s) in dst.iter_mut().zip(sum) {
+        while self.next < 64 && self.rows[self.next] == at {
+            let dst = &mut self.out[self.next * cols..(self.next + 1) * cols];
+            for (o, s) in dst.iter_mut().zip(self.sum.iter()) {
                 *o = *s / count;
             }
-        };
-        match &mut self.sink {
-            ColumnSink::Full(out) => quotient(&mut out[at * cols..(at + 1) * cols], self.sum),
-            ColumnSink::Sampled { out, rows, next } => {
-                while *next < 64 && rows[*next] == at {
-                    quotient(&mut out[*next * cols..(*next + 1) * cols], self.sum);
-                    *next += 1;
-                }
-            }
+            self.next += 1;
         }
     }
 }
@@ -252,70 +242,43 @@ fn row_group_mut<const N: usize>(buf: &mut [f32], first: usize, cols: usize) -> 
     })
 }
 
-/// Horizontal box filter of every row, `LANES` rows at a time; `sampled` keeps only the 64
-/// decimation columns (the output is then `rows x 64`).
-#[inline(always)]
-fn filter_rows(
-    input: &[f32],
-    output: &mut [f32],
-    rows: usize,
-    cols: usize,
-    window: usize,
-    sampled: Option<&[usize; 64]>,
-    strips: &mut Strips,
-) {
-    #[inline(always)]
-    fn group<const N: usize>(input: &[f32], output: &mut [f32], first: usize, cols: usize, window: usize, sampled: Option<&[usize; 64]>) {
-        let sink = match sampled {
-            None => RowSink::Full(row_group_mut::<N>(output, first, cols)),
-            Some(columns) => RowSink::Sampled { rows: row_group_mut::<N>(output, first, 64), columns, next: 0 },
-        };
-        let mut acc = Rows { input: row_group::<N>(input, first, cols), sum: [0.0; N], sink };
-        walk(&mut acc, cols, window);
-    }
-    let transposer = Transposer::detect();
-    let mut first = 0;
-    while first + LANES <= rows {
-        match transposer {
-            Some(t) => lane_group(t, input, output, first, cols, window, sampled, strips),
-            None => group::<LANES>(input, output, first, cols, window, sampled),
-        }
-        first += LANES;
-    }
-    while first < rows {
-        group::<1>(input, output, first, cols, window, sampled);
-        first += 1;
-    }
+/// Where a horizontal pass over a group of rows writes.
+enum GroupOut<'a, const N: usize> {
+    /// Every column, into `N` full rows.
+    Full([&'a mut [f32]; N]),
+    /// Only the 64 decimation columns, into `N` compact rows of 64.
+    Sampled([&'a mut [f32]; N], &'a [usize; 64]),
 }
 
-/// Eight rows through a lane-major strip: transpose in, filter as vectors, transpose out (or,
-/// for the sampled pass, write the 64 decimation columns straight to their rows).
+/// Horizontal box filter of `N` rows side by side, reading each row directly.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn lane_group(
-    t: Transposer,
-    input: &[f32],
-    output: &mut [f32],
-    first: usize,
-    cols: usize,
-    window: usize,
-    sampled: Option<&[usize; 64]>,
-    strips: &mut Strips,
-) {
+fn filter_group<const N: usize>(input: [&[f32]; N], out: GroupOut<'_, N>, cols: usize, window: usize) {
+    let sink = match out {
+        GroupOut::Full(rows) => RowSink::Full(rows),
+        GroupOut::Sampled(rows, columns) => RowSink::Sampled { rows, columns, next: 0 },
+    };
+    walk(&mut Rows { input, sum: [0.0; N], sink }, cols, window);
+}
+
+/// Horizontal box filter of eight rows: through a lane-major strip when the CPU can transpose
+/// quickly, else reading the rows directly.
+#[inline(always)]
+fn filter_group8(input: [&[f32]; LANES], out: GroupOut<'_, LANES>, cols: usize, window: usize, strips: &mut Strips) {
+    let Some(t) = Transposer::detect() else {
+        return filter_group(input, out, cols, window);
+    };
     let Strips { input: strip, output: strip_out } = strips;
     strip.resize(cols, [0.0; LANES]);
-    t.rows_to_lanes(&row_group::<LANES>(input, first, cols), strip);
-    match sampled {
-        None => {
+    t.rows_to_lanes(&input, strip);
+    match out {
+        GroupOut::Full(mut rows) => {
             strip_out.resize(cols, [0.0; LANES]);
-            let mut acc = LaneRows { input: strip, sum: [0.0; LANES], sink: LaneSink::Full(strip_out) };
-            walk(&mut acc, cols, window);
-            t.lanes_to_rows(strip_out, &mut row_group_mut::<LANES>(output, first, cols));
+            walk(&mut LaneRows { input: strip, sum: [0.0; LANES], sink: LaneSink::Full(strip_out) }, cols, window);
+            t.lanes_to_rows(strip_out, &mut rows);
         }
-        Some(columns) => {
-            let sink = LaneSink::Sampled { rows: row_group_mut::<LANES>(output, first, 64), columns, next: 0 };
-            let mut acc = LaneRows { input: strip, sum: [0.0; LANES], sink };
-            walk(&mut acc, cols, window);
+        GroupOut::Sampled(rows, columns) => {
+            let sink = LaneSink::Sampled { rows, columns, next: 0 };
+            walk(&mut LaneRows { input: strip, sum: [0.0; LANES], sink }, cols, window);
         }
     }
 }
@@ -327,69 +290,186 @@ struct Strips {
     output: Vec<[f32; LANES]>,
 }
 
-/// Vertical box filter of every column; `sampled` keeps only the 64 decimation rows (the output
-/// is then `64 x cols`).
+/// Vertical box filter of every column, keeping only the 64 decimation rows (the output is
+/// `64 x cols`).
 #[inline(always)]
-fn filter_columns(
+fn filter_columns_sampled(
     input: &[f32],
     output: &mut [f32],
     rows: usize,
     cols: usize,
     window: usize,
     sum: &mut Vec<f32>,
-    sampled: Option<&[usize; 64]>,
+    sampled: &[usize; 64],
 ) {
     sum.clear();
     sum.resize(cols, 0.0);
-    let sink = match sampled {
-        None => ColumnSink::Full(output),
-        Some(rows) => ColumnSink::Sampled { out: output, rows, next: 0 },
-    };
-    let mut acc = Columns { input, cols, sum, sink };
+    let mut acc = Columns { input, cols, sum, out: output, rows: sampled, next: 0 };
     walk(&mut acc, rows, window);
 }
 
-/// Scratch buffers reused from one image to the next, so that hashing many large images does
-/// not page in fresh memory each time.
+/// Where the pipeline reads luma from, a few rows at a time.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// Interleaved RGB8, converted to luma as rows are needed.
+    Rgb(&'a [u8]),
+    /// Luma already in floats.
+    Luma(&'a [f32]),
+}
+
+impl Source<'_> {
+    /// Writes rows `first..first + out.len() / cols` of luma into `out`.
+    #[inline(always)]
+    fn fill(self, first: usize, cols: usize, out: &mut [f32]) {
+        let start = first * cols;
+        match self {
+            Source::Rgb(rgb) => super::luma::rgb_to_luma(&rgb[start * 3..(start + out.len()) * 3], out),
+            Source::Luma(luma) => out.copy_from_slice(&luma[start..start + out.len()]),
+        }
+    }
+}
+
+/// Working memory of the pipeline, a few rows deep, reused from one image to the next.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    a: Vec<f32>,
-    b: Vec<f32>,
+    luma: Vec<f32>,
+    ring: Vec<f32>,
+    band: Vec<f32>,
+    compact: Vec<f32>,
     sums: Vec<f32>,
     strips: Strips,
 }
 
+/// The whole filter as one stream down the image.
+///
+/// The vertical pass of round one walks down the rows; the rows of round one's horizontal pass
+/// it needs are made a group of eight at a time, just before it adds them, into a ring that holds
+/// the window (a row is needed twice: when it enters the running sum and when it leaves). Each
+/// output row of that vertical pass goes into a band of eight, and a full band goes straight
+/// through round two's horizontal pass, which keeps only the 64 decimation columns. So the image
+/// is read once, and nothing the size of the image is written: for a 12-megapixel photo the
+/// working set is about a megabyte instead of a few hundred, and it stays in cache.
+struct Stream<'a> {
+    source: Source<'a>,
+    rows: usize,
+    cols: usize,
+    along_rows: usize,
+    ring_rows: usize,
+    produced: usize,
+    scratch: &'a mut Scratch,
+    sample_cols: &'a [usize; 64],
+}
+
+impl Stream<'_> {
+    /// Round one's horizontal pass over the next group of (up to) eight rows, into the ring.
+    #[inline(always)]
+    fn produce(&mut self) {
+        let (first, cols) = (self.produced, self.cols);
+        let n = LANES.min(self.rows - first);
+        let Scratch { luma, ring, strips, .. } = &mut *self.scratch;
+        let luma = &mut luma[..n * cols];
+        self.source.fill(first, cols, luma);
+        // Groups start at multiples of eight and the ring's size is one too, so a group's rows sit
+        // side by side in the ring.
+        let ring_first = first % self.ring_rows;
+        if n == LANES {
+            let out = GroupOut::Full(row_group_mut::<LANES>(ring, ring_first, cols));
+            filter_group8(row_group::<LANES>(luma, 0, cols), out, cols, self.along_rows, strips);
+        } else {
+            for k in 0..n {
+                let out = GroupOut::Full(row_group_mut::<1>(ring, ring_first + k, cols));
+                filter_group(row_group::<1>(luma, k, cols), out, cols, self.along_rows);
+            }
+        }
+        self.produced += n;
+    }
+
+    /// Round two's horizontal pass over the band, whose last row is `last`, keeping the
+    /// decimation columns only.
+    #[inline(always)]
+    fn flush_band(&mut self, last: usize) {
+        let (cols, n) = (self.cols, last % LANES + 1);
+        let first = last + 1 - n;
+        let Scratch { band, compact, strips, .. } = &mut *self.scratch;
+        if n == LANES {
+            let out = GroupOut::Sampled(row_group_mut::<LANES>(compact, first, 64), self.sample_cols);
+            filter_group8(row_group::<LANES>(band, 0, cols), out, cols, self.along_rows, strips);
+        } else {
+            for k in 0..n {
+                let out = GroupOut::Sampled(row_group_mut::<1>(compact, first + k, 64), self.sample_cols);
+                filter_group(row_group::<1>(band, k, cols), out, cols, self.along_rows);
+            }
+        }
+    }
+}
+
+impl Accumulate for Stream<'_> {
+    #[inline(always)]
+    fn add(&mut self, at: usize) {
+        while self.produced <= at {
+            self.produce();
+        }
+        let slot = at % self.ring_rows;
+        let Scratch { ring, sums, .. } = &mut *self.scratch;
+        for (s, x) in sums.iter_mut().zip(&ring[slot * self.cols..(slot + 1) * self.cols]) {
+            *s += *x;
+        }
+    }
+
+    #[inline(always)]
+    fn sub(&mut self, at: usize) {
+        debug_assert!(at + self.ring_rows >= self.produced, "row {at} has left the ring");
+        let slot = at % self.ring_rows;
+        let Scratch { ring, sums, .. } = &mut *self.scratch;
+        for (s, x) in sums.iter_mut().zip(&ring[slot * self.cols..(slot + 1) * self.cols]) {
+            *s -= *x;
+        }
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, at: usize, count: f32) {
+        let (cols, slot) = (self.cols, at % LANES);
+        let Scratch { band, sums, .. } = &mut *self.scratch;
+        for (o, s) in band[slot * cols..(slot + 1) * cols].iter_mut().zip(sums.iter()) {
+            *o = *s / count;
+        }
+        if slot == LANES - 1 || at + 1 == self.rows {
+            self.flush_band(at);
+        }
+    }
+}
+
 super::simd::avx2_dispatch! {
     /// [`filter_and_decimate_portable`], in AVX2 code when the CPU has it.
-    fn filter_and_decimate(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096])
+    fn filter_and_decimate(source: Source<'_>, rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096])
         => filter_and_decimate_portable
 }
 
-/// Filters `luma` (row-major, `rows x cols`, at least 1x1) twice with the Jarosz box filter and
-/// decimates it to 64x64, writing row-major into `out`.
+/// Filters the `rows x cols` luma image twice with the Jarosz box filter and decimates it to
+/// 64x64, writing row-major into `out`.
 ///
 /// Equals the reference's `jaroszFilterFloat` (two repetitions) followed by
-/// `decimateFloat(64, 64)`, bit for bit.
+/// `decimateFloat(64, 64)`, bit for bit: each running sum sees the same values in the same order.
 #[inline(always)]
-pub(crate) fn filter_and_decimate_portable(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096]) {
-    let n = rows * cols;
-    debug_assert_eq!(luma.len(), n);
-    let along_rows = window_size(cols);
-    let along_cols = window_size(rows);
+pub(crate) fn filter_and_decimate_portable(source: Source<'_>, rows: usize, cols: usize, scratch: &mut Scratch, out: &mut [f32; 4096]) {
+    let (along_rows, along_cols) = (window_size(cols), window_size(rows));
     let sample_cols = decimation_indices(cols);
     let sample_rows = decimation_indices(rows);
-    let Scratch { a, b, sums, strips } = scratch;
-    // The compact second-pass buffer is `rows x 64`, larger than the image when it is narrow.
-    a.resize(n.max(rows * 64), 0.0);
-    b.resize(n, 0.0);
+    // The vertical window plus one group of eight, rounded to whole groups.
+    let ring_rows = (along_cols + LANES).next_multiple_of(LANES);
+    scratch.luma.resize(LANES * cols, 0.0);
+    scratch.ring.resize(ring_rows * cols, 0.0);
+    scratch.band.resize(LANES * cols, 0.0);
+    scratch.compact.resize(rows * 64, 0.0);
+    scratch.sums.clear();
+    scratch.sums.resize(cols, 0.0);
 
-    filter_rows(luma, &mut a[..n], rows, cols, along_rows, None, strips);
-    filter_columns(&a[..n], b, rows, cols, along_cols, sums, None);
-    // Second pass: only the decimation columns of the row filter and the decimation rows of the
-    // column filter are ever read, so only those quotients are formed.
-    let compact = &mut a[..rows * 64];
-    filter_rows(b, compact, rows, cols, along_rows, Some(&sample_cols), strips);
-    filter_columns(compact, out, rows, 64, along_cols, sums, Some(&sample_rows));
+    let mut stream = Stream { source, rows, cols, along_rows, ring_rows, produced: 0, scratch, sample_cols: &sample_cols };
+    walk(&mut stream, rows, along_cols);
+
+    // Round two's vertical pass, over the 64 kept columns, keeping the 64 decimation rows.
+    let Scratch { compact, sums, .. } = scratch;
+    filter_columns_sampled(compact, out, rows, 64, along_cols, sums, &sample_rows);
 }
 
 #[cfg(test)]
@@ -498,7 +578,7 @@ pub(crate) mod tests {
         let luma = pseudo_random_luma(70, 66, 3);
         let mut scratch = Scratch::default();
         let mut fast = [0.0; 4096];
-        filter_and_decimate(&luma, 70, 66, &mut scratch, &mut fast);
+        filter_and_decimate(Source::Luma(&luma), 70, 66, &mut scratch, &mut fast);
         assert_eq!(fast.to_vec(), filter_and_decimate_reference(&luma, 70, 66));
     }
 
@@ -508,11 +588,13 @@ pub(crate) mod tests {
         // Sizes that cross window boundaries (128, 129, 256, 257), odd row counts that leave a
         // remainder after the groups of eight, and images smaller than 64 on a side.
         for (i, &(rows, cols)) in
-            [(5, 5), (34, 42), (63, 65), (129, 128), (257, 300), (300, 257), (1004, 161), (17, 1500)].iter().enumerate()
+            [(5, 5), (34, 42), (63, 65), (129, 128), (257, 300), (300, 257), (1004, 161), (17, 1500), (1500, 17), (2049, 9)]
+                .iter()
+                .enumerate()
         {
             let luma = pseudo_random_luma(rows, cols, i as u32 + 1);
             let mut fast = [0.0; 4096];
-            filter_and_decimate(&luma, rows, cols, &mut scratch, &mut fast);
+            filter_and_decimate(Source::Luma(&luma), rows, cols, &mut scratch, &mut fast);
             let slow = filter_and_decimate_reference(&luma, rows, cols);
             let same = fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "{rows}x{cols} differs from the reference");

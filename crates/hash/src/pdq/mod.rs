@@ -157,11 +157,10 @@ impl<'a> LumaView<'a> {
 
 /// A PDQ hasher that keeps its working memory between images.
 ///
-/// Hashing a 12-megapixel photo needs about 100 MB of float buffers; one `Hasher` per thread
-/// reuses them instead of asking the allocator (and the kernel) for fresh pages each time.
+/// The filter works a few rows at a time, so its buffers are small (about a megabyte for a
+/// 12-megapixel photo); one `Hasher` per thread reuses them from one image to the next.
 #[derive(Default)]
 pub struct Hasher {
-    luma: Vec<f32>,
     scratch: jarosz::Scratch,
 }
 
@@ -196,7 +195,7 @@ impl Hasher {
 
     /// The hash of a luma image given as floats.
     pub fn hash_luma(&mut self, image: LumaView<'_>) -> PdqOutput {
-        to_output(dct_of_luma(image.pixels, image.height, image.width, &mut self.scratch, Bypass::At64))
+        to_output(dct_of(jarosz::Source::Luma(image.pixels), image.height, image.width, &mut self.scratch, Bypass::At64))
     }
 
     /// The DCT coefficients, median and quality behind [`Hasher::hash_rgb`]; `None` when the image
@@ -210,10 +209,7 @@ impl Hasher {
     }
 
     fn dct_rgb_with(&mut self, image: RgbView<'_>, bypass: Bypass) -> Option<(Dct16, u8)> {
-        let n = image.width * image.height;
-        self.luma.resize(n, 0.0);
-        luma::rgb_to_luma(image.pixels, &mut self.luma);
-        dct_of_luma(&self.luma, image.height, image.width, &mut self.scratch, bypass)
+        dct_of(jarosz::Source::Rgb(image.pixels), image.height, image.width, &mut self.scratch, bypass)
     }
 }
 
@@ -226,15 +222,15 @@ fn to_output(dct: Option<(Dct16, u8)>) -> PdqOutput {
 
 /// The reference's `pdqHash256FromFloatLuma` up to the DCT: `None` for images under 5 pixels on a
 /// side, which the reference hashes as all zeros with quality 0.
-fn dct_of_luma(luma: &[f32], rows: usize, cols: usize, scratch: &mut jarosz::Scratch, bypass: Bypass) -> Option<(Dct16, u8)> {
+fn dct_of(source: jarosz::Source<'_>, rows: usize, cols: usize, scratch: &mut jarosz::Scratch, bypass: Bypass) -> Option<(Dct16, u8)> {
     if rows < 5 || cols < 5 {
         return None;
     }
     let mut buf = [0.0f32; 4096];
-    if bypass == Bypass::At64 && rows == 64 && cols == 64 {
-        buf.copy_from_slice(luma);
-    } else {
-        jarosz::filter_and_decimate(luma, rows, cols, scratch, &mut buf);
+    match source {
+        jarosz::Source::Rgb(rgb) if bypass == Bypass::At64 && rows == 64 && cols == 64 => luma::rgb_to_luma(rgb, &mut buf),
+        jarosz::Source::Luma(luma) if bypass == Bypass::At64 && rows == 64 && cols == 64 => buf.copy_from_slice(luma),
+        _ => jarosz::filter_and_decimate(source, rows, cols, scratch, &mut buf),
     }
     Some((dct::dct64_to_16(&buf), dct::quality(&buf)))
 }
@@ -277,7 +273,7 @@ mod tests {
         let raw: [f32; 4096] = luma.clone().try_into().expect("4096");
         assert_eq!(plain.hash, dct::threshold(&dct::dct64_to_16(&raw)));
         let mut filtered = [0.0f32; 4096];
-        jarosz::filter_and_decimate(&luma, 64, 64, &mut jarosz::Scratch::default(), &mut filtered);
+        jarosz::filter_and_decimate(jarosz::Source::Luma(&luma), 64, 64, &mut jarosz::Scratch::default(), &mut filtered);
         assert_ne!(raw, filtered, "a window of one still rounds differently");
         assert_eq!(dihedral.get(Dihedral::Original), dct::threshold(&dct::dct64_to_16(&filtered)));
     }

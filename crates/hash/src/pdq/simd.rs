@@ -225,8 +225,8 @@ mod tests {
             assert!(fast.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "luma {rows}x{cols}");
 
             let (mut fast64, mut portable64) = ([0.0f32; 4096], [0.0f32; 4096]);
-            jarosz::filter_and_decimate(&fast, rows, cols, &mut jarosz::Scratch::default(), &mut fast64);
-            jarosz::filter_and_decimate_portable(&fast, rows, cols, &mut jarosz::Scratch::default(), &mut portable64);
+            jarosz::filter_and_decimate(jarosz::Source::Luma(&fast), rows, cols, &mut jarosz::Scratch::default(), &mut fast64);
+            jarosz::filter_and_decimate_portable(jarosz::Source::Luma(&fast), rows, cols, &mut jarosz::Scratch::default(), &mut portable64);
             assert!(fast64.iter().zip(&portable64).all(|(a, b)| a.to_bits() == b.to_bits()), "filter {rows}x{cols}");
 
             let (d1, d2) = (dct::dct64_to_16(&fast64), dct::dct64_to_16_portable(&fast64));
