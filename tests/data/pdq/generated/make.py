@@ -43,6 +43,8 @@ def main():
     p_trns.info["transparency"] = 3
     p_trns.save("pen-transparent.gif", transparency=3)
     p_trns.save("pen-palette-trns.png", transparency=3)
+    second = rgb.transpose(Image.ROTATE_180)
+    rgb.save("pen-animated.gif", save_all=True, append_images=[second], duration=100, loop=0)
     rgb.save("pen.bmp")
     rgb.convert("P", palette=Image.ADAPTIVE, colors=256).save("pen-palette.bmp")
     src.save("pen-rgba.bmp")
@@ -60,7 +62,7 @@ def main():
     png16_rgb("pen-rgb16.png", np.asarray(rgb))
 
     names = [
-        "pen.gif", "pen-transparent.gif", "pen-palette-trns.png", "pen.bmp", "pen-palette.bmp",
+        "pen.gif", "pen-transparent.gif", "pen-animated.gif", "pen-palette-trns.png", "pen.bmp", "pen-palette.bmp",
         "pen-rgba.bmp", "pen.tif", "pen-lzw.tif", "pen-grey.tif", "pen-grey.jpg",
         "pen-422-progressive.jpg", "pen-444.jpg", "pen-alpha-lossy.webp", "pen-lossless.webp",
         "pen-1bit.png", "pen-grey16.png", "pen-rgb16.png",
