@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tocsin_hash::pdq::{Hasher, RgbView};
-use tocsin_hash::{DecodeOptions, decode_rgb, hash_bytes};
+use tocsin_hash::{DecodeOptions, HashOptions, decode_rgb, hash_bytes};
 
 /// The benchmark images: about 256x256, 1024x768 and 4000x3000, all JPEG.
 const IMAGES: [(&str, &str); 3] = [
@@ -39,7 +39,9 @@ fn bench(c: &mut Criterion) {
         let view = RgbView::new(decoded.width as usize, decoded.height as usize, &decoded.pixels).expect("sized");
         group.bench_function("hash-only/tocsin", |b| b.iter(|| hasher.hash_rgb(black_box(view))));
         group.bench_function("hash-only/pdqhash-crate", |b| b.iter(|| pdqhash::generate_pdq_full_size(black_box(&theirs))));
-        group.bench_function("decode+hash/tocsin", |b| b.iter(|| hash_bytes(&mut hasher, black_box(&bytes), &options, false)));
+        group.bench_function("decode+hash/tocsin", |b| {
+            b.iter(|| hash_bytes(&mut hasher, black_box(&bytes), &options, &HashOptions::default()))
+        });
         group.bench_function("decode+hash/pdqhash-crate", |b| {
             b.iter(|| {
                 let image = pdqhash::image::load_from_memory(black_box(&bytes)).expect("decodes");

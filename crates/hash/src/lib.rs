@@ -26,27 +26,40 @@ pub struct ImageHash {
     pub pdq: pdq::PdqOutput,
     /// The eight dihedral hashes, when asked for.
     pub dihedral: Option<pdq::DihedralOutput>,
-    /// Width of the hashed pixels.
+    /// Width of the hashed pixels (after any resize).
     pub width: u32,
-    /// Height of the hashed pixels.
+    /// Height of the hashed pixels (after any resize).
     pub height: u32,
     /// The container format.
     pub format: Format,
 }
 
-/// Decodes `bytes` and hashes the pixels; `dihedral` adds the eight variants.
+/// What to compute besides the plain hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HashOptions {
+    /// Also compute the seven rotations and mirrors.
+    pub dihedral: bool,
+    /// Resize before hashing (the default is none: the reference hashes full size).
+    pub resize: pdq::Resize,
+}
+
+/// Decodes `bytes` and hashes the pixels.
 ///
 /// `hasher` keeps its buffers between calls; keep one per thread.
-pub fn hash_bytes(hasher: &mut pdq::Hasher, bytes: &[u8], options: &DecodeOptions, dihedral: bool) -> Result<ImageHash, DecodeError> {
-    let image = decode_rgb(bytes, options)?;
-    hash_decoded(hasher, &image, dihedral)
+pub fn hash_bytes(hasher: &mut pdq::Hasher, bytes: &[u8], decode: &DecodeOptions, options: &HashOptions) -> Result<ImageHash, DecodeError> {
+    let image = decode_rgb(bytes, decode)?;
+    hash_decoded(hasher, &image, options)
 }
 
 /// Hashes an already-decoded image.
-pub fn hash_decoded(hasher: &mut pdq::Hasher, image: &RgbImage, dihedral: bool) -> Result<ImageHash, DecodeError> {
+pub fn hash_decoded(hasher: &mut pdq::Hasher, image: &RgbImage, options: &HashOptions) -> Result<ImageHash, DecodeError> {
     let view = pdq::RgbView::new(image.width as usize, image.height as usize, &image.pixels)
         .map_err(|e| DecodeError::Corrupt { format: image.format, reason: e.to_string() })?;
+    let resized = options.resize.apply(view);
+    let view = resized.as_ref().map_or(view, pdq::ResizedImage::view);
     let pdq = hasher.hash_rgb(view);
-    let dihedral = dihedral.then(|| hasher.hash_rgb_dihedral(view));
-    Ok(ImageHash { pdq, dihedral, width: image.width, height: image.height, format: image.format })
+    let dihedral = options.dihedral.then(|| hasher.hash_rgb_dihedral(view));
+    // The reported size is what was hashed, as in the reference's resized outputs.
+    let (width, height) = (view.width() as u32, view.height() as u32);
+    Ok(ImageHash { pdq, dihedral, width, height, format: image.format })
 }

@@ -12,8 +12,8 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
-use tocsin_hash::pdq::{Dihedral, Hasher};
-use tocsin_hash::{DecodeOptions, ImageHash, decode};
+use tocsin_hash::pdq::{Dihedral, Hasher, Resize};
+use tocsin_hash::{DecodeOptions, HashOptions, ImageHash, decode};
 
 /// Files larger than this are refused unread: no supported image needs more, and reading a
 /// multi-gigabyte stray file into memory would stall the run.
@@ -57,6 +57,11 @@ pub struct HashArgs {
     #[arg(long)]
     exif_orientation: bool,
 
+    /// Shrink images larger than 512 on a side to 512x512 first, as Meta's C++ command-line
+    /// hasher does (faster; its hashes differ from full-size ones by a few bits).
+    #[arg(long = "resize-512")]
+    resize_512: bool,
+
     /// Refuse images with more pixels than this (decompression bombs).
     #[arg(long, value_name = "PIXELS", default_value_t = decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
@@ -88,8 +93,9 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
 
     let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting worker threads")?;
-    let options = DecodeOptions { apply_exif_orientation: args.exif_orientation, max_pixels: args.max_pixels };
-    let dihedral = args.dihedral;
+    let decode = DecodeOptions { apply_exif_orientation: args.exif_orientation, max_pixels: args.max_pixels };
+    let resize = if args.resize_512 { Resize::CppCli512 } else { Resize::FullSize };
+    let options = HashOptions { dihedral: args.dihedral, resize };
 
     let unreadable_paths = failures;
     let total = files.len();
@@ -100,7 +106,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
             worker_files.par_iter().enumerate().for_each_init(
                 || (Hasher::new(), tx.clone()),
                 |(hasher, tx), (index, path)| {
-                    let result = hash_file(hasher, path, &options, dihedral);
+                    let result = hash_file(hasher, path, &decode, &options);
                     // The receiver only goes away when output failed; then nothing more matters.
                     let _ = tx.send((index, result));
                 },
@@ -211,13 +217,13 @@ fn io_message(e: &io::Error) -> String {
     }
 }
 
-fn hash_file(hasher: &mut Hasher, path: &Path, options: &DecodeOptions, dihedral: bool) -> Result<ImageHash, String> {
+fn hash_file(hasher: &mut Hasher, path: &Path, decode: &DecodeOptions, options: &HashOptions) -> Result<ImageHash, String> {
     let len = std::fs::metadata(path).map_err(|e| io_message(&e))?.len();
     if len > MAX_FILE_BYTES {
         return Err(format!("file of {len} bytes is larger than the 1 GiB limit"));
     }
     let bytes = std::fs::read(path).map_err(|e| io_message(&e))?;
-    tocsin_hash::hash_bytes(hasher, &bytes, options, dihedral).map_err(|e| e.to_string())
+    tocsin_hash::hash_bytes(hasher, &bytes, decode, options).map_err(|e| e.to_string())
 }
 
 fn write_record(out: &mut impl Write, format: OutputFormat, path: &Path, hash: &ImageHash) -> io::Result<()> {

@@ -94,3 +94,19 @@ fn usage_errors_exit_with_status_2() {
     assert!(run.stderr.contains("PATH"), "{}", run.stderr);
     assert_eq!(tocsin_in(&data_dir(), &["hash", "--jobs", "0", "x"]).code, 2);
 }
+
+#[test]
+fn resize_512_hashes_as_meta_s_cpp_command_line_tool_does() {
+    let run = tocsin_in(&data_dir(), &["hash", "--format", "json", "--resize-512", "bridge-mods/aaa-orig.jpg", "misc-images/wee.jpg"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<Value> = run.stdout.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let csv = std::fs::read_to_string(data_dir().join("expected/pdqhash-0.2.8-cimg512.csv")).expect("csv");
+    for v in &lines {
+        let path = v["path"].as_str().expect("path");
+        let row: Vec<&str> = csv.lines().find(|l| l.starts_with(&format!("{path},"))).expect("row").split(',').collect();
+        assert_eq!(v["hash"], row[3], "{path}");
+        assert_eq!((v["width"].to_string(), v["height"].to_string()), (row[1].to_owned(), row[2].to_owned()), "{path}");
+    }
+    // The large photo is shrunk; the small one is hashed as it is.
+    assert_eq!((lines[0]["width"].as_u64(), lines[1]["width"].as_u64()), (Some(512), Some(34)));
+}

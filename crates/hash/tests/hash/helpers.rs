@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use tocsin_hash::pdq::{Hasher, PdqHash};
-use tocsin_hash::{DecodeOptions, ImageHash, hash_bytes};
+use tocsin_hash::{DecodeOptions, HashOptions, ImageHash, hash_bytes};
 
 /// `tests/data/pdq` at the workspace root.
 pub fn data_dir() -> PathBuf {
@@ -29,5 +29,6 @@ pub fn hash(text: &str) -> PdqHash {
 
 /// Decodes and hashes one reference image with default options.
 pub fn hash_file(relative: &str, dihedral: bool) -> ImageHash {
-    hash_bytes(&mut Hasher::new(), &read(relative), &DecodeOptions::default(), dihedral).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    hash_bytes(&mut Hasher::new(), &read(relative), &DecodeOptions::default(), &HashOptions { dihedral, ..HashOptions::default() })
+        .unwrap_or_else(|e| panic!("{relative}: {e}"))
 }

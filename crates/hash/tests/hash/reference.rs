@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use crate::helpers::{csv, hash, hash_file, read};
 use serde_json::Value;
-use tocsin_hash::pdq::{Dihedral, Hasher, PdqHash, RgbView};
-use tocsin_hash::{DecodeOptions, decode_rgb};
+use tocsin_hash::pdq::{Dihedral, Hasher, PdqHash, Resize, RgbView};
+use tocsin_hash::{DecodeOptions, HashOptions, decode_rgb};
 
 #[test]
 fn every_reference_image_hashes_exactly_as_the_reference() {
@@ -97,12 +97,13 @@ fn exif_orientation_is_ignored_by_default_and_applied_on_request() {
     assert_eq!((stored.width, stored.height), (4032, 3024), "stored pixels, as the reference hashes them");
     let options = DecodeOptions { apply_exif_orientation: true, ..DecodeOptions::default() };
     let bytes = read("reg-test-input/exif-rotn/exif-rotn-6.jpg");
-    let oriented = tocsin_hash::hash_bytes(&mut Hasher::new(), &bytes, &options, false).expect("decodes");
+    let oriented = tocsin_hash::hash_bytes(&mut Hasher::new(), &bytes, &options, &HashOptions::default()).expect("decodes");
     assert_eq!((oriented.width, oriented.height), (3024, 4032), "orientation 6 turns the picture upright");
     assert_ne!(oriented.pdq.hash, stored.pdq.hash);
     // The flag must not change images without a rotation tag.
     let plain =
-        tocsin_hash::hash_bytes(&mut Hasher::new(), &read("reg-test-input/exif-rotn/exif-rotn-1.jpg"), &options, false).expect("decodes");
+        tocsin_hash::hash_bytes(&mut Hasher::new(), &read("reg-test-input/exif-rotn/exif-rotn-1.jpg"), &options, &HashOptions::default())
+            .expect("decodes");
     assert_eq!(plain.pdq.hash, upright.pdq.hash);
 }
 
@@ -122,4 +123,22 @@ fn every_format_and_colour_mode_converts_to_rgb_as_pillow_does() {
         }
     }
     assert!(wrong.is_empty(), "differences from Pillow + reference:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_cpp_cli_512_resize_reproduces_the_reference_emulation() {
+    // `pdqhash-0.2.8-cimg512.csv`: Meta's C++ command-line hasher shrinks anything over 512 on
+    // a side to 512x512 by nearest neighbour; emulated over Pillow's pixels.
+    let rows = csv("pdqhash-0.2.8-cimg512.csv");
+    assert_eq!(rows.len(), 47);
+    let options = HashOptions { resize: Resize::CppCli512, ..HashOptions::default() };
+    let mut resized = 0;
+    for row in &rows {
+        let got = tocsin_hash::hash_bytes(&mut Hasher::new(), &read(&row[0]), &DecodeOptions::default(), &options).expect("decodes");
+        assert_eq!((got.width.to_string(), got.height.to_string()), (row[1].clone(), row[2].clone()), "{}", row[0]);
+        assert_eq!(got.pdq.hash, hash(&row[3]), "{}", row[0]);
+        assert_eq!(got.pdq.quality.get().to_string(), row[4], "{}", row[0]);
+        resized += usize::from(row[1] == "512" && row[2] == "512");
+    }
+    assert!(resized > 30, "most reference images are larger than 512 and get resized");
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use tocsin_hash::pdq::Hasher;
-use tocsin_hash::{DecodeError, DecodeOptions, hash_bytes};
+use tocsin_hash::{DecodeError, DecodeOptions, HashOptions, hash_bytes};
 
 use crate::helpers::read;
 
@@ -59,7 +59,7 @@ proptest! {
         let bytes = apply(read(SEEDS[seed]), &how);
         // A small pixel limit keeps a corrupted header from asking for gigabytes.
         let options = DecodeOptions { max_pixels: 4_000_000, ..DecodeOptions::default() };
-        match hash_bytes(&mut Hasher::new(), &bytes, &options, true) {
+        match hash_bytes(&mut Hasher::new(), &bytes, &options, &HashOptions { dihedral: true, ..HashOptions::default() }) {
             Ok(h) => {
                 prop_assert!(h.width > 0 && h.height > 0);
                 prop_assert!(h.pdq.quality.get() <= 100);
@@ -76,7 +76,7 @@ fn a_truncated_file_of_each_format_is_refused_not_padded() {
     for seed in SEEDS {
         let bytes = read(seed);
         let cut = &bytes[..bytes.len() * 2 / 3];
-        let result = hash_bytes(&mut Hasher::new(), cut, &DecodeOptions::default(), false);
+        let result = hash_bytes(&mut Hasher::new(), cut, &DecodeOptions::default(), &HashOptions::default());
         assert!(matches!(result, Err(DecodeError::Corrupt { .. })), "{seed}: {result:?}");
     }
 }
