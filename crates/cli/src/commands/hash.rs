@@ -171,8 +171,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Appends `path` if it is a file, or every file below it if it is a folder, in name order, as
-/// `find PATH -type f` would list them (symbolic links to files are followed, links to folders
-/// are not, so a link loop cannot trap the walk).
+/// `find PATH -type f` would list them (symbolic links to files are followed too).
 fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut dyn FnMut(&Path, String)) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -190,10 +189,14 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, report: &mut dyn FnMut(&Path, 
     for entry in entries {
         match entry {
             Ok(entry) => {
-                let is_real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                let is_link_to_dir = entry.file_type().is_ok_and(|t| t.is_symlink()) && entry.path().is_dir();
-                if !is_link_to_dir {
-                    children.push((entry.path(), is_real_dir));
+                let Ok(kind) = entry.file_type() else { continue };
+                let path = entry.path();
+                // Regular files, and links to them; not links to folders (a loop could trap the
+                // walk), nor sockets, pipes or devices (reading a pipe could block forever).
+                if kind.is_dir() {
+                    children.push((path, true));
+                } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+                    children.push((path, false));
                 }
             }
             Err(e) => report(path, io_message(&e)),
@@ -226,18 +229,40 @@ fn hash_file(hasher: &mut Hasher, path: &Path, decode: &DecodeOptions, options: 
     tocsin_hash::hash_bytes(hasher, &bytes, decode, options).map_err(|e| e.to_string())
 }
 
+/// The path's bytes as the file system has them, so TSV output names the very file even when
+/// its name is not UTF-8 (as `find` prints it).
+fn path_bytes(path: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(path.to_string_lossy().into_owned().into_bytes())
+    }
+}
+
 fn write_record(out: &mut impl Write, format: OutputFormat, path: &Path, hash: &ImageHash) -> io::Result<()> {
-    let shown = path.to_string_lossy();
     let quality = hash.pdq.quality.get();
     match (format, &hash.dihedral) {
-        (OutputFormat::Tsv, None) => writeln!(out, "{}\t{quality}\t{shown}", hash.pdq.hash),
+        (OutputFormat::Tsv, None) => {
+            write!(out, "{}\t{quality}\t", hash.pdq.hash)?;
+            out.write_all(&path_bytes(path))?;
+            writeln!(out)
+        }
         (OutputFormat::Tsv, Some(d)) => {
             for which in Dihedral::ALL {
-                writeln!(out, "{}\t{quality}\t{shown}\t{}", d.get(which), which.name())?;
+                write!(out, "{}\t{quality}\t", d.get(which))?;
+                out.write_all(&path_bytes(path))?;
+                writeln!(out, "\t{}", which.name())?;
             }
             Ok(())
         }
         (OutputFormat::Json, dihedral) => {
+            // JSON strings cannot hold arbitrary bytes: a name that is not UTF-8 is shown with
+            // replacement characters here.
+            let shown = path.to_string_lossy();
             let record = JsonRecord {
                 path: &shown,
                 hash: hash.pdq.hash.to_string(),

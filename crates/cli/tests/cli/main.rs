@@ -2,6 +2,8 @@
 
 mod helpers;
 
+use std::os::unix::ffi::OsStrExt;
+
 use helpers::{data_dir, expected, tocsin_in};
 use serde_json::Value;
 
@@ -109,4 +111,23 @@ fn resize_512_hashes_as_meta_s_cpp_command_line_tool_does() {
     }
     // The large photo is shrunk; the small one is hashed as it is.
     assert_eq!((lines[0]["width"].as_u64(), lines[1]["width"].as_u64()), (Some(512), Some(34)));
+}
+
+#[test]
+fn a_folder_walk_reads_regular_files_only_and_keeps_names_as_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let image = data_dir().join("misc-images/wee.jpg");
+    // A pipe would block a reader forever; a walk must pass it by, as `find -type f` does.
+    let made = std::process::Command::new("mkfifo").arg(dir.path().join("a-pipe")).status().expect("mkfifo runs");
+    assert!(made.success());
+    std::fs::copy(&image, dir.path().join("b.jpg")).expect("copy");
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("c-loop")).expect("symlink");
+    let odd = std::ffi::OsStr::from_bytes(b"d-caf\xe9.jpg");
+    std::fs::copy(&image, dir.path().join(odd)).expect("copy");
+    let run = tocsin_in(dir.path(), &["hash", "."]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let paths: Vec<&str> = run.stdout.lines().map(|l| l.rsplit('\t').next().expect("path")).collect();
+    assert_eq!(paths, ["./b.jpg", "./d-caf\u{fffd}.jpg"]);
+    // The name that is not UTF-8 comes out byte for byte, not with a replacement character.
+    assert!(run.stdout_bytes.ends_with(b"\t./d-caf\xe9.jpg\n"), "{:?}", String::from_utf8_lossy(&run.stdout_bytes));
 }
