@@ -51,6 +51,8 @@ def main():
     rgb.save("pen.tif")
     rgb.save("pen-lzw.tif", compression="tiff_lzw")
     rgb.convert("L").save("pen-grey.tif")
+    rgb.convert("CMYK").save("pen-cmyk.tif")
+    rgb.convert("CMYK").save("pen-cmyk.jpg", quality=90)
     rgb.convert("L").save("pen-grey.jpg", quality=90)
     rgb.save("pen-422-progressive.jpg", quality=85, subsampling=1, progressive=True)
     rgb.save("pen-444.jpg", quality=95, subsampling=0)
@@ -63,7 +65,7 @@ def main():
 
     names = [
         "pen.gif", "pen-transparent.gif", "pen-animated.gif", "pen-palette-trns.png", "pen.bmp", "pen-palette.bmp",
-        "pen-rgba.bmp", "pen.tif", "pen-lzw.tif", "pen-grey.tif", "pen-grey.jpg",
+        "pen-rgba.bmp", "pen.tif", "pen-lzw.tif", "pen-grey.tif", "pen-cmyk.tif", "pen-cmyk.jpg", "pen-grey.jpg",
         "pen-422-progressive.jpg", "pen-444.jpg", "pen-alpha-lossy.webp", "pen-lossless.webp",
         "pen-1bit.png", "pen-grey16.png", "pen-rgb16.png",
     ]
