@@ -18,12 +18,15 @@ struct Cli {
 enum Command {
     /// Hash images with PDQ, bit-exact with Meta's reference.
     Hash(commands::hash::HashArgs),
+    /// Find every bank hash near each query hash (exact Hamming range search).
+    Match(commands::matching::MatchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => commands::hash::run(args),
+        Command::Match(args) => commands::matching::run(args),
     };
     match result {
         Ok(code) => code,

@@ -131,3 +131,44 @@ fn a_folder_walk_reads_regular_files_only_and_keeps_names_as_bytes() {
     // The name that is not UTF-8 comes out byte for byte, not with a replacement character.
     assert!(run.stdout_bytes.ends_with(b"\t./d-caf\xe9.jpg\n"), "{:?}", String::from_utf8_lossy(&run.stdout_bytes));
 }
+
+#[test]
+fn match_finds_every_bank_hash_within_the_distance_in_query_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orig, _) = expected("bridge-mods/aaa-orig.jpg");
+    let (blur, _) = expected("bridge-mods/blur-a-lot.jpg");
+    let (rotated, _) = expected("reg-test-input/dih/bridge-2-rotate-90.jpg");
+    std::fs::write(dir.path().join("bank.txt"), format!("{blur} case-7/blurred\n\n{rotated}\n{orig}\tcase-7/original\n")).expect("write");
+    // Queries straight from `tocsin hash`, in the order it prints them.
+    let hashed = tocsin_in(&data_dir(), &["hash", "bridge-mods/aaa-orig.jpg", "misc-images/wee.jpg"]);
+    std::fs::write(dir.path().join("queries.tsv"), &hashed.stdout).expect("write");
+    let run = tocsin_in(dir.path(), &["match", "--bank", "bank.txt", "queries.tsv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let d = |a: &str, b: &str| tocsin_hash::pdq::PdqHash::distance(&a.parse().expect("hex"), &b.parse().expect("hex"));
+    assert_eq!(
+        run.stdout,
+        format!("{orig}\t{orig}\t0\tcase-7/original\n{orig}\t{blur}\t{}\tcase-7/blurred\n", d(&orig, &blur)),
+        "the rotated copy is far away and wee.jpg matches nothing"
+    );
+    // Every pair, sorted by distance, at the widest radius asked.
+    let wide = tocsin_in(dir.path(), &["match", "--bank", "bank.txt", "--max-distance", "256", "queries.tsv"]);
+    assert_eq!(wide.stdout.lines().count(), 6);
+}
+
+#[test]
+fn match_names_the_line_of_a_bad_hash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (orig, _) = expected("bridge-mods/aaa-orig.jpg");
+    std::fs::write(dir.path().join("bank.txt"), format!("{orig}\nnot-a-hash id\n")).expect("write");
+    let run = tocsin_in(dir.path(), &["match", "--bank", "bank.txt", "bank.txt"]);
+    assert_eq!(run.code, 2, "a bad bank stops the run");
+    assert!(run.stderr.contains("bank.txt:2:") && run.stderr.contains("64 hex digits"), "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+
+    std::fs::write(dir.path().join("good.txt"), format!("{orig}\n")).expect("write");
+    std::fs::write(dir.path().join("queries.txt"), format!("zz\n{orig}\n")).expect("write");
+    let run = tocsin_in(dir.path(), &["match", "--bank", "good.txt", "queries.txt"]);
+    assert_eq!(run.code, 1, "bad query lines are skipped and counted");
+    assert!(run.stderr.contains("queries.txt:1:"), "{}", run.stderr);
+    assert_eq!(run.stdout, format!("{orig}\t{orig}\t0\t\n"));
+}

@@ -1,0 +1,131 @@
+//! `tocsin match`: every bank hash within a Hamming distance of each query hash.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tocsin_hash::pdq::{MATCH_DISTANCE, PdqHash};
+use tocsin_index::Index;
+
+/// Arguments of `tocsin match`.
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// The bank: one hash a line (64 hex digits), optionally followed by whitespace and an id.
+    #[arg(long, value_name = "FILE")]
+    bank: PathBuf,
+
+    /// Report bank hashes at most this many bits away (PDQ's match threshold is 31).
+    #[arg(long, value_name = "BITS", default_value_t = MATCH_DISTANCE, value_parser = clap::value_parser!(u32).range(0..=256))]
+    max_distance: u32,
+
+    /// Query hashes, one a line, anything after the hash ignored (so `tocsin hash` output
+    /// works); `-` or nothing reads standard input.
+    #[arg(value_name = "QUERIES")]
+    queries: Option<PathBuf>,
+}
+
+/// One parsed line: the hash and what followed it.
+fn parse_line(line: &str) -> Result<Option<(PdqHash, &str)>, String> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let line = line.trim_start();
+    let (hash, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+    let hash = hash.parse::<PdqHash>().map_err(|e| e.to_string())?;
+    Ok(Some((hash, rest.trim())))
+}
+
+/// The bank as an index plus, per id (its line number), the hash and the caller's id.
+struct Bank {
+    index: Index,
+    entries: Vec<(PdqHash, String)>,
+}
+
+fn load_bank(path: &Path) -> anyhow::Result<Bank> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open the bank", path.display()))?;
+    let mut index = Index::new();
+    let mut entries = Vec::new();
+    for (n, line) in io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), n + 1))?;
+        // A bank that loads partly would miss matches without saying so: any bad line stops.
+        match parse_line(&line) {
+            Ok(None) => {}
+            Ok(Some((hash, id))) => {
+                index.insert(entries.len() as u64, hash.words());
+                entries.push((hash, id.to_owned()));
+            }
+            Err(e) => bail!("{}:{}: {e}", path.display(), n + 1),
+        }
+    }
+    Ok(Bank { index, entries })
+}
+
+/// Runs the command: exit 0 when every query line was read, 1 when some were bad.
+pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
+    let bank = load_bank(&args.bank)?;
+    let (name, input): (String, Box<dyn BufRead>) = match &args.queries {
+        None => ("-".to_owned(), Box::new(io::stdin().lock())),
+        Some(p) if p.as_os_str() == "-" => ("-".to_owned(), Box::new(io::stdin().lock())),
+        Some(p) => {
+            let file = std::fs::File::open(p).with_context(|| format!("{}: cannot open the queries", p.display()))?;
+            (p.display().to_string(), Box::new(io::BufReader::new(file)))
+        }
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut bad = 0usize;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("{name}:{}: cannot read", n + 1))?;
+        let query = match parse_line(&line) {
+            Ok(None) => continue,
+            Ok(Some((hash, _))) => hash,
+            Err(e) => {
+                bad += 1;
+                eprintln!("tocsin: {name}:{}: {e}", n + 1);
+                continue;
+            }
+        };
+        for m in bank.index.search(&query.words(), args.max_distance) {
+            // Ids are the positions in `entries`, so the lookup cannot miss.
+            let (bank_hash, bank_id) = &bank.entries[m.id as usize];
+            let written = writeln!(out, "{query}\t{bank_hash}\t{}\t{bank_id}", m.distance);
+            if let Err(e) = written {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Err(e).context("writing output");
+            }
+        }
+    }
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        other => other.context("writing output")?,
+    }
+    if bad > 0 {
+        eprintln!("tocsin: {bad} query line(s) could not be read");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_carry_a_hash_and_optionally_more() {
+        let h = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        assert_eq!(parse_line("").expect("blank"), None);
+        assert_eq!(parse_line("   ").expect("blank"), None);
+        let (hash, rest) = parse_line(h).expect("ok").expect("some");
+        assert_eq!((hash.to_string().as_str(), rest), (h, ""));
+        let line = format!("{h}\t100\tsome dir/a b.jpg");
+        let (_, rest) = parse_line(&line).expect("ok").expect("some");
+        assert_eq!(rest, "100\tsome dir/a b.jpg");
+        let line = format!("{h}  case-42\r");
+        assert_eq!(parse_line(&line).expect("ok").expect("some").1, "case-42");
+        assert!(parse_line("xyz 1").expect_err("bad").contains("64 hex digits"));
+    }
+}

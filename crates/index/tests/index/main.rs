@@ -1,0 +1,5 @@
+//! Integration tests of `tocsin-index`: the reference's golden file and equality with brute force.
+
+mod golden;
+mod helpers;
+mod properties;
