@@ -31,6 +31,10 @@ pub enum Strategy {
     Scan,
 }
 
+fn empty_tables() -> Vec<Vec<Vec<u32>>> {
+    vec![vec![Vec::new(); 1 << 16]; WORDS]
+}
+
 /// Sizes, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexStats {
@@ -51,14 +55,15 @@ pub struct Index {
     ids: Vec<u64>,
     live: Vec<bool>,
     live_count: usize,
-    tables: Vec<HashMap<u16, Vec<u32>>>,
+    /// `tables[w][v]`: the slots whose word `w` is `v` (direct-addressed: 65,536 lists a word).
+    tables: Vec<Vec<Vec<u32>>>,
     by_id: HashMap<u64, Vec<u32>>,
 }
 
 impl Index {
     /// An empty index.
     pub fn new() -> Self {
-        Self { tables: vec![HashMap::new(); WORDS], ..Self::default() }
+        Self { tables: empty_tables(), ..Self::default() }
     }
 
     /// Builds an index from `(id, hash)` pairs.
@@ -91,7 +96,7 @@ impl Index {
     /// When the index already holds 2^32 slots (live or removed).
     pub fn insert(&mut self, id: u64, bits: Bits) {
         if self.tables.is_empty() {
-            self.tables = vec![HashMap::new(); WORDS];
+            self.tables = empty_tables();
         }
         let slot = u32::try_from(self.hashes.len()).expect("an index holds at most 2^32 hashes");
         self.hashes.push(bits);
@@ -99,7 +104,7 @@ impl Index {
         self.live.push(true);
         self.live_count += 1;
         for (w, table) in self.tables.iter_mut().enumerate() {
-            table.entry(word(&bits, w)).or_default().push(slot);
+            table[usize::from(word(&bits, w))].push(slot);
         }
         self.by_id.entry(id).or_default().push(slot);
     }
@@ -112,13 +117,7 @@ impl Index {
             self.live[i] = false;
             self.live_count -= 1;
             for (w, table) in self.tables.iter_mut().enumerate() {
-                let key = word(&self.hashes[i], w);
-                if let Some(bucket) = table.get_mut(&key) {
-                    bucket.retain(|&s| s != slot);
-                    if bucket.is_empty() {
-                        table.remove(&key);
-                    }
-                }
+                table[usize::from(word(&self.hashes[i], w))].retain(|&s| s != slot);
             }
         }
         if self.hashes.len() > 2 * self.live_count + SCAN_BELOW {
@@ -195,8 +194,7 @@ impl Index {
             let qw = word(query, w);
             let flips = if per_word == 0 { 0 } else { 16 };
             for probe in std::iter::once(qw).chain((0..flips).map(|b| qw ^ (1 << b))) {
-                let Some(bucket) = table.get(&probe) else { continue };
-                for &slot in bucket {
+                for &slot in &table[usize::from(probe)] {
                     let h = &self.hashes[slot as usize];
                     // Each hash within the radius agrees with the query to within `per_word`
                     // bits in at least one word (pigeonhole); report it at the first such word
