@@ -31,10 +31,6 @@ pub enum Strategy {
     Scan,
 }
 
-fn empty_tables() -> Vec<Vec<Vec<u32>>> {
-    vec![vec![Vec::new(); 1 << 16]; WORDS]
-}
-
 /// Sizes, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexStats {
@@ -44,35 +40,79 @@ pub struct IndexStats {
     pub removed: usize,
 }
 
+/// One word's table in compressed form: the slots with word value `v` are
+/// `postings[offsets[v]..offsets[v + 1]]`, in slot order.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    offsets: Vec<u32>,
+    postings: Vec<u32>,
+}
+
+impl Packed {
+    /// Counting sort of `slots` by their word `w`.
+    fn build(hashes: &[Bits], w: usize) -> Self {
+        let mut offsets = vec![0u32; (1 << 16) + 1];
+        for h in hashes {
+            offsets[usize::from(word(h, w)) + 1] += 1;
+        }
+        for v in 0..1 << 16 {
+            offsets[v + 1] += offsets[v];
+        }
+        let mut next = offsets.clone();
+        let mut postings = vec![0u32; hashes.len()];
+        for (slot, h) in hashes.iter().enumerate() {
+            let v = usize::from(word(h, w));
+            // Slots are below 2^32: `insert` and `from_pairs` refuse more.
+            postings[next[v] as usize] = slot as u32;
+            next[v] += 1;
+        }
+        Self { offsets, postings }
+    }
+
+    fn get(&self, v: u16) -> &[u32] {
+        if self.offsets.is_empty() {
+            return &[];
+        }
+        let v = usize::from(v);
+        &self.postings[self.offsets[v] as usize..self.offsets[v + 1] as usize]
+    }
+}
+
 /// An exact Hamming-space index over 256-bit hashes, each stored under a caller's id.
 ///
-/// An id may carry several hashes (one picture's dihedral variants, say); [`Index::remove`] drops
-/// all of them. Inserting and removing never rebuilds the tables; removed slots are reclaimed when
-/// they outnumber the live ones.
+/// Hashes given at build time go into packed tables (a counting sort per word: 4 bytes a hash a
+/// word, no per-bucket allocations). Hashes inserted later go into small per-word maps; removal
+/// only marks a slot dead. When the later inserts or the dead slots grow large, everything live is
+/// packed again. An id may carry several hashes (one picture's dihedral variants, say);
+/// [`Index::remove`] drops all of them.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     hashes: Vec<Bits>,
     ids: Vec<u64>,
     live: Vec<bool>,
     live_count: usize,
-    /// `tables[w][v]`: the slots whose word `w` is `v` (direct-addressed: 65,536 lists a word).
-    tables: Vec<Vec<Vec<u32>>>,
-    by_id: HashMap<u64, Vec<u32>>,
+    /// Slots `0..packed_len` are in `packed`; later ones in `recent`.
+    packed_len: usize,
+    packed: Vec<Packed>,
+    recent: Vec<HashMap<u16, Vec<u32>>>,
 }
 
 impl Index {
     /// An empty index.
     pub fn new() -> Self {
-        Self { tables: empty_tables(), ..Self::default() }
+        Self::default()
     }
 
     /// Builds an index from `(id, hash)` pairs.
+    ///
+    /// # Panics
+    /// With 2^32 pairs or more.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, Bits)>) -> Self {
-        let mut index = Self::new();
-        for (id, bits) in pairs {
-            index.insert(id, bits);
-        }
-        index
+        let (ids, hashes): (Vec<u64>, Vec<Bits>) = pairs.into_iter().unzip();
+        assert!(u32::try_from(hashes.len()).is_ok(), "an index holds at most 2^32 hashes");
+        let n = hashes.len();
+        let packed = (0..WORDS).map(|w| Packed::build(&hashes, w)).collect();
+        Self { live: vec![true; n], live_count: n, packed_len: n, packed, recent: Vec::new(), hashes, ids }
     }
 
     /// Number of hashes that can be found.
@@ -95,39 +135,44 @@ impl Index {
     /// # Panics
     /// When the index already holds 2^32 slots (live or removed).
     pub fn insert(&mut self, id: u64, bits: Bits) {
-        if self.tables.is_empty() {
-            self.tables = empty_tables();
-        }
         let slot = u32::try_from(self.hashes.len()).expect("an index holds at most 2^32 hashes");
         self.hashes.push(bits);
         self.ids.push(id);
         self.live.push(true);
         self.live_count += 1;
-        for (w, table) in self.tables.iter_mut().enumerate() {
-            table[usize::from(word(&bits, w))].push(slot);
+        if self.recent.is_empty() {
+            self.recent = vec![HashMap::new(); WORDS];
         }
-        self.by_id.entry(id).or_default().push(slot);
+        for (w, table) in self.recent.iter_mut().enumerate() {
+            table.entry(word(&bits, w)).or_default().push(slot);
+        }
+        // Many small maps cost more than a repack once they hold a good share of the index.
+        if self.hashes.len() - self.packed_len > self.packed_len / 4 + SCAN_BELOW {
+            self.repack();
+        }
     }
 
     /// Removes every hash stored under `id`; returns how many there were.
+    ///
+    /// Finding them is a pass over the ids (a millisecond per million hashes): removals are
+    /// rare next to searches, and an id map would cost more memory than the hashes.
     pub fn remove(&mut self, id: u64) -> usize {
-        let Some(slots) = self.by_id.remove(&id) else { return 0 };
-        for &slot in &slots {
-            let i = slot as usize;
-            self.live[i] = false;
-            self.live_count -= 1;
-            for (w, table) in self.tables.iter_mut().enumerate() {
-                table[usize::from(word(&self.hashes[i], w))].retain(|&s| s != slot);
+        let mut removed = 0;
+        for slot in 0..self.ids.len() {
+            if self.ids[slot] == id && self.live[slot] {
+                self.live[slot] = false;
+                self.live_count -= 1;
+                removed += 1;
             }
         }
         if self.hashes.len() > 2 * self.live_count + SCAN_BELOW {
-            self.reclaim();
+            self.repack();
         }
-        slots.len()
+        removed
     }
 
-    /// Rebuilds without the removed slots.
-    fn reclaim(&mut self) {
+    /// Packs every live hash again, dropping removed slots and emptying the recent maps.
+    fn repack(&mut self) {
         let pairs: Vec<(u64, Bits)> = (0..self.hashes.len()).filter(|&i| self.live[i]).map(|i| (self.ids[i], self.hashes[i])).collect();
         *self = Self::from_pairs(pairs);
     }
@@ -190,21 +235,24 @@ impl Index {
     fn probe(&self, query: &Bits, radius: u32, mut found: impl FnMut(usize, u32)) {
         let per_word = radius / WORDS as u32;
         debug_assert!(per_word <= 1);
-        for (w, table) in self.tables.iter().enumerate() {
+        let flips = if per_word == 0 { 0 } else { 16 };
+        for w in 0..WORDS {
             let qw = word(query, w);
-            let flips = if per_word == 0 { 0 } else { 16 };
             for probe in std::iter::once(qw).chain((0..flips).map(|b| qw ^ (1 << b))) {
-                for &slot in &table[usize::from(probe)] {
-                    let h = &self.hashes[slot as usize];
+                let packed = self.packed.get(w).map_or(&[][..], |t| t.get(probe));
+                let recent = self.recent.get(w).and_then(|t| t.get(&probe)).map_or(&[][..], Vec::as_slice);
+                for &slot in packed.iter().chain(recent) {
+                    let slot = slot as usize;
+                    let h = &self.hashes[slot];
                     // Each hash within the radius agrees with the query to within `per_word`
                     // bits in at least one word (pigeonhole); report it at the first such word
                     // only.
-                    if (0..w).any(|t| (word(h, t) ^ word(query, t)).count_ones() <= per_word) {
+                    if !self.live[slot] || (0..w).any(|t| (word(h, t) ^ word(query, t)).count_ones() <= per_word) {
                         continue;
                     }
                     let d = distance(h, query);
                     if d <= radius {
-                        found(slot as usize, d);
+                        found(slot, d);
                     }
                 }
             }
@@ -223,6 +271,29 @@ mod tests {
         assert_eq!(word(&h, 3), 0x4444);
         assert_eq!(word(&h, 4), 0);
         assert_eq!(word(&h, 15), 0xffff);
+    }
+
+    #[test]
+    fn an_index_grown_one_insert_at_a_time_repacks_and_still_finds_everything() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let hashes: Vec<Bits> = (0..6000).map(|_| [next(), next(), next(), next()]).collect();
+        let mut index = Index::new();
+        for (i, h) in hashes.iter().enumerate() {
+            index.insert(i as u64, *h);
+        }
+        assert!(index.packed_len > 4096, "inserts past the threshold were packed");
+        assert!(index.hashes.len() > index.packed_len, "and later ones wait in the recent maps");
+        for (i, h) in hashes.iter().enumerate().step_by(97) {
+            let mut q = *h;
+            q[1] ^= 0b1011; // three bits off
+            assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), vec![Match { distance: 3, id: i as u64 }]);
+        }
     }
 
     #[test]

@@ -46,20 +46,17 @@ struct Bank {
 
 fn load_bank(path: &Path) -> anyhow::Result<Bank> {
     let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open the bank", path.display()))?;
-    let mut index = Index::new();
     let mut entries = Vec::new();
     for (n, line) in io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), n + 1))?;
         // A bank that loads partly would miss matches without saying so: any bad line stops.
         match parse_line(&line) {
             Ok(None) => {}
-            Ok(Some((hash, id))) => {
-                index.insert(entries.len() as u64, hash.words());
-                entries.push((hash, id.to_owned()));
-            }
+            Ok(Some((hash, id))) => entries.push((hash, id.to_owned())),
             Err(e) => bail!("{}:{}: {e}", path.display(), n + 1),
         }
     }
+    let index = Index::from_pairs(entries.iter().enumerate().map(|(i, (hash, _))| (i as u64, hash.words())));
     Ok(Bank { index, entries })
 }
 
