@@ -17,7 +17,7 @@ pub use index::{Index, IndexStats, Strategy};
 pub type Bits = [u64; 4];
 
 /// Number of bits that differ between two hashes.
-#[inline]
+#[inline(always)]
 pub fn distance(a: &Bits, b: &Bits) -> u32 {
     (a[0] ^ b[0]).count_ones() + (a[1] ^ b[1]).count_ones() + (a[2] ^ b[2]).count_ones() + (a[3] ^ b[3]).count_ones()
 }
