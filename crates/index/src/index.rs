@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use crate::{Bits, Match, distance, scan};
 
 /// Words per hash in the multi-index (16 words of 16 bits, as Meta's reference index).
-const WORDS: usize = 16;
+pub(crate) const WORDS: usize = 16;
 
 /// Below this many live hashes a scan beats building candidate lists.
 const SCAN_BELOW: usize = 4096;
 
 /// Word `w` of a hash: bits `16 w .. 16 w + 15`.
 #[inline(always)]
-fn word(h: &Bits, w: usize) -> u16 {
+pub(crate) fn word(h: &Bits, w: usize) -> u16 {
     // The shift keeps the 16 wanted bits at the bottom; the cast drops the rest.
     (h[w / 4] >> ((w % 4) * 16)) as u16
 }
@@ -43,9 +43,9 @@ pub struct IndexStats {
 /// One word's table in compressed form: the slots with word value `v` are
 /// `postings[offsets[v]..offsets[v + 1]]`, in slot order.
 #[derive(Debug, Clone, Default)]
-struct Packed {
-    offsets: Vec<u32>,
-    postings: Vec<u32>,
+pub(crate) struct Packed {
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) postings: Vec<u32>,
 }
 
 impl Packed {
@@ -87,13 +87,13 @@ impl Packed {
 /// [`Index::remove`] drops all of them.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    hashes: Vec<Bits>,
-    ids: Vec<u64>,
+    pub(crate) hashes: Vec<Bits>,
+    pub(crate) ids: Vec<u64>,
     live: Vec<bool>,
     live_count: usize,
     /// Slots `0..packed_len` are in `packed`; later ones in `recent`.
     packed_len: usize,
-    packed: Vec<Packed>,
+    pub(crate) packed: Vec<Packed>,
     recent: Vec<HashMap<u16, Vec<u32>>>,
 }
 
@@ -113,6 +113,22 @@ impl Index {
         let n = hashes.len();
         let packed = (0..WORDS).map(|w| Packed::build(&hashes, w)).collect();
         Self { live: vec![true; n], live_count: n, packed_len: n, packed, recent: Vec::new(), hashes, ids }
+    }
+
+    /// An index over tables read back by `format`, all slots live.
+    pub(crate) fn from_packed(hashes: Vec<Bits>, ids: Vec<u64>, packed: Vec<Packed>) -> Self {
+        let n = hashes.len();
+        Self { live: vec![true; n], live_count: n, packed_len: n, packed, recent: Vec::new(), hashes, ids }
+    }
+
+    /// Whether every slot is live and in the packed tables.
+    pub(crate) fn is_fully_packed(&self) -> bool {
+        self.packed.len() == WORDS && self.packed_len == self.hashes.len() && self.live_count == self.hashes.len()
+    }
+
+    /// A packed index of the live hashes.
+    pub(crate) fn packed_copy(&self) -> Self {
+        Self::from_pairs((0..self.hashes.len()).filter(|&i| self.live[i]).map(|i| (self.ids[i], self.hashes[i])))
     }
 
     /// Number of hashes that can be found.
@@ -173,8 +189,7 @@ impl Index {
 
     /// Packs every live hash again, dropping removed slots and emptying the recent maps.
     fn repack(&mut self) {
-        let pairs: Vec<(u64, Bits)> = (0..self.hashes.len()).filter(|&i| self.live[i]).map(|i| (self.ids[i], self.hashes[i])).collect();
-        *self = Self::from_pairs(pairs);
+        *self = self.packed_copy();
     }
 
     /// Every stored hash within `radius` of `query`, sorted by distance, then id.
@@ -321,6 +336,13 @@ mod tests {
             q[1] ^= 0b1011; // three bits off
             assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), vec![Match { distance: 3, id: i as u64 }]);
         }
+    }
+
+    #[test]
+    fn an_empty_index_saves_and_loads() {
+        let loaded = Index::from_bytes(&Index::new().to_bytes()).expect("loads");
+        assert!(loaded.is_empty());
+        assert_eq!(loaded.search(&[0; 4], 63), vec![]);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! the query to within one bit in some word (exact for radii up to 31, PDQ's match threshold).
 //! The crate does no I/O.
 
+mod format;
 mod index;
 pub mod scan;
 
+pub use format::FormatError;
 pub use index::{Index, IndexStats, Strategy};
 
 /// A 256-bit hash as four 64-bit words, least significant first (the layout of

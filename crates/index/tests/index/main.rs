@@ -1,5 +1,6 @@
 //! Integration tests of `tocsin-index`: the reference's golden file and equality with brute force.
 
+mod format;
 mod golden;
 mod helpers;
 mod properties;

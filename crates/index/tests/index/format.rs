@@ -1,0 +1,55 @@
+//! The on-disk form: what is saved is what is found after loading, and damage is refused.
+
+use proptest::prelude::*;
+use tocsin_index::{Bits, FormatError, Index};
+
+use crate::helpers::{brute_force, hash_list};
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_saved_index_answers_after_loading_as_before(
+        bank in prop::collection::vec(any::<[u64; 4]>(), 0..300),
+        later in prop::collection::vec(any::<[u64; 4]>(), 0..50),
+        queries in prop::collection::vec(any::<[u64; 4]>(), 1..4),
+    ) {
+        let mut pairs: Vec<(u64, Bits)> = bank.iter().enumerate().map(|(i, h)| (i as u64, *h)).collect();
+        let mut index = Index::from_pairs(pairs.iter().copied());
+        for id in (0..bank.len() as u64).step_by(3) {
+            index.remove(id);
+        }
+        pairs.retain(|(id, _)| id % 3 != 0);
+        for (i, h) in later.iter().enumerate() {
+            index.insert(1_000 + i as u64, *h);
+            pairs.push((1_000 + i as u64, *h));
+        }
+        let loaded = Index::from_bytes(&index.to_bytes()).expect("loads");
+        prop_assert_eq!(loaded.len(), pairs.len());
+        // Queries near stored hashes too, so that matches are found, not only misses.
+        let near: Vec<Bits> = pairs.iter().take(3).map(|(_, h)| [h[0] ^ 0xff, h[1], h[2], h[3]]).collect();
+        for q in queries.iter().chain(&near) {
+            for r in [0, 8, 31, 63] {
+                prop_assert_eq!(loaded.search(q, r), brute_force(&pairs, q, r));
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_or_foreign_files_are_refused_with_the_reason() {
+    let haystack = hash_list("haystack.txt");
+    let bytes = Index::from_pairs(haystack.iter().enumerate().map(|(i, h)| (i as u64, *h))).to_bytes();
+    assert!(Index::from_bytes(&bytes).is_ok());
+
+    assert_eq!(Index::from_bytes(b"PNG and other things").err(), Some(FormatError::NotAnIndex));
+    let mut newer = bytes.clone();
+    newer[8] = 9;
+    assert_eq!(Index::from_bytes(&newer).err(), Some(FormatError::Version(9)));
+    assert!(matches!(Index::from_bytes(&bytes[..bytes.len() - 1]), Err(FormatError::Length { .. })));
+    // A posting moved to another hash: it would be searched under the wrong word.
+    let mut swapped = bytes.clone();
+    let postings_start = 24 + haystack.len() * 40 + 65_537 * 4;
+    swapped[postings_start] ^= 1;
+    assert_eq!(Index::from_bytes(&swapped).err(), Some(FormatError::Damaged("table postings")));
+}
