@@ -20,6 +20,15 @@ enum Command {
     Hash(commands::hash::HashArgs),
     /// Find every bank hash near each query hash (exact Hamming range search).
     Match(commands::matching::MatchArgs),
+    /// Build and manage on-disk indexes of banks.
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum IndexCommand {
+    /// Parse and index a bank once, for `tocsin match --index`.
+    Build(commands::matching::BuildArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => commands::hash::run(args),
         Command::Match(args) => commands::matching::run(args),
+        Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
     };
     match result {
         Ok(code) => code,

@@ -13,8 +13,12 @@ use tocsin_index::Index;
 #[derive(Debug, Args)]
 pub struct MatchArgs {
     /// The bank: one hash a line (64 hex digits), optionally followed by whitespace and an id.
+    #[arg(long, value_name = "FILE", required_unless_present = "index", conflicts_with = "index")]
+    bank: Option<PathBuf>,
+
+    /// The bank as built by `tocsin index build` (loads without rebuilding).
     #[arg(long, value_name = "FILE")]
-    bank: PathBuf,
+    index: Option<PathBuf>,
 
     /// Report bank hashes at most this many bits away (PDQ's match threshold is 31).
     #[arg(long, value_name = "BITS", default_value_t = MATCH_DISTANCE, value_parser = clap::value_parser!(u32).range(0..=256))]
@@ -60,9 +64,90 @@ fn load_bank(path: &Path) -> anyhow::Result<Bank> {
     Ok(Bank { index, entries })
 }
 
+/// The on-disk bank: `TOCSINBK`, version `u32`, entry count `u64`, then per entry the hash (32
+/// bytes, hex order) and the id (`u32` length, UTF-8), then the index (`tocsin_index` format).
+const BANK_MAGIC: &[u8; 8] = b"TOCSINBK";
+const BANK_VERSION: u32 = 1;
+
+impl Bank {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = BANK_MAGIC.to_vec();
+        out.extend_from_slice(&BANK_VERSION.to_le_bytes());
+        out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
+        for (hash, id) in &self.entries {
+            out.extend_from_slice(&hash.to_be_bytes());
+            // Ids come from text lines, far below 4 GiB.
+            out.extend_from_slice(&(id.len() as u32).to_le_bytes());
+            out.extend_from_slice(id.as_bytes());
+        }
+        out.extend_from_slice(&self.index.to_bytes());
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        let mut rest = bytes.strip_prefix(BANK_MAGIC).ok_or("not a bank index built by `tocsin index build`")?;
+        let mut take = |n: usize| -> Result<&[u8], String> {
+            if rest.len() < n {
+                return Err("the file ends too early".to_owned());
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let version = u32::from_le_bytes(take(4)?.try_into().map_err(|_| "version")?);
+        if version != BANK_VERSION {
+            return Err(format!("bank index version {version}, this build reads version {BANK_VERSION}"));
+        }
+        let count = u64::from_le_bytes(take(8)?.try_into().map_err(|_| "count")?);
+        let mut entries = Vec::new();
+        for _ in 0..count {
+            let hash: [u8; 32] = take(32)?.try_into().map_err(|_| "hash")?;
+            let len = u32::from_le_bytes(take(4)?.try_into().map_err(|_| "length")?) as usize;
+            let id = std::str::from_utf8(take(len)?).map_err(|_| "an id is not UTF-8")?.to_owned();
+            entries.push((PdqHash::from_be_bytes(hash), id));
+        }
+        let index = Index::from_bytes(rest).map_err(|e| e.to_string())?;
+        if index.len() != entries.len() {
+            return Err("the index and the bank entries disagree".to_owned());
+        }
+        Ok(Self { index, entries })
+    }
+}
+
+/// Arguments of `tocsin index build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The bank in text form (as for `tocsin match --bank`).
+    #[arg(value_name = "BANK")]
+    bank: PathBuf,
+
+    /// Where to write the index.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+}
+
+/// `tocsin index build`: the bank parsed and indexed once, saved for `tocsin match --index`.
+pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let bank = load_bank(&args.bank)?;
+    // Write beside the target and rename, so a reader never sees half a file.
+    let mut tmp = args.output.clone().into_os_string();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bank.to_bytes()).with_context(|| format!("writing {}", args.output.display()))?;
+    std::fs::rename(&tmp, &args.output).with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!("tocsin: indexed {} hash(es) into {}", bank.entries.len(), args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs the command: exit 0 when every query line was read, 1 when some were bad.
 pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
-    let bank = load_bank(&args.bank)?;
+    let bank = match (&args.bank, &args.index) {
+        (Some(path), _) => load_bank(path)?,
+        (None, Some(path)) => {
+            let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the index", path.display()))?;
+            Bank::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        (None, None) => bail!("give --bank FILE or --index FILE"),
+    };
     let (name, input): (String, Box<dyn BufRead>) = match &args.queries {
         None => ("-".to_owned(), Box::new(io::stdin().lock())),
         Some(p) if p.as_os_str() == "-" => ("-".to_owned(), Box::new(io::stdin().lock())),

@@ -172,3 +172,36 @@ fn match_names_the_line_of_a_bad_hash() {
     assert!(run.stderr.contains("queries.txt:1:"), "{}", run.stderr);
     assert_eq!(run.stdout, format!("{orig}\t{orig}\t0\t\n"));
 }
+
+#[test]
+fn an_index_built_once_answers_as_the_text_bank_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hashed = tocsin_in(&data_dir(), &["hash", "bridge-mods", "reg-test-input/dih"]);
+    // The bank: every hash with its path as the id.
+    let bank: String = hashed
+        .stdout
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            format!("{} {}\n", f[0], f[2])
+        })
+        .collect();
+    std::fs::write(dir.path().join("bank.txt"), bank).expect("write");
+    std::fs::write(dir.path().join("queries.tsv"), &hashed.stdout).expect("write");
+    let built = tocsin_in(dir.path(), &["index", "build", "bank.txt", "-o", "bank.idx"]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    assert!(built.stderr.contains("indexed 20 hash(es)"), "{}", built.stderr);
+    let from_text = tocsin_in(dir.path(), &["match", "--bank", "bank.txt", "queries.tsv"]);
+    let from_index = tocsin_in(dir.path(), &["match", "--index", "bank.idx", "queries.tsv"]);
+    assert_eq!(from_index.code, 0, "{}", from_index.stderr);
+    assert!(from_text.stdout.lines().count() >= 20, "every image matches itself at least");
+    assert_eq!(from_index.stdout, from_text.stdout);
+
+    // A damaged index is refused, not searched.
+    let mut bytes = std::fs::read(dir.path().join("bank.idx")).expect("read");
+    bytes.truncate(bytes.len() - 3);
+    std::fs::write(dir.path().join("cut.idx"), bytes).expect("write");
+    let cut = tocsin_in(dir.path(), &["match", "--index", "cut.idx", "queries.tsv"]);
+    assert_eq!(cut.code, 2);
+    assert!(cut.stderr.contains("cut.idx:"), "{}", cut.stderr);
+}
