@@ -1,0 +1,78 @@
+//! Exact range search at scale, one thread, on the files of `bench/index/make_data.py`; the
+//! same files go through FAISS in `bench/index/faiss_bench.py`.
+//!
+//! `TOCSIN_BENCH_DATA=DIR TOCSIN_BENCH_N=1000000 cargo bench -p tocsin-index --bench index`
+//! (without the variables it prints how to make the data and stops).
+
+use std::time::{Duration, Instant};
+
+use tocsin_index::{Bits, Index, Strategy};
+
+fn load(path: &std::path::Path) -> Vec<Bits> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes.chunks_exact(32).map(|c| std::array::from_fn(|w| u64::from_le_bytes(c[w * 8..w * 8 + 8].try_into().expect("8 bytes")))).collect()
+}
+
+/// Queries per second over `queries`, repeated until `budget` has passed.
+fn qps(index: &Index, queries: &[Bits], strategy: Strategy, budget: Duration) -> (f64, usize) {
+    let start = Instant::now();
+    let (mut done, mut found) = (0usize, 0usize);
+    while start.elapsed() < budget {
+        for q in queries {
+            found += std::hint::black_box(index.search_using(q, 31, strategy)).len();
+            done += 1;
+        }
+    }
+    (done as f64 / start.elapsed().as_secs_f64(), found * queries.len() / done.max(1))
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let (Ok(dir), Ok(n)) = (std::env::var("TOCSIN_BENCH_DATA"), std::env::var("TOCSIN_BENCH_N")) else {
+        eprintln!("set TOCSIN_BENCH_DATA and TOCSIN_BENCH_N; make the data with bench/index/make_data.py DIR N SEED");
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let budget = Duration::from_secs(3);
+    println!("bank\tqueries\tstrategy\tbuild_s\tsave_MB\tload_s\tqps\tmatches_per_1000_queries");
+    println!("# recall: every multi-index answer is checked equal to the scan's on 100 queries of each set");
+    for kind in ["random", "clustered"] {
+        let bank = load(&dir.join(format!("bank-{kind}-{n}.bin")));
+        let start = Instant::now();
+        let index = Index::from_pairs(bank.iter().enumerate().map(|(i, h)| (i as u64, *h)));
+        let build = start.elapsed().as_secs_f64();
+        let bytes = index.to_bytes();
+        let start = Instant::now();
+        let loaded = Index::from_bytes(&bytes).expect("loads");
+        let load_s = start.elapsed().as_secs_f64();
+        drop(bytes);
+        for qname in ["random".to_owned(), format!("near-{kind}-{n}")] {
+            let queries = load(&dir.join(format!("queries-{qname}.bin")));
+            // Recall: the multi-index must return exactly what the scan returns.
+            for q in &queries[..100] {
+                let (mih, scan) = (loaded.search_using(q, 31, Strategy::MultiIndex), loaded.search_using(q, 31, Strategy::Scan));
+                assert_eq!(mih, scan, "the multi-index differs from the scan");
+            }
+            for strategy in [Strategy::MultiIndex, Strategy::Scan] {
+                // The scan is slow at scale: a tenth of the queries gives its rate.
+                let q = if strategy == Strategy::Scan { &queries[..queries.len() / 10] } else { &queries[..] };
+                let (rate, found) = qps(&loaded, q, strategy, budget);
+                let label = qname.split('-').next().unwrap_or("");
+                println!(
+                    "{kind}-{n}\t{label}\t{strategy:?}\t{build:.2}\t{:.0}\t{load_s:.2}\t{rate:.1}\t{}",
+                    index.to_bytes().len() as f64 / 1e6,
+                    found * 1000 / q.len()
+                );
+            }
+        }
+    }
+    println!("# peak RSS {:.0} MB, scan build: {}", peak_rss_mb(), tocsin_index::scan::level());
+}
