@@ -317,14 +317,7 @@ mod tests {
 
     #[test]
     fn an_index_grown_one_insert_at_a_time_repacks_and_still_finds_everything() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let hashes: Vec<Bits> = (0..6000).map(|_| [next(), next(), next(), next()]).collect();
+        let hashes = crate::test_hashes(0x2545_f491_4f6c_dd1d, 6000);
         let mut index = Index::new();
         for (i, h) in hashes.iter().enumerate() {
             index.insert(i as u64, *h);

@@ -32,3 +32,16 @@ pub struct Match {
     /// The id the hash was stored under.
     pub id: u64,
 }
+
+/// Deterministic pseudo-random hashes for unit tests (xorshift64).
+#[cfg(test)]
+pub(crate) fn test_hashes(seed: u64, count: usize) -> Vec<Bits> {
+    let mut x = seed.max(1);
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..count).map(|_| [next(), next(), next(), next()]).collect()
+}

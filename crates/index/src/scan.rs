@@ -84,14 +84,8 @@ mod tests {
 
     #[test]
     fn every_cpu_build_finds_the_same_matches_as_the_portable_one() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let base: Bits = [next(), next(), next(), next()];
+        let mut random = crate::test_hashes(0x9e37_79b9_7f4a_7c15, 1001);
+        let base: Bits = random.pop().expect("one more than the random ones");
         // Hashes at every distance from 0 to 256 from the base, plus random ones.
         let mut hashes: Vec<Bits> = (0..=256usize)
             .map(|d| {
@@ -102,7 +96,7 @@ mod tests {
                 h
             })
             .collect();
-        hashes.extend((0..1000).map(|_| [next(), next(), next(), next()]));
+        hashes.extend(random);
         let ids: Vec<u64> = (0..hashes.len() as u64).collect();
         let live: Vec<bool> = (0..hashes.len()).map(|i| i % 7 != 3).collect();
         for radius in [0, 1, 31, 63, 128, 256] {
