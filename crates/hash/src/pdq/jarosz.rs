@@ -82,6 +82,49 @@ fn walk<A: Accumulate>(acc: &mut A, len: usize, window: usize) {
     }
 }
 
+/// `sum += x`, lane by lane: one step of as many running sums as there are lanes.
+#[inline(always)]
+fn add_lanes(sum: &mut [f32], x: &[f32]) {
+    for (s, x) in sum.iter_mut().zip(x) {
+        *s += *x;
+    }
+}
+
+/// `sum -= x`, lane by lane.
+#[inline(always)]
+fn sub_lanes(sum: &mut [f32], x: &[f32]) {
+    for (s, x) in sum.iter_mut().zip(x) {
+        *s -= *x;
+    }
+}
+
+/// `out = sum / count`, lane by lane.
+#[inline(always)]
+fn quotients(out: &mut [f32], sum: &[f32], count: f32) {
+    for (o, s) in out.iter_mut().zip(sum) {
+        *o = *s / count;
+    }
+}
+
+/// For every decimation column equal to `at` (several when the image is narrower than 64),
+/// writes each lane's quotient into its compact row.
+#[inline(always)]
+fn write_samples<const N: usize>(
+    rows: &mut [&mut [f32]; N],
+    columns: &[usize; 64],
+    next: &mut usize,
+    at: usize,
+    sum: &[f32; N],
+    count: f32,
+) {
+    while *next < 64 && columns[*next] == at {
+        for (row, s) in rows.iter_mut().zip(sum) {
+            row[*next] = *s / count;
+        }
+        *next += 1;
+    }
+}
+
 /// Where a row filter writes its quotients.
 enum RowSink<'a, const N: usize> {
     /// Every position, into `N` full output rows.
@@ -102,17 +145,13 @@ impl<const N: usize> Accumulate for Rows<'_, N> {
     fn add(&mut self, at: usize) {
         // Gather first, then one lane-wise operation the compiler can issue as a vector.
         let x: [f32; N] = std::array::from_fn(|k| self.input[k][at]);
-        for (s, x) in self.sum.iter_mut().zip(x) {
-            *s += x;
-        }
+        add_lanes(&mut self.sum, &x);
     }
 
     #[inline(always)]
     fn sub(&mut self, at: usize) {
         let x: [f32; N] = std::array::from_fn(|k| self.input[k][at]);
-        for (s, x) in self.sum.iter_mut().zip(x) {
-            *s -= x;
-        }
+        sub_lanes(&mut self.sum, &x);
     }
 
     #[inline(always)]
@@ -124,14 +163,7 @@ impl<const N: usize> Accumulate for Rows<'_, N> {
                     row[at] = q;
                 }
             }
-            RowSink::Sampled { rows, columns, next } => {
-                while *next < 64 && columns[*next] == at {
-                    for (row, sum) in rows.iter_mut().zip(&self.sum) {
-                        row[*next] = *sum / count;
-                    }
-                    *next += 1;
-                }
-            }
+            RowSink::Sampled { rows, columns, next } => write_samples(rows, columns, next, at, &self.sum, count),
         }
     }
 }
@@ -155,34 +187,19 @@ enum LaneSink<'a> {
 impl Accumulate for LaneRows<'_> {
     #[inline(always)]
     fn add(&mut self, at: usize) {
-        for (s, x) in self.sum.iter_mut().zip(self.input[at]) {
-            *s += x;
-        }
+        add_lanes(&mut self.sum, &self.input[at]);
     }
 
     #[inline(always)]
     fn sub(&mut self, at: usize) {
-        for (s, x) in self.sum.iter_mut().zip(self.input[at]) {
-            *s -= x;
-        }
+        sub_lanes(&mut self.sum, &self.input[at]);
     }
 
     #[inline(always)]
     fn emit(&mut self, at: usize, count: f32) {
         match &mut self.sink {
-            LaneSink::Full(out) => {
-                for (o, s) in out[at].iter_mut().zip(self.sum) {
-                    *o = s / count;
-                }
-            }
-            LaneSink::Sampled { rows, columns, next } => {
-                while *next < 64 && columns[*next] == at {
-                    for (row, s) in rows.iter_mut().zip(self.sum) {
-                        row[*next] = s / count;
-                    }
-                    *next += 1;
-                }
-            }
+            LaneSink::Full(out) => quotients(&mut out[at], &self.sum, count),
+            LaneSink::Sampled { rows, columns, next } => write_samples(rows, columns, next, at, &self.sum, count),
         }
     }
 }
@@ -201,28 +218,19 @@ struct Columns<'a> {
 impl Accumulate for Columns<'_> {
     #[inline(always)]
     fn add(&mut self, at: usize) {
-        let row = &self.input[at * self.cols..(at + 1) * self.cols];
-        for (s, x) in self.sum.iter_mut().zip(row) {
-            *s += *x;
-        }
+        add_lanes(self.sum, &self.input[at * self.cols..(at + 1) * self.cols]);
     }
 
     #[inline(always)]
     fn sub(&mut self, at: usize) {
-        let row = &self.input[at * self.cols..(at + 1) * self.cols];
-        for (s, x) in self.sum.iter_mut().zip(row) {
-            *s -= *x;
-        }
+        sub_lanes(self.sum, &self.input[at * self.cols..(at + 1) * self.cols]);
     }
 
     #[inline(always)]
     fn emit(&mut self, at: usize, count: f32) {
         let cols = self.cols;
         while self.next < 64 && self.rows[self.next] == at {
-            let dst = &mut self.out[self.next * cols..(self.next + 1) * cols];
-            for (o, s) in dst.iter_mut().zip(self.sum.iter()) {
-                *o = *s / count;
-            }
+            quotients(&mut self.out[self.next * cols..(self.next + 1) * cols], self.sum, count);
             self.next += 1;
         }
     }
@@ -411,9 +419,7 @@ impl Accumulate for Stream<'_> {
         }
         let slot = at % self.ring_rows;
         let Scratch { ring, sums, .. } = &mut *self.scratch;
-        for (s, x) in sums.iter_mut().zip(&ring[slot * self.cols..(slot + 1) * self.cols]) {
-            *s += *x;
-        }
+        add_lanes(sums, &ring[slot * self.cols..(slot + 1) * self.cols]);
     }
 
     #[inline(always)]
@@ -421,18 +427,14 @@ impl Accumulate for Stream<'_> {
         debug_assert!(at + self.ring_rows >= self.produced, "row {at} has left the ring");
         let slot = at % self.ring_rows;
         let Scratch { ring, sums, .. } = &mut *self.scratch;
-        for (s, x) in sums.iter_mut().zip(&ring[slot * self.cols..(slot + 1) * self.cols]) {
-            *s -= *x;
-        }
+        sub_lanes(sums, &ring[slot * self.cols..(slot + 1) * self.cols]);
     }
 
     #[inline(always)]
     fn emit(&mut self, at: usize, count: f32) {
         let (cols, slot) = (self.cols, at % LANES);
         let Scratch { band, sums, .. } = &mut *self.scratch;
-        for (o, s) in band[slot * cols..(slot + 1) * cols].iter_mut().zip(sums.iter()) {
-            *o = *s / count;
-        }
+        quotients(&mut band[slot * cols..(slot + 1) * cols], sums, count);
         if slot == LANES - 1 || at + 1 == self.rows {
             self.flush_band(at);
         }
