@@ -250,9 +250,9 @@ impl Index {
     /// POPCNT instruction when the CPU has it (a quarter faster than the portable bit-twiddling).
     #[allow(unsafe_code)]
     fn probe(&self, query: &Bits, radius: u32, mut found: impl FnMut(usize, u32)) {
-        let mut hits = Vec::new();
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("popcnt") {
+            let mut hits = Vec::new();
             // SAFETY: POPCNT, the only feature `probe_popcnt` enables, was detected just above.
             unsafe { self.probe_popcnt(query, radius, &mut hits) };
             for (slot, d) in hits {
@@ -260,10 +260,7 @@ impl Index {
             }
             return;
         }
-        self.probe_portable(query, radius, |slot, d| hits.push((slot, d)));
-        for (slot, d) in hits {
-            found(slot, d);
-        }
+        self.probe_portable(query, radius, found);
     }
 
     #[cfg(target_arch = "x86_64")]

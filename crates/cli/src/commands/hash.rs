@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -100,7 +100,9 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
     let unreadable_paths = failures;
     let total = files.len();
     let (tx, rx) = mpsc::sync_channel::<(usize, Result<ImageHash, String>)>(jobs * 4);
-    let worker_files = files.clone();
+    // Shared with the worker thread rather than copied: a folder can hold millions of paths.
+    let files: Arc<[PathBuf]> = files.into();
+    let worker_files = Arc::clone(&files);
     let workers = std::thread::spawn(move || {
         pool.install(|| {
             worker_files.par_iter().enumerate().for_each_init(
