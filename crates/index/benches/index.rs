@@ -2,7 +2,9 @@
 //! same files go through FAISS in `bench/index/faiss_bench.py`.
 //!
 //! `TOCSIN_BENCH_DATA=DIR TOCSIN_BENCH_N=1000000 cargo bench -p tocsin-index --bench index`
-//! (without the variables it prints how to make the data and stops).
+//! (without the variables it prints how to make the data and stops). `TOCSIN_BENCH_QUICK=1`
+//! leaves out the scan's rate and checks recall on 20 queries a set instead of 100, for quick
+//! comparisons while tuning.
 #![allow(clippy::print_stdout)] // A report on standard output is what this program is for.
 
 use std::time::{Duration, Instant};
@@ -27,6 +29,18 @@ fn qps(index: &Index, queries: &[Bits], strategy: Strategy, budget: Duration) ->
     (done as f64 / start.elapsed().as_secs_f64(), found * queries.len() / done.max(1))
 }
 
+/// Queries per second when all of `queries` go to `search_batch` at once (as FAISS's
+/// `range_search` takes them), repeated until `budget` has passed; and matches per 1,000 queries.
+fn batch_qps(index: &Index, queries: &[Bits], budget: Duration) -> (f64, usize) {
+    let start = Instant::now();
+    let (mut done, mut found) = (0usize, 0usize);
+    while start.elapsed() < budget {
+        found += std::hint::black_box(index.search_batch(queries, 31)).iter().map(Vec::len).sum::<usize>();
+        done += queries.len();
+    }
+    (done as f64 / start.elapsed().as_secs_f64(), found * 1000 / done.max(1))
+}
+
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -43,13 +57,17 @@ fn main() {
     };
     let dir = std::path::PathBuf::from(dir);
     let budget = Duration::from_secs(3);
+    let quick = std::env::var_os("TOCSIN_BENCH_QUICK").is_some();
+    let checked = if quick { 20 } else { 100 };
     println!("bank\tqueries\tstrategy\tbuild_s\tsave_MB\tload_s\tqps\tmatches_per_1000_queries");
-    println!("# recall: every multi-index answer is checked equal to the scan's on 100 queries of each set");
+    println!("# recall: every multi-index answer is checked equal to the scan's on {checked} queries of each set");
     for kind in ["random", "clustered"] {
         let bank = load(&dir.join(format!("bank-{kind}-{n}.bin")));
         let start = Instant::now();
         let index = Index::from_pairs(bank.iter().enumerate().map(|(i, h)| (i as u64, *h)));
         let build = start.elapsed().as_secs_f64();
+        let held = index.stats().bytes;
+        println!("# {kind}-{n}: the index holds {:.0} MB, {:.1} bytes a hash", held as f64 / 1e6, held as f64 / bank.len().max(1) as f64);
         let bytes = index.to_bytes();
         let saved_mb = bytes.len() as f64 / 1e6;
         let start = Instant::now();
@@ -59,15 +77,23 @@ fn main() {
         for qname in ["random".to_owned(), format!("near-{kind}-{n}")] {
             let queries = load(&dir.join(format!("queries-{qname}.bin")));
             // Recall: the multi-index must return exactly what the scan returns.
-            for q in &queries[..100] {
+            for q in &queries[..checked] {
                 let (mih, scan) = (loaded.search_using(q, 31, Strategy::MultiIndex), loaded.search_using(q, 31, Strategy::Scan));
                 assert_eq!(mih, scan, "the multi-index differs from the scan");
             }
-            for strategy in [Strategy::MultiIndex, Strategy::Scan] {
+            // The batch form must give the multi-index's answers, in query order.
+            let batch = loaded.search_batch(&queries, 31);
+            for (q, got) in queries.iter().zip(&batch) {
+                assert_eq!(got, &loaded.search_using(q, 31, Strategy::MultiIndex), "the batch search differs");
+            }
+            let label = qname.split('-').next().unwrap_or("");
+            let (rate, found) = batch_qps(&loaded, &queries, budget);
+            println!("{kind}-{n}\t{label}\tMultiIndexBatch\t{build:.2}\t{saved_mb:.0}\t{load_s:.2}\t{rate:.1}\t{found}");
+            let strategies: &[Strategy] = if quick { &[Strategy::MultiIndex] } else { &[Strategy::MultiIndex, Strategy::Scan] };
+            for &strategy in strategies {
                 // The scan is slow at scale: a tenth of the queries gives its rate.
                 let q = if strategy == Strategy::Scan { &queries[..queries.len() / 10] } else { &queries[..] };
                 let (rate, found) = qps(&loaded, q, strategy, budget);
-                let label = qname.split('-').next().unwrap_or("");
                 println!(
                     "{kind}-{n}\t{label}\t{strategy:?}\t{build:.2}\t{:.0}\t{load_s:.2}\t{rate:.1}\t{}",
                     saved_mb,

@@ -1,15 +1,17 @@
 //! The on-disk form of an [`Index`]: its packed tables as they are in memory, little-endian, so
-//! loading is one pass of copying with checks instead of a rebuild.
+//! loading is one copy with checks instead of a rebuild.
 //!
-//! Layout (all integers little-endian): `TOCSIDX\0`, version `u32` (1), words `u32` (16), count
-//! `n` `u64`; `n` hashes of four `u64`; `n` ids `u64`; then per word, 65,537 offsets `u32` and
-//! `n` postings `u32`.
+//! Layout (all integers little-endian): `TOCSIDX\0`, version `u32` (2), parts `u32` (11), count
+//! `n` `u64`, CRC-32 `u32` of everything after the 32-byte header, 4 zero bytes; `n` hashes of
+//! four `u64`; `n` ids `u64`; then per part, `2^primary + 1` offsets `u32`, `n` slots `u32` and
+//! `n` residuals `u8`.
 
 use crate::Bits;
-use crate::index::{Index, Packed, WORDS};
+use crate::index::{Index, PARTS, Table};
 
 const MAGIC: &[u8; 8] = b"TOCSIDX\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+const HEADER: usize = 32;
 
 /// Why bytes are not an index.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,13 +31,19 @@ pub enum FormatError {
         /// Bytes the header implies.
         expected: usize,
     },
-    /// The tables contradict themselves (a damaged file).
+    /// The checksum or the tables contradict the file (a damaged file).
     #[error("index file is damaged: {0}")]
     Damaged(&'static str),
 }
 
-fn offsets_len() -> usize {
-    (1 << 16) + 1
+fn offsets_len(primary: u32) -> usize {
+    (1 << primary) + 1
+}
+
+/// Bytes of the whole file for `n` hashes, or `None` past `usize`.
+fn file_len(n: usize) -> Option<usize> {
+    let tables = PARTS.iter().map(|p| offsets_len(p.primary) * 4).sum::<usize>();
+    n.checked_mul(32 + 8 + PARTS.len() * 5)?.checked_add(HEADER + tables)
 }
 
 impl Index {
@@ -45,11 +53,12 @@ impl Index {
             return self.packed_copy().to_bytes();
         }
         let n = self.hashes.len();
-        let mut out = Vec::with_capacity(24 + n * 40 + WORDS * (offsets_len() + n) * 4);
+        let mut out = Vec::with_capacity(file_len(n).expect("an index in memory fits its file in memory"));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(WORDS as u32).to_le_bytes());
+        out.extend_from_slice(&(PARTS.len() as u32).to_le_bytes());
         out.extend_from_slice(&(n as u64).to_le_bytes());
+        out.extend_from_slice(&[0; 8]); // the checksum goes here once the body is written
         for h in &self.hashes {
             for w in h {
                 out.extend_from_slice(&w.to_le_bytes());
@@ -58,18 +67,21 @@ impl Index {
         for id in &self.ids {
             out.extend_from_slice(&id.to_le_bytes());
         }
-        for table in &self.packed {
-            for v in table.offsets.iter().chain(&table.postings) {
+        for table in &self.tables {
+            for v in table.offsets.iter().chain(&table.slots) {
                 out.extend_from_slice(&v.to_le_bytes());
             }
+            out.extend_from_slice(&table.residuals);
         }
+        let crc = crc32fast::hash(&out[HEADER..]);
+        out[24..28].copy_from_slice(&crc.to_le_bytes());
         out
     }
 
-    /// Reads the on-disk form, checking every offset and posting so that a damaged file is
-    /// refused rather than searched wrongly.
+    /// Reads the on-disk form. A checksum over the body refuses damaged files; the offsets and
+    /// slots are checked so that no file, however made, can send a search out of bounds.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, FormatError> {
-        if bytes.len() < 24 || &bytes[..8] != MAGIC {
+        if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return Err(FormatError::NotAnIndex);
         }
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
@@ -77,49 +89,42 @@ impl Index {
         if version != VERSION {
             return Err(FormatError::Version(version));
         }
-        if u32_at(12) as usize != WORDS {
-            return Err(FormatError::Damaged("word count"));
+        if u32_at(12) as usize != PARTS.len() {
+            return Err(FormatError::Damaged("part count"));
         }
         let n = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
         let n = usize::try_from(n).ok().filter(|&n| u32::try_from(n).is_ok()).ok_or(FormatError::Damaged("hash count"))?;
-        let expected = n
-            .checked_mul(40 + WORDS * 4)
-            .and_then(|x| x.checked_add(24 + WORDS * offsets_len() * 4))
-            .ok_or(FormatError::Damaged("hash count"))?;
+        let expected = file_len(n).ok_or(FormatError::Damaged("hash count"))?;
         if bytes.len() != expected {
             return Err(FormatError::Length { actual: bytes.len(), expected });
         }
-        let u64s = |from: usize, count: usize| -> Vec<u64> {
-            bytes[from..from + count * 8].chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+        if crc32fast::hash(&bytes[HEADER..]) != u32_at(24) {
+            return Err(FormatError::Damaged("checksum"));
+        }
+        let mut at = HEADER;
+        let mut take = |len: usize| {
+            let part = &bytes[at..at + len];
+            at += len;
+            part
         };
-        let u32s = |from: usize, count: usize| -> Vec<u32> {
-            bytes[from..from + count * 4].chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()
-        };
-        let words = u64s(24, n * 4);
-        let hashes: Vec<Bits> = words.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
-        let ids = u64s(24 + n * 32, n);
-        let mut at = 24 + n * 40;
-        let mut packed = Vec::with_capacity(WORDS);
-        for w in 0..WORDS {
-            let offsets = u32s(at, offsets_len());
-            at += offsets_len() * 4;
-            let postings = u32s(at, n);
-            at += n * 4;
-            if offsets[0] != 0 || offsets[offsets_len() - 1] as usize != n || offsets.windows(2).any(|p| p[0] > p[1]) {
+        let u64s = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect() };
+        let u32s = |b: &[u8]| -> Vec<u32> { b.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect() };
+        let word = |c: &[u8], w: usize| u64::from_le_bytes(c[w * 8..w * 8 + 8].try_into().expect("8 bytes"));
+        let hashes: Vec<Bits> = take(n * 32).chunks_exact(32).map(|c| [word(c, 0), word(c, 1), word(c, 2), word(c, 3)]).collect();
+        let ids = u64s(take(n * 8));
+        let mut tables = Vec::with_capacity(PARTS.len());
+        for p in &PARTS {
+            let offsets = u32s(take(offsets_len(p.primary) * 4));
+            let slots = u32s(take(n * 4));
+            let residuals = take(n).to_vec();
+            if offsets[0] != 0 || offsets[offsets.len() - 1] as usize != n || offsets.windows(2).any(|w| w[0] > w[1]) {
                 return Err(FormatError::Damaged("table offsets"));
             }
-            // Every posting must name a hash whose word `w` is the bucket's value; this also
-            // rules out postings past the end.
-            for v in 0..1usize << 16 {
-                for &slot in &postings[offsets[v] as usize..offsets[v + 1] as usize] {
-                    let ok = hashes.get(slot as usize).is_some_and(|h| usize::from(crate::index::word(h, w)) == v);
-                    if !ok {
-                        return Err(FormatError::Damaged("table postings"));
-                    }
-                }
+            if slots.iter().fold(0, |m, &s| m.max(s)) as usize >= n && n > 0 {
+                return Err(FormatError::Damaged("table slots"));
             }
-            packed.push(Packed { offsets, postings });
+            tables.push(Table { offsets, slots, residuals });
         }
-        Ok(Self::from_packed(hashes, ids, packed))
+        Ok(Self::from_tables(hashes, ids, tables))
     }
 }

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use rayon::prelude::*;
 use tocsin_hash::pdq::{MATCH_DISTANCE, PdqHash};
-use tocsin_index::Index;
+use tocsin_index::{Index, Match};
 
 /// Arguments of `tocsin match`.
 #[derive(Debug, Args)]
@@ -23,6 +24,10 @@ pub struct MatchArgs {
     /// Report bank hashes at most this many bits away (PDQ's match threshold is 31).
     #[arg(long, value_name = "BITS", default_value_t = MATCH_DISTANCE, value_parser = clap::value_parser!(u32).range(0..=256))]
     max_distance: u32,
+
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 
     /// Query hashes, one a line, anything after the hash ignored (so `tocsin hash` output
     /// works); `-` or nothing reads standard input.
@@ -156,28 +161,54 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
             (p.display().to_string(), Box::new(io::BufReader::new(file)))
         }
     };
+    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, usize::from), usize::from);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().context("starting worker threads")?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut bad = 0usize;
-    for (n, line) in input.lines().enumerate() {
-        let line = line.with_context(|| format!("{name}:{}: cannot read", n + 1))?;
-        let query = match parse_line(&line) {
-            Ok(None) => continue,
-            Ok(Some((hash, _))) => hash,
-            Err(e) => {
-                bad += 1;
-                eprintln!("tocsin: {name}:{}: {e}", n + 1);
-                continue;
-            }
-        };
-        for m in bank.index.search(&query.words(), args.max_distance) {
-            // Ids are the positions in `entries`, so the lookup cannot miss.
-            let (bank_hash, bank_id) = &bank.entries[m.id as usize];
-            let written = writeln!(out, "{query}\t{bank_hash}\t{}\t{bank_id}", m.distance);
-            if let Err(e) = written {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    return Ok(ExitCode::SUCCESS);
+    let mut lines = input.lines().enumerate();
+    // Queries go in batches: searched on every core, written in input order, and a long stream
+    // on standard input never has to be held whole.
+    const BATCH: usize = 4096;
+    let mut batch: Vec<PdqHash> = Vec::with_capacity(BATCH);
+    loop {
+        batch.clear();
+        for (n, line) in lines.by_ref() {
+            let line = line.with_context(|| format!("{name}:{}: cannot read", n + 1))?;
+            match parse_line(&line) {
+                Ok(None) => {}
+                Ok(Some((hash, _))) => batch.push(hash),
+                Err(e) => {
+                    bad += 1;
+                    eprintln!("tocsin: {name}:{}: {e}", n + 1);
                 }
-                return Err(e).context("writing output");
+            }
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        // Each worker takes a slice of the batch and searches it in one go (`search_batch`
+        // sorts the reads of many queries into one sweep of the tables).
+        let per_worker = batch.len().div_ceil(jobs).max(1);
+        let found: Vec<Vec<Vec<Match>>> = pool.install(|| {
+            batch
+                .par_chunks(per_worker)
+                .map(|chunk| bank.index.search_batch(&chunk.iter().map(PdqHash::words).collect::<Vec<_>>(), args.max_distance))
+                .collect()
+        });
+        for (query, matches) in batch.iter().zip(found.into_iter().flatten()) {
+            for m in matches {
+                // Ids are the positions in `entries`, so the lookup cannot miss.
+                let (bank_hash, bank_id) = &bank.entries[m.id as usize];
+                let written = writeln!(out, "{query}\t{bank_hash}\t{}\t{bank_id}", m.distance);
+                if let Err(e) = written {
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(e).context("writing output");
+                }
             }
         }
     }

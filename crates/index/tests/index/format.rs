@@ -47,9 +47,22 @@ fn damaged_or_foreign_files_are_refused_with_the_reason() {
     newer[8] = 9;
     assert_eq!(Index::from_bytes(&newer).err(), Some(FormatError::Version(9)));
     assert!(matches!(Index::from_bytes(&bytes[..bytes.len() - 1]), Err(FormatError::Length { .. })));
-    // A posting moved to another hash: it would be searched under the wrong word.
-    let mut swapped = bytes.clone();
-    let postings_start = 24 + haystack.len() * 40 + 65_537 * 4;
-    swapped[postings_start] ^= 1;
-    assert_eq!(Index::from_bytes(&swapped).err(), Some(FormatError::Damaged("table postings")));
+    // Any flipped bit past the header, in a hash, an id or a table, fails the checksum.
+    for at in [32, 32 + haystack.len() * 32, bytes.len() - 1] {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 1;
+        assert_eq!(Index::from_bytes(&flipped).err(), Some(FormatError::Damaged("checksum")), "byte {at}");
+    }
+}
+
+#[test]
+fn a_file_with_a_good_checksum_but_a_slot_out_of_range_is_refused() {
+    let haystack = hash_list("haystack.txt");
+    let mut bytes = Index::from_pairs(haystack.iter().enumerate().map(|(i, h)| (i as u64, *h))).to_bytes();
+    // The first slot of the first table (keyed by 18 bits), made to point past the last hash.
+    let first_slot = 32 + haystack.len() * 40 + ((1 << 18) + 1) * 4;
+    bytes[first_slot..first_slot + 4].copy_from_slice(&(haystack.len() as u32).to_le_bytes());
+    let crc = crc32fast::hash(&bytes[32..]);
+    bytes[24..28].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Index::from_bytes(&bytes).err(), Some(FormatError::Damaged("table slots")));
 }

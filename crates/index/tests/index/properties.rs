@@ -46,12 +46,14 @@ fn clustered(size: usize) -> impl Strategy<Value = Vec<Bits>> {
 const RADII: [u32; 7] = [0, 1, 15, 16, 31, 32, 63];
 
 fn check(pairs: &[(u64, Bits)], index: &Index, queries: &[Bits]) -> Result<(), TestCaseError> {
-    for q in queries {
-        for r in RADII {
-            let want = brute_force(pairs, q, r);
-            for strategy in [Search::Auto, Search::MultiIndex, Search::Scan] {
-                prop_assert_eq!(&index.search_using(q, r, strategy), &want, "{:?} radius {}", strategy, r);
+    for r in RADII {
+        let want: Vec<_> = queries.iter().map(|q| brute_force(pairs, q, r)).collect();
+        for strategy in [Search::Auto, Search::MultiIndex, Search::Scan] {
+            for (q, want) in queries.iter().zip(&want) {
+                prop_assert_eq!(&index.search_using(q, r, strategy), want, "{:?} radius {}", strategy, r);
             }
+            // All the queries at once: the same answers, in query order.
+            prop_assert_eq!(&index.search_batch_using(queries, r, strategy), &want, "batch {:?} radius {}", strategy, r);
         }
     }
     Ok(())
