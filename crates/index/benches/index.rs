@@ -29,13 +29,13 @@ fn qps(index: &Index, queries: &[Bits], strategy: Strategy, budget: Duration) ->
     (done as f64 / start.elapsed().as_secs_f64(), found * queries.len() / done.max(1))
 }
 
-/// Queries per second when all of `queries` go to `search_batch` at once (as FAISS's
+/// Queries per second when all of `queries` go to the sorted sweep of `search_batch` at once (as FAISS's
 /// `range_search` takes them), repeated until `budget` has passed; and matches per 1,000 queries.
 fn batch_qps(index: &Index, queries: &[Bits], budget: Duration) -> (f64, usize) {
     let start = Instant::now();
     let (mut done, mut found) = (0usize, 0usize);
     while start.elapsed() < budget {
-        found += std::hint::black_box(index.search_batch(queries, 31)).iter().map(Vec::len).sum::<usize>();
+        found += std::hint::black_box(index.search_batch_using(queries, 31, Strategy::MultiIndex)).iter().map(Vec::len).sum::<usize>();
         done += queries.len();
     }
     (done as f64 / start.elapsed().as_secs_f64(), found * 1000 / done.max(1))
@@ -50,7 +50,28 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Where the scan stops beating the multi-index: random banks of a few sizes, random queries.
+fn small_sizes() {
+    println!("size\tscan_qps\tmulti_index_qps");
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let queries: Vec<Bits> = (0..200).map(|_| [next(), next(), next(), next()]).collect();
+    for size in [256, 1024, 4096, 16_384, 65_536] {
+        let index = Index::from_pairs((0..size).map(|i| (i, [next(), next(), next(), next()])));
+        let budget = Duration::from_millis(500);
+        let (scan, _) = qps(&index, &queries, Strategy::Scan, budget);
+        let (multi, _) = qps(&index, &queries, Strategy::MultiIndex, budget);
+        println!("{size}\t{scan:.0}\t{multi:.0}");
+    }
+}
+
 fn main() {
+    small_sizes();
     let (Ok(dir), Ok(n)) = (std::env::var("TOCSIN_BENCH_DATA"), std::env::var("TOCSIN_BENCH_N")) else {
         eprintln!("set TOCSIN_BENCH_DATA and TOCSIN_BENCH_N; make the data with bench/index/make_data.py DIR N SEED");
         return;
@@ -82,7 +103,7 @@ fn main() {
                 assert_eq!(mih, scan, "the multi-index differs from the scan");
             }
             // The batch form must give the multi-index's answers, in query order.
-            let batch = loaded.search_batch(&queries, 31);
+            let batch = loaded.search_batch_using(&queries, 31, Strategy::MultiIndex);
             for (q, got) in queries.iter().zip(&batch) {
                 assert_eq!(got, &loaded.search_using(q, 31, Strategy::MultiIndex), "the batch search differs");
             }

@@ -47,8 +47,11 @@ pub(crate) const PARTS: [Part; 11] = [
 /// The largest radius the multi-index answers exactly; past it the scan does.
 pub(crate) const MAX_INDEXED_RADIUS: u32 = 31;
 
-/// Below this many live hashes a scan beats building candidate lists.
-const SCAN_BELOW: usize = 4096;
+/// Below this many live hashes a scan beats the multi-index, whose enumeration of about 1,400
+/// table groups costs some 25 microseconds a query whatever the size. Measured with random
+/// queries (`cargo bench -p tocsin-index --bench index`, first table; `bench/RESULTS.md`): at
+/// 4,096 hashes the scan is 3x faster, at 16,384 they are even, at 65,536 the index is 2.7x faster.
+const SCAN_BELOW: usize = 16_384;
 
 /// Part `p` of `x`, as an integer of `p.len` bits.
 #[inline(always)]
@@ -338,7 +341,9 @@ impl Index {
 
     /// [`Index::search_batch`] with the strategy chosen by the caller (for tests and benchmarks).
     pub fn search_batch_using(&self, queries: &[Bits], radius: u32, strategy: Strategy) -> Vec<Vec<Match>> {
-        if queries.len() < 2 || self.use_scan(radius, strategy) {
+        // `Auto` sweeps only where that was measured faster; `MultiIndex` always does (tests).
+        let sweep_pays = strategy == Strategy::MultiIndex || self.packed_len >= SWEEP_FROM;
+        if queries.len() < 2 || self.use_scan(radius, strategy) || !sweep_pays {
             return queries.iter().map(|q| self.search_using(q, radius, strategy)).collect();
         }
         let mut out = vec![Vec::new(); queries.len()];
@@ -546,8 +551,8 @@ impl Index {
                 variants(key, p.primary, t, |v, k| groups.push(g(v, k)));
             }
         }
-        // Tables in address order, near enough: by part, then by the key's top 12 bits (keys of
-        // 16 to 18 bits: a window of a few kilobytes of residuals).
+        // Tables in address order, near enough: by part, then by the key's top 12 bits (a
+        // window of a few kilobytes of residuals with 18-bit keys).
         let mut spare = Vec::new();
         let top = |g: &BatchGroup| usize::from(g.part) << 12 | (g.key >> (PARTS[usize::from(g.part)].primary - 12)) as usize;
         bucket_sort(&mut groups, &mut spare, top, PARTS.len() << 12);
@@ -574,6 +579,11 @@ impl Index {
         }
     }
 }
+
+/// Packed hashes from which [`Index::search_batch`] sorts its reads into a sweep. Measured
+/// (`bench/RESULTS.md`): at 1 million hashes separate searches are 15-25% faster (the tables fit
+/// in the CPU's caches), at 10 million the sweep is 20-35% faster.
+const SWEEP_FROM: usize = 4_000_000;
 
 /// Queries searched together by [`Index::search_batch`]: enough that their reads cover the
 /// tables densely, few enough that the bookkeeping (about 60 KB a query) stays small.
@@ -662,17 +672,19 @@ mod tests {
 
     #[test]
     fn an_index_grown_one_insert_at_a_time_repacks_and_still_finds_everything() {
-        let hashes = crate::test_hashes(0x2545_f491_4f6c_dd1d, 6000);
+        let hashes = crate::test_hashes(0x2545_f491_4f6c_dd1d, 24_000);
         let mut index = Index::new();
         for (i, h) in hashes.iter().enumerate() {
             index.insert(i as u64, *h);
         }
-        assert!(index.packed_len > 4096, "inserts past the threshold were packed");
+        assert!(index.packed_len > SCAN_BELOW, "inserts past the threshold were packed");
         assert!(index.hashes.len() > index.packed_len, "and later ones wait in the recent maps");
         for (i, h) in hashes.iter().enumerate().step_by(97) {
             let mut q = *h;
             q[1] ^= 0b1011; // three bits off
-            assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), vec![Match { distance: 3, id: i as u64 }]);
+            let want = vec![Match { distance: 3, id: i as u64 }];
+            assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), want);
+            assert_eq!(index.search_batch_using(&[q, q], 31, Strategy::MultiIndex), vec![want.clone(), want]);
         }
     }
 

@@ -2,10 +2,10 @@
 //! the query, with its distance.
 //!
 //! Two strategies give the same answers: [`scan`], a brute-force XOR and popcount over every
-//! hash (vectorised for the CPU at hand), and the multi-index in [`Index`], which splits each hash
-//! into 16 words of 16 bits and by the pigeonhole principle only looks at hashes that agree with
-//! the query to within one bit in some word (exact for radii up to 31, PDQ's match threshold).
-//! The crate does no I/O.
+//! hash (vectorised for the CPU at hand), and the multi-index in [`Index`], which cuts each hash
+//! into 11 parts and by the (generalised) pigeonhole principle only looks at hashes that agree
+//! with the query to within a few bits on some part (exact for radii up to 31, PDQ's match
+//! threshold). The crate does no I/O.
 
 mod format;
 mod index;
