@@ -11,7 +11,7 @@ mod format;
 mod index;
 pub mod scan;
 
-pub use format::FormatError;
+pub use format::{FormatError, LoadError};
 pub use index::{Index, IndexStats, Strategy};
 
 /// A 256-bit hash as four 64-bit words, least significant first (the layout of

@@ -1,6 +1,6 @@
 //! `tocsin match`: every bank hash within a Hamming distance of each query hash.
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -47,75 +47,110 @@ fn parse_line(line: &str) -> Result<Option<(PdqHash, &str)>, String> {
     Ok(Some((hash, rest.trim())))
 }
 
-/// The bank as an index plus, per id (its line number), the hash and the caller's id.
+/// The bank as an index plus, per index id (the entry's number), the hash and the caller's id.
 struct Bank {
     index: Index,
-    entries: Vec<(PdqHash, String)>,
+    hashes: Vec<PdqHash>,
+    /// Every caller's id, one after another; entry `i`'s is `ids[id_ends[i - 1]..id_ends[i]]`.
+    ids: String,
+    id_ends: Vec<usize>,
+}
+
+impl Bank {
+    fn new(entries: Vec<(PdqHash, &str)>) -> Self {
+        let index = Index::from_pairs(entries.iter().enumerate().map(|(i, (hash, _))| (i as u64, hash.words())));
+        let mut bank =
+            Self { index, hashes: Vec::with_capacity(entries.len()), ids: String::new(), id_ends: Vec::with_capacity(entries.len()) };
+        for (hash, id) in entries {
+            bank.hashes.push(hash);
+            bank.ids.push_str(id);
+            bank.id_ends.push(bank.ids.len());
+        }
+        bank
+    }
+
+    /// Entry `i`: its hash and the caller's id (empty when the bank line had none).
+    fn entry(&self, i: usize) -> (&PdqHash, &str) {
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] };
+        (&self.hashes[i], &self.ids[start..self.id_ends[i]])
+    }
 }
 
 fn load_bank(path: &Path) -> anyhow::Result<Bank> {
-    let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open the bank", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the bank", path.display()))?;
     let mut entries = Vec::new();
-    for (n, line) in io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), n + 1))?;
+    for (n, line) in text.lines().enumerate() {
         // A bank that loads partly would miss matches without saying so: any bad line stops.
-        match parse_line(&line) {
+        match parse_line(line) {
             Ok(None) => {}
-            Ok(Some((hash, id))) => entries.push((hash, id.to_owned())),
+            Ok(Some((hash, id))) => entries.push((hash, id)),
             Err(e) => bail!("{}:{}: {e}", path.display(), n + 1),
         }
     }
-    let index = Index::from_pairs(entries.iter().enumerate().map(|(i, (hash, _))| (i as u64, hash.words())));
-    Ok(Bank { index, entries })
+    Ok(Bank::new(entries))
 }
 
-/// The on-disk bank: `TOCSINBK`, version `u32`, entry count `u64`, then per entry the hash (32
-/// bytes, hex order) and the id (`u32` length, UTF-8), then the index (`tocsin_index` format).
+/// The on-disk bank: `TOCSINBK`, version `u32` (2), entry count `u64`; the hashes (32 bytes
+/// each, hex order); the ends of the ids (`u64` each); the ids one after another (UTF-8); then
+/// the index (`tocsin_index` format).
 const BANK_MAGIC: &[u8; 8] = b"TOCSINBK";
-const BANK_VERSION: u32 = 1;
+const BANK_VERSION: u32 = 2;
 
 impl Bank {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut out = BANK_MAGIC.to_vec();
-        out.extend_from_slice(&BANK_VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
-        for (hash, id) in &self.entries {
-            out.extend_from_slice(&hash.to_be_bytes());
-            // Ids come from text lines, far below 4 GiB.
-            out.extend_from_slice(&(id.len() as u32).to_le_bytes());
-            out.extend_from_slice(id.as_bytes());
+    fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(BANK_MAGIC)?;
+        w.write_all(&BANK_VERSION.to_le_bytes())?;
+        w.write_all(&(self.hashes.len() as u64).to_le_bytes())?;
+        for hash in &self.hashes {
+            w.write_all(&hash.to_be_bytes())?;
         }
-        out.extend_from_slice(&self.index.to_bytes());
-        out
+        for end in &self.id_ends {
+            w.write_all(&(*end as u64).to_le_bytes())?;
+        }
+        w.write_all(self.ids.as_bytes())?;
+        self.index.write_to(w)
     }
 
-    fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let mut rest = bytes.strip_prefix(BANK_MAGIC).ok_or("not a bank index built by `tocsin index build`")?;
-        let mut take = |n: usize| -> Result<&[u8], String> {
-            if rest.len() < n {
-                return Err("the file ends too early".to_owned());
-            }
-            let (head, tail) = rest.split_at(n);
-            rest = tail;
-            Ok(head)
-        };
-        let version = u32::from_le_bytes(take(4)?.try_into().map_err(|_| "version")?);
+    fn read_from(r: &mut impl Read) -> anyhow::Result<Self> {
+        let mut head = [0u8; 20];
+        r.read_exact(&mut head).map_err(|_| anyhow::anyhow!("not a bank index built by `tocsin index build`"))?;
+        if &head[..8] != BANK_MAGIC {
+            bail!("not a bank index built by `tocsin index build`");
+        }
+        let version = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
         if version != BANK_VERSION {
-            return Err(format!("bank index version {version}, this build reads version {BANK_VERSION}"));
+            bail!("bank index version {version}, this build reads version {BANK_VERSION}: build it again with `tocsin index build`");
         }
-        let count = u64::from_le_bytes(take(8)?.try_into().map_err(|_| "count")?);
-        let mut entries = Vec::new();
-        for _ in 0..count {
-            let hash: [u8; 32] = take(32)?.try_into().map_err(|_| "hash")?;
-            let len = u32::from_le_bytes(take(4)?.try_into().map_err(|_| "length")?) as usize;
-            let id = std::str::from_utf8(take(len)?).map_err(|_| "an id is not UTF-8")?.to_owned();
-            entries.push((PdqHash::from_be_bytes(hash), id));
+        let count = usize::try_from(u64::from_le_bytes(head[12..20].try_into().expect("8 bytes"))).context("entry count")?;
+        let short = |e: io::Error| anyhow::anyhow!("the file ends too early ({e})");
+        // Read in bounded pieces: a damaged count must not make us allocate terabytes up front.
+        let mut read_exact_vec = |len: usize| -> anyhow::Result<Vec<u8>> {
+            let mut out = Vec::new();
+            let got = r.by_ref().take(len as u64).read_to_end(&mut out).map_err(short)?;
+            if got != len {
+                bail!("the file ends too early");
+            }
+            Ok(out)
+        };
+        let raw = read_exact_vec(count.checked_mul(32).context("entry count")?)?;
+        let hashes: Vec<PdqHash> = raw.chunks_exact(32).map(|c| PdqHash::from_be_bytes(c.try_into().expect("32 bytes"))).collect();
+        drop(raw);
+        let raw = read_exact_vec(count.checked_mul(8).context("entry count")?)?;
+        let id_ends: Vec<usize> = raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize).collect();
+        drop(raw);
+        if id_ends.windows(2).any(|w| w[0] > w[1]) {
+            bail!("the file is damaged: id ends out of order");
         }
-        let index = Index::from_bytes(rest).map_err(|e| e.to_string())?;
-        if index.len() != entries.len() {
-            return Err("the index and the bank entries disagree".to_owned());
+        let ids =
+            String::from_utf8(read_exact_vec(id_ends.last().copied().unwrap_or(0))?).map_err(|_| anyhow::anyhow!("an id is not UTF-8"))?;
+        if id_ends.iter().any(|&end| !ids.is_char_boundary(end)) {
+            bail!("the file is damaged: an id ends inside a character");
         }
-        Ok(Self { index, entries })
+        let index = Index::read_from(r)?;
+        if index.len() != count {
+            bail!("the index and the bank entries disagree");
+        }
+        Ok(Self { index, hashes, ids, id_ends })
     }
 }
 
@@ -137,9 +172,14 @@ pub fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     // Write beside the target and rename, so a reader never sees half a file.
     let mut tmp = args.output.clone().into_os_string();
     tmp.push(".tmp");
-    std::fs::write(&tmp, bank.to_bytes()).with_context(|| format!("writing {}", args.output.display()))?;
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut w = io::BufWriter::new(f);
+        bank.write_to(&mut w)?;
+        w.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+    });
+    written.with_context(|| format!("writing {}", args.output.display()))?;
     std::fs::rename(&tmp, &args.output).with_context(|| format!("writing {}", args.output.display()))?;
-    eprintln!("tocsin: indexed {} hash(es) into {}", bank.entries.len(), args.output.display());
+    eprintln!("tocsin: indexed {} hash(es) into {}", bank.hashes.len(), args.output.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,8 +188,8 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
     let bank = match (&args.bank, &args.index) {
         (Some(path), _) => load_bank(path)?,
         (None, Some(path)) => {
-            let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the index", path.display()))?;
-            Bank::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            let file = std::fs::File::open(path).with_context(|| format!("{}: cannot open the index", path.display()))?;
+            Bank::read_from(&mut io::BufReader::with_capacity(1 << 20, file)).with_context(|| format!("{}", path.display()))?
         }
         (None, None) => bail!("give --bank FILE or --index FILE"),
     };
@@ -200,8 +240,8 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         });
         for (query, matches) in batch.iter().zip(found.into_iter().flatten()) {
             for m in matches {
-                // Ids are the positions in `entries`, so the lookup cannot miss.
-                let (bank_hash, bank_id) = &bank.entries[m.id as usize];
+                // Index ids are entry numbers, so the lookup cannot miss.
+                let (bank_hash, bank_id) = bank.entry(m.id as usize);
                 let written = writeln!(out, "{query}\t{bank_hash}\t{}\t{bank_id}", m.distance);
                 if let Err(e) = written {
                     if e.kind() == io::ErrorKind::BrokenPipe {

@@ -1,7 +1,7 @@
 //! The on-disk form: what is saved is what is found after loading, and damage is refused.
 
 use proptest::prelude::*;
-use tocsin_index::{Bits, FormatError, Index};
+use tocsin_index::{Bits, FormatError, Index, LoadError};
 
 use crate::helpers::{brute_force, hash_list};
 
@@ -65,4 +65,20 @@ fn a_file_with_a_good_checksum_but_a_slot_out_of_range_is_refused() {
     let crc = crc32fast::hash(&bytes[32..]);
     bytes[24..28].copy_from_slice(&crc.to_le_bytes());
     assert_eq!(Index::from_bytes(&bytes).err(), Some(FormatError::Damaged("table slots")));
+}
+
+#[test]
+fn a_stream_yields_one_index_and_leaves_what_follows() {
+    let haystack = hash_list("haystack.txt");
+    let index = Index::from_pairs(haystack.iter().enumerate().map(|(i, h)| (i as u64, *h)));
+    let mut stream = index.to_bytes();
+    stream.extend_from_slice(b"next section");
+    let mut reader = &stream[..];
+    let loaded = Index::read_from(&mut reader).expect("loads");
+    assert_eq!(reader, b"next section", "nothing past the index is consumed");
+    assert_eq!(loaded.search(&haystack[7], 0), index.search(&haystack[7], 0));
+
+    let cut = &stream[..stream.len() / 2];
+    assert!(matches!(Index::read_from(&mut &cut[..]), Err(LoadError::Format(FormatError::Truncated))));
+    assert!(matches!(Index::read_from(&mut &cut[..10]), Err(LoadError::Format(FormatError::NotAnIndex))));
 }
