@@ -2,19 +2,19 @@
 //! that loading is one read straight into the tables, a checksum and a few checks, with no
 //! rebuild and no second copy.
 //!
-//! Layout (all integers little-endian): `TOCSIDX\0`, version `u32` (2), parts `u32` (11), count
+//! Layout (all integers little-endian): `TOCSIDX\0`, version `u32` (3), parts `u32` (11), count
 //! `n` `u64`, CRC-32 `u32` of everything after the 32-byte header, 4 zero bytes; `n` hashes of
-//! four `u64`; `n` ids `u64`; then per part, `2^primary + 1` offsets `u32`, `n` slots `u32` and
-//! `n` residuals `u8`.
+//! four `u64`; `n` ids `u64`; then per part, `2^primary + 1` offsets `u32` and the `5 n` bytes of
+//! its groups (each group's residuals, then its slots as `u32`).
 
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 use crate::Bits;
-use crate::index::{Index, PARTS, Table};
+use crate::index::{Index, PARTS, POSTING, Table};
 
 const MAGIC: &[u8; 8] = b"TOCSIDX\0";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 const HEADER: usize = 32;
 
 /// Why bytes are not an index.
@@ -62,7 +62,7 @@ fn offsets_len(primary: u32) -> usize {
 /// Bytes of the whole file for `n` hashes, or `None` past `usize`.
 fn file_len(n: usize) -> Option<usize> {
     let tables = PARTS.iter().map(|p| offsets_len(p.primary) * 4).sum::<usize>();
-    n.checked_mul(32 + 8 + PARTS.len() * 5)?.checked_add(HEADER + tables)
+    n.checked_mul(32 + 8 + PARTS.len() * POSTING)?.checked_add(HEADER + tables)
 }
 
 /// Element types stored as little-endian words: on little-endian machines their memory is the
@@ -125,7 +125,7 @@ impl Index {
         }
         let mut sections = vec![le_bytes(&self.hashes), le_bytes(&self.ids)];
         for table in &self.tables {
-            sections.extend([le_bytes(&table.offsets), le_bytes(&table.slots), le_bytes(&table.residuals)]);
+            sections.extend([le_bytes(&table.offsets), Cow::Borrowed(&table.groups[..])]);
         }
         let mut crc = crc32fast::Hasher::new();
         sections.iter().for_each(|s| crc.update(s));
@@ -161,9 +161,8 @@ impl Index {
         let mut tables = Vec::with_capacity(PARTS.len());
         for p in &PARTS {
             let offsets: Vec<u32> = read_values(r, offsets_len(p.primary), &mut crc)?;
-            let slots: Vec<u32> = read_values(r, n, &mut crc)?;
-            let residuals: Vec<u8> = read_values(r, n, &mut crc)?;
-            tables.push(Table { offsets, slots, residuals });
+            let groups: Vec<u8> = read_values(r, n * POSTING, &mut crc)?;
+            tables.push(Table { offsets, groups });
         }
         if crc.finalize().to_le_bytes() != header[24..28] {
             return Err(FormatError::Damaged("checksum").into());
@@ -173,7 +172,14 @@ impl Index {
             if offsets[0] != 0 || offsets[offsets.len() - 1] as usize != n || offsets.windows(2).any(|w| w[0] > w[1]) {
                 return Err(FormatError::Damaged("table offsets").into());
             }
-            if n > 0 && table.slots.iter().fold(0, |m, &s| m.max(s)) as usize >= n {
+            // Each group's slots follow its residuals: the largest slot must name a hash.
+            let mut largest = 0;
+            for w in offsets.windows(2) {
+                let (a, b) = (w[0] as usize, w[1] as usize);
+                let slots = &table.groups[POSTING * a + (b - a)..POSTING * b];
+                largest = slots.chunks_exact(4).fold(largest, |m, s| m.max(u32::from_le_bytes(s.try_into().expect("4 bytes"))));
+            }
+            if n > 0 && largest as usize >= n {
                 return Err(FormatError::Damaged("table slots").into());
             }
         }

@@ -114,14 +114,19 @@ fn variants(v: u32, bits: u32, t: u32, mut f: impl FnMut(u32, u32)) {
     }
 }
 
-/// One part's table in compressed form: the slots with key `v` are
-/// `slots[offsets[v]..offsets[v + 1]]`, in slot order, each with its residual beside it.
+/// One part's table in compressed form. The postings with key `v` are the group
+/// `offsets[v]..offsets[v + 1]` (in slot order); a group of `c` postings starting at posting `a`
+/// fills `groups[5a..5(a + c)]`: first the `c` residuals (a byte each), then the `c` slots
+/// (`u32`, little-endian). Residuals and slots side by side mean that the slot of a posting
+/// whose residual passes is in the cache lines just read, not one more random read.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Table {
     pub(crate) offsets: Vec<u32>,
-    pub(crate) slots: Vec<u32>,
-    pub(crate) residuals: Vec<u8>,
+    pub(crate) groups: Vec<u8>,
 }
+
+/// Bytes a posting takes in [`Table::groups`].
+pub(crate) const POSTING: usize = 5;
 
 impl Table {
     /// Counting sort of the slots by their key for part `p`.
@@ -133,28 +138,43 @@ impl Table {
         for v in 0..1 << p.primary {
             offsets[v + 1] += offsets[v];
         }
-        let mut next = offsets.clone();
-        let mut slots = vec![0u32; hashes.len()];
-        let mut residuals = vec![0u8; hashes.len()];
+        let mut filled = vec![0u32; 1 << p.primary];
+        let mut groups = vec![0u8; hashes.len() * POSTING];
         for (slot, h) in hashes.iter().enumerate() {
             let (key, residual) = split(part_value(h, p), p);
-            let at = next[key as usize] as usize;
+            let key = key as usize;
+            let (a, c) = (offsets[key] as usize, (offsets[key + 1] - offsets[key]) as usize);
+            let i = filled[key] as usize;
+            groups[POSTING * a + i] = residual;
             // Slots are below 2^32: `insert` and `from_pairs` refuse more.
-            slots[at] = slot as u32;
-            residuals[at] = residual;
-            next[key as usize] += 1;
+            groups[POSTING * a + c + 4 * i..][..4].copy_from_slice(&(slot as u32).to_le_bytes());
+            filled[key] += 1;
         }
-        Self { offsets, slots, residuals }
+        Self { offsets, groups }
     }
 
-    /// Appends the positions (in `slots`) of the postings under `key` whose residual is within
-    /// `allowed` bits of `residual`.
+    /// The group of postings under `key`: its residuals and its slots' bytes.
+    #[inline(always)]
+    fn group(&self, key: u32) -> (&[u8], &[u8]) {
+        let (a, b) = (self.offsets[key as usize] as usize, self.offsets[key as usize + 1] as usize);
+        self.groups[POSTING * a..POSTING * b].split_at(b - a)
+    }
+
+    /// Where the group under `key` starts in memory (for prefetching) and how many bytes it has.
+    #[inline(always)]
+    fn group_bytes(&self, key: u32) -> (*const u8, usize) {
+        let (a, b) = (self.offsets[key as usize] as usize, self.offsets[key as usize + 1] as usize);
+        (self.groups[(POSTING * a).min(self.groups.len())..].as_ptr(), POSTING * (b - a))
+    }
+
+    /// Appends the slots of the postings under `key` whose residual is within `allowed` bits of
+    /// `residual`.
     #[inline(always)]
     fn collect(&self, key: u32, residual: u8, allowed: u32, out: &mut Vec<u32>) {
-        let (a, b) = (self.offsets[key as usize] as usize, self.offsets[key as usize + 1] as usize);
+        let (residuals, slots) = self.group(key);
         // Bit masks of 32 residuals at a time, so the comparisons vectorise; the few that pass
         // are then picked out.
-        for (start, rs) in (a..b).step_by(32).zip(self.residuals[a..b].chunks(32)) {
+        for (start, rs) in (0..).step_by(32).zip(residuals.chunks(32)) {
             let mut mask = 0u32;
             if allowed == 0 {
                 for (k, &r) in rs.iter().enumerate() {
@@ -166,8 +186,8 @@ impl Table {
                 }
             }
             while mask != 0 {
-                // Positions are below 2^32, as slots are.
-                out.push((start + mask.trailing_zeros() as usize) as u32);
+                let at = 4 * (start + mask.trailing_zeros() as usize);
+                out.push(u32::from_le_bytes(slots[at..at + 4].try_into().expect("4 bytes")));
                 mask &= mask - 1;
             }
         }
@@ -262,7 +282,7 @@ impl Index {
 
     /// Sizes, for reports.
     pub fn stats(&self) -> IndexStats {
-        let tables: usize = self.tables.iter().map(|t| t.offsets.len() * 4 + t.slots.len() * 4 + t.residuals.len()).sum();
+        let tables: usize = self.tables.iter().map(|t| t.offsets.len() * 4 + t.groups.len()).sum();
         let recent: usize = self.recent.iter().flat_map(|m| m.values()).map(|v| v.len() * 4 + 32).sum();
         let bytes = self.hashes.len() * (32 + 8 + 1) + tables + recent;
         IndexStats { live: self.live_count, removed: self.hashes.len() - self.live_count, bytes }
@@ -459,31 +479,27 @@ impl Index {
             variants(key, p.primary, t, |v, k| groups.push((i as u8, v, t - k)));
         }
         let residuals = PARTS.map(|p| split(part_value(query, &p), &p).1);
-        // Candidates as (part, slot); packed ones start as (part, position in the table).
+        // Candidates as (part, slot).
         let mut candidates: Vec<(u8, u32)> = Vec::with_capacity(4096);
         if self.tables.len() == PARTS.len() {
             for &(i, v, _) in &groups {
                 prefetch(self.tables[usize::from(i)].offsets[v as usize..].as_ptr().cast());
             }
             for &(i, v, _) in &groups {
-                let table = &self.tables[usize::from(i)];
-                let (a, b) = (table.offsets[v as usize] as usize, table.offsets[v as usize + 1] as usize);
-                for line in (a..b).step_by(64) {
-                    prefetch(table.residuals[line..].as_ptr());
+                let (start, len) = self.tables[usize::from(i)].group_bytes(v);
+                // Every cache line of the group, the last one too when the group starts mid-line.
+                for line in (0..len).step_by(64).chain(len.checked_sub(1)) {
+                    prefetch(start.wrapping_add(line));
                 }
             }
-            let mut positions = Vec::with_capacity(64);
+            let mut slots = Vec::with_capacity(64);
             for &(i, v, allowed) in &groups {
-                positions.clear();
-                self.tables[usize::from(i)].collect(v, residuals[usize::from(i)], allowed, &mut positions);
-                candidates.extend(positions.iter().map(|&at| (i, at)));
+                slots.clear();
+                self.tables[usize::from(i)].collect(v, residuals[usize::from(i)], allowed, &mut slots);
+                candidates.extend(slots.iter().map(|&slot| (i, slot)));
             }
-            for &(i, at) in &candidates {
-                prefetch(self.tables[usize::from(i)].slots[at as usize..].as_ptr().cast());
-            }
-            for (i, at) in &mut candidates {
-                *at = self.tables[usize::from(*i)].slots[*at as usize];
-                prefetch(self.hashes[*at as usize..].as_ptr().cast());
+            for &(_, slot) in &candidates {
+                prefetch(self.hashes[slot as usize..].as_ptr().cast());
             }
         }
         // Inserts since the last pack are few: their slots go straight to the check.
@@ -557,22 +573,18 @@ impl Index {
         let top = |g: &BatchGroup| usize::from(g.part) << 12 | (g.key >> (PARTS[usize::from(g.part)].primary - 12)) as usize;
         bucket_sort(&mut groups, &mut spare, top, PARTS.len() << 12);
         let mut candidates: Vec<BatchCandidate> = Vec::with_capacity(groups.len() * 3);
-        let mut positions = Vec::with_capacity(64);
+        let mut slots = Vec::with_capacity(64);
         for g in &groups {
-            positions.clear();
-            self.tables[usize::from(g.part)].collect(g.key, g.residual, u32::from(g.allowed), &mut positions);
-            candidates.extend(positions.iter().map(|&at| BatchCandidate { part: g.part, at, query: g.query }));
-        }
-        // Positions to slots: the candidates are in table order, so this is a sweep too.
-        for c in &mut candidates {
-            c.at = self.tables[usize::from(c.part)].slots[c.at as usize];
+            slots.clear();
+            self.tables[usize::from(g.part)].collect(g.key, g.residual, u32::from(g.allowed), &mut slots);
+            candidates.extend(slots.iter().map(|&slot| BatchCandidate { part: g.part, slot, query: g.query }));
         }
         // Hashes in address order, near enough: by the slot's top 16 bits.
         let shift = (32 - (self.hashes.len() as u32).leading_zeros()).saturating_sub(16);
         let mut spare = Vec::new();
-        bucket_sort(&mut candidates, &mut spare, |c| (c.at >> shift) as usize, 1 << 16);
+        bucket_sort(&mut candidates, &mut spare, |c| (c.slot >> shift) as usize, 1 << 16);
         for c in &candidates {
-            let (q, slot) = (c.query as usize, c.at as usize);
+            let (q, slot) = (c.query as usize, c.slot as usize);
             if let Some(d) = self.check(&queries[q], &ts, radius, usize::from(c.part), slot) {
                 out[q].push(Match { distance: d, id: self.ids[slot] });
             }
@@ -599,11 +611,11 @@ struct BatchGroup {
     query: u32,
 }
 
-/// A posting found for `query` in part `part`: first its position in the table, then its slot.
+/// A posting found for `query` in part `part`.
 #[derive(Debug, Clone, Copy)]
 struct BatchCandidate {
     part: u8,
-    at: u32,
+    slot: u32,
     query: u32,
 }
 

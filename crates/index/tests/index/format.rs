@@ -58,10 +58,11 @@ fn damaged_or_foreign_files_are_refused_with_the_reason() {
 #[test]
 fn a_file_with_a_good_checksum_but_a_slot_out_of_range_is_refused() {
     let haystack = hash_list("haystack.txt");
-    let mut bytes = Index::from_pairs(haystack.iter().enumerate().map(|(i, h)| (i as u64, *h))).to_bytes();
-    // The first slot of the first table (keyed by 18 bits), made to point past the last hash.
-    let first_slot = 32 + haystack.len() * 40 + ((1 << 18) + 1) * 4;
-    bytes[first_slot..first_slot + 4].copy_from_slice(&(haystack.len() as u32).to_le_bytes());
+    // One hash: the first table (keyed by 18 bits) has one group, its residual byte then its slot.
+    let mut bytes = Index::from_pairs([(7, haystack[0])]).to_bytes();
+    let slot = 32 + 40 + ((1 << 18) + 1) * 4 + 1;
+    assert_eq!(bytes[slot..slot + 4], 0u32.to_le_bytes(), "the only slot is 0");
+    bytes[slot..slot + 4].copy_from_slice(&1u32.to_le_bytes());
     let crc = crc32fast::hash(&bytes[32..]);
     bytes[24..28].copy_from_slice(&crc.to_le_bytes());
     assert_eq!(Index::from_bytes(&bytes).err(), Some(FormatError::Damaged("table slots")));
