@@ -20,6 +20,8 @@ enum Command {
     Hash(commands::hash::HashArgs),
     /// Find every bank hash near each query hash (exact Hamming range search).
     Match(commands::matching::MatchArgs),
+    /// Run this party's node (HTTP API, identity).
+    Serve(commands::serve::ServeArgs),
     /// Build and manage on-disk indexes of banks.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Match(args) => commands::matching::run(args),
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(code) => code,

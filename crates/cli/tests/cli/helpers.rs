@@ -68,3 +68,93 @@ pub fn expected(relative: &str) -> (String, String) {
     let f: Vec<&str> = row.split(',').collect();
     (f[4].to_owned(), f[5].to_owned())
 }
+
+/// A `tocsin serve` node running on a loopback port, stopped when dropped.
+pub struct Node {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// Standard error so far, read on its own thread.
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Node {
+    /// Starts `tocsin serve --data DATA --listen 127.0.0.1:0 ARGS` with `env` added, and waits
+    /// (at most a minute) for it to say where it listens.
+    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(["serve", "--data"])
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tocsin serve starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("piped");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().expect("lock").push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = stderr.lock().expect("lock").clone();
+            if let Some(at) = text.find("listening on http://") {
+                let rest = &text[at + "listening on http://".len()..];
+                let addr = rest.split_whitespace().next().expect("an address").to_owned();
+                return Node { child, addr, stderr };
+            }
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!("tocsin serve exited ({status}) before listening: {text}");
+            }
+            assert!(Instant::now() < deadline, "tocsin serve did not listen within a minute: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `GET path` over plain HTTP/1.1: the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).expect("request sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response read");
+        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+        (status, body.to_owned())
+    }
+
+    /// Sends SIGTERM and waits (at most a minute): the exit code and everything it wrote.
+    pub fn stop(mut self) -> (i32, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "tocsin serve did not stop within a minute");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // Give the reader a moment to take the last lines.
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code().expect("exited, not killed"), self.stderr.lock().expect("lock").clone())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

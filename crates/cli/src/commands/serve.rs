@@ -1,0 +1,99 @@
+//! `tocsin serve`: run this party's node until told to stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use tocsin_server::config::Partial;
+use tocsin_server::{Config, Identity, Role, State};
+
+/// Arguments of `tocsin serve`. Each may also come from the environment (`TOCSIN_...`) or from
+/// the settings file; flags win over the environment, which wins over the file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Settings file (TOML) [default: tocsin.toml in the data folder, if there is one].
+    #[arg(long, env = "TOCSIN_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Where the node keeps its key and database [default: ./tocsin-data].
+    #[arg(long, env = "TOCSIN_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TOCSIN_LISTEN", value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+
+    /// Database URL [default: a SQLite file in the data folder].
+    #[arg(long, env = "TOCSIN_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+
+    /// The node's name, as peers and people see it [default: tocsin].
+    #[arg(long, env = "TOCSIN_NAME")]
+    name: Option<String>,
+
+    /// The URL peers reach this node at.
+    #[arg(long, env = "TOCSIN_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+
+    /// A part this node plays: authority, platform, operator or oversight (repeatable; the
+    /// environment takes a comma-separated list).
+    #[arg(long = "role", env = "TOCSIN_ROLE", value_delimiter = ',')]
+    roles: Vec<Role>,
+}
+
+/// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let given = Partial {
+        data: args.data,
+        listen: args.listen,
+        database_url: args.database_url,
+        name: args.name,
+        public_url: args.public_url,
+        role: (!args.roles.is_empty()).then_some(args.roles),
+    };
+    let file = match &args.config {
+        Some(path) => Partial::from_toml_file(path).map_err(anyhow::Error::msg)?,
+        None => {
+            let default = given.data.clone().unwrap_or_else(|| PathBuf::from("tocsin-data")).join("tocsin.toml");
+            if default.exists() { Partial::from_toml_file(&default).map_err(anyhow::Error::msg)? } else { Partial::default() }
+        }
+    };
+    let config = Config::from_partial(given.over(file));
+    let identity = Identity::load_or_create(&config.data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    runtime.block_on(serve(config, identity))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let fingerprint = identity.jwk().thumbprint();
+    // Scripts and tests read this line to learn the port when given port 0.
+    eprintln!("tocsin: node {:?} listening on http://{addr} (key {fingerprint})", config.name);
+    let app = tocsin_server::app(Arc::new(State { config, identity }));
+    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    eprintln!("tocsin: stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,64 @@
+//! `tocsin serve`: a real node on a loopback port, as an operator starts it.
+
+use serde_json::Value;
+
+use crate::helpers::Node;
+
+#[test]
+fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(data.path(), &["--name", "night-shift", "--role", "authority", "--role", "oversight"], &[]);
+    assert_eq!(node.get("/healthz"), (200, "ok\n".to_owned()));
+    assert_eq!(node.get("/readyz").0, 200);
+    let (status, body) = node.get("/.well-known/tocsin");
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(doc["name"], "night-shift");
+    assert_eq!(doc["roles"], serde_json::json!(["authority", "oversight"]));
+    assert_eq!(doc["protocol_version"], "tocsin/0.1");
+    assert_eq!((doc["jwk"]["kty"].as_str(), doc["jwk"]["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
+    assert_eq!(doc["jwk"]["x"].as_str().map(str::len), Some(43), "32 bytes in base64url");
+    let fingerprint = doc["fingerprint"].as_str().expect("a fingerprint").to_owned();
+    assert_eq!(node.get("/no-such-page").0, 404);
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data.path().join("node.key")).expect("the key file").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the key is the node's user's alone");
+
+    let (code, stderr) = node.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+
+    // Started again on the same data, it is the same node.
+    let again = Node::start(data.path(), &[], &[]);
+    let doc: Value = serde_json::from_str(&again.get("/.well-known/tocsin").1).expect("JSON");
+    assert_eq!(doc["fingerprint"].as_str(), Some(fingerprint.as_str()));
+    assert_eq!(doc["name"], "tocsin", "nothing set: the default name");
+}
+
+#[test]
+fn flags_win_over_the_environment_which_wins_over_the_settings_file() {
+    let data = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        data.path().join("tocsin.toml"),
+        "name = \"from-file\"\nrole = [\"platform\"]\npublic-url = \"https://platform.example\"\n",
+    )
+    .expect("settings file");
+    let node = Node::start(data.path(), &["--role", "operator"], &[("TOCSIN_NAME", "from-env"), ("TOCSIN_ROLE", "oversight")]);
+    let doc: Value = serde_json::from_str(&node.get("/.well-known/tocsin").1).expect("JSON");
+    assert_eq!(doc["name"], "from-env");
+    assert_eq!(doc["roles"], serde_json::json!(["operator"]));
+    assert_eq!(doc["public_url"], "https://platform.example");
+}
+
+#[test]
+fn a_bad_settings_file_or_role_stops_the_start_with_the_reason() {
+    let data = tempfile::tempdir().expect("temp dir");
+    std::fs::write(data.path().join("tocsin.toml"), "nmae = \"typo\"\n").expect("settings file");
+    let run = crate::helpers::tocsin_in(data.path(), &["serve", "--data", ".", "--listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("tocsin.toml") && run.stderr.contains("nmae"), "{}", run.stderr);
+    let run = crate::helpers::tocsin_in(data.path(), &["serve", "--data", "elsewhere", "--role", "police"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown role"), "{}", run.stderr);
+}

@@ -1,0 +1,136 @@
+//! A node's settings, merged from a TOML file, `TOCSIN_...` environment variables and flags (each
+//! overriding the one before), with defaults for whatever none of them sets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The parts a node can play (DESIGN.md, "Users").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Issues orders and referrals.
+    Authority,
+    /// Hosts content and acts on orders.
+    Platform,
+    /// Runs DNS resolvers and applies blocklists.
+    Operator,
+    /// Reviews orders, blocks and the log.
+    Oversight,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "authority" => Ok(Self::Authority),
+            "platform" => Ok(Self::Platform),
+            "operator" => Ok(Self::Operator),
+            "oversight" => Ok(Self::Oversight),
+            other => Err(format!("unknown role {other:?}: use authority, platform, operator or oversight")),
+        }
+    }
+}
+
+/// Settings as one source gives them: anything may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Partial {
+    /// Where the node keeps its key and database.
+    pub data: Option<PathBuf>,
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Database URL (`sqlite:...` or `postgres://...`).
+    pub database_url: Option<String>,
+    /// The node's display name.
+    pub name: Option<String>,
+    /// The URL peers reach the node at.
+    pub public_url: Option<String>,
+    /// The parts the node plays.
+    pub role: Option<Vec<Role>>,
+}
+
+impl Partial {
+    /// Values of `self`, with `lower`'s where `self` has none.
+    pub fn over(self, lower: Partial) -> Partial {
+        Partial {
+            data: self.data.or(lower.data),
+            listen: self.listen.or(lower.listen),
+            database_url: self.database_url.or(lower.database_url),
+            name: self.name.or(lower.name),
+            public_url: self.public_url.or(lower.public_url),
+            role: self.role.or(lower.role),
+        }
+    }
+
+    /// Reads a TOML settings file.
+    pub fn from_toml_file(path: &Path) -> Result<Partial, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        toml_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+fn toml_from_str(text: &str) -> Result<Partial, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// A node's settings, complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the node keeps its key and database.
+    pub data: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Database URL.
+    pub database_url: String,
+    /// The node's display name.
+    pub name: String,
+    /// The URL peers reach the node at, if it has one.
+    pub public_url: Option<String>,
+    /// The parts the node plays.
+    pub roles: Vec<Role>,
+}
+
+impl Config {
+    /// Fills in defaults: `./tocsin-data`, `127.0.0.1:8080`, a SQLite file in the data folder,
+    /// the name `tocsin`, no roles.
+    pub fn from_partial(p: Partial) -> Config {
+        let data = p.data.unwrap_or_else(|| PathBuf::from("tocsin-data"));
+        let database_url = p.database_url.unwrap_or_else(|| format!("sqlite://{}", data.join("tocsin.db").display()));
+        Config {
+            listen: p.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url,
+            name: p.name.unwrap_or_else(|| "tocsin".to_owned()),
+            public_url: p.public_url,
+            roles: p.role.unwrap_or_default(),
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_environment_which_overrides_the_file() {
+        let file = toml_from_str("name = \"from-file\"\nlisten = \"127.0.0.1:9000\"\nrole = [\"platform\"]\n").expect("valid");
+        let env = Partial { name: Some("from-env".into()), ..Partial::default() };
+        let flags = Partial { listen: Some("127.0.0.1:9100".parse().expect("addr")), ..Partial::default() };
+        let config = Config::from_partial(flags.over(env.over(file)));
+        assert_eq!(config.name, "from-env");
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.roles, vec![Role::Platform]);
+        assert_eq!(config.data, PathBuf::from("tocsin-data"), "the default where nothing says");
+        assert!(config.database_url.starts_with("sqlite://") && config.database_url.ends_with("tocsin.db"));
+    }
+
+    #[test]
+    fn unknown_settings_and_roles_are_refused() {
+        assert!(toml_from_str("nmae = \"typo\"").is_err());
+        assert!(toml_from_str("role = [\"police\"]").is_err());
+        assert!("police".parse::<Role>().expect_err("unknown").contains("authority"));
+    }
+}

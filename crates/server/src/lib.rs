@@ -1,0 +1,60 @@
+//! The node every party runs: its identity, its configuration and its HTTP app. This first
+//! layer serves health checks and the identity document; storage, accounts and the log come next
+//! (issue 4).
+
+pub mod config;
+pub mod identity;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tocsin_wire::Jwk;
+
+pub use config::{Config, Role};
+pub use identity::{Identity, IdentityError};
+
+/// The protocol version nodes announce, so that peers can refuse what they do not speak.
+pub const PROTOCOL_VERSION: &str = "tocsin/0.1";
+
+/// What every request handler may read.
+#[derive(Debug)]
+pub struct State {
+    /// The node's settings.
+    pub config: Config,
+    /// The node's signing key.
+    pub identity: Identity,
+}
+
+/// `GET /.well-known/tocsin`: who this node is, for peers and people.
+#[derive(Debug, Serialize)]
+struct IdentityDocument {
+    name: String,
+    public_url: Option<String>,
+    roles: Vec<Role>,
+    protocol_version: &'static str,
+    jwk: Jwk,
+    fingerprint: String,
+}
+
+/// The HTTP app.
+pub fn app(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/.well-known/tocsin", get(identity_document))
+        .with_state(state)
+}
+
+async fn identity_document(axum::extract::State(state): axum::extract::State<Arc<State>>) -> Json<IdentityDocument> {
+    let jwk = state.identity.jwk();
+    Json(IdentityDocument {
+        name: state.config.name.clone(),
+        public_url: state.config.public_url.clone(),
+        roles: state.config.roles.clone(),
+        protocol_version: PROTOCOL_VERSION,
+        fingerprint: jwk.thumbprint(),
+        jwk,
+    })
+}
