@@ -38,3 +38,35 @@ ensure_build_tools() {
 target_dir() {
   echo "${CARGO_TARGET_DIR:-$(pwd)/target}"
 }
+
+# Storage tests run on PostgreSQL as well as SQLite. Use the server at TOCSIN_TEST_POSTGRES_URL,
+# else a local one on 127.0.0.1:5432; when there is none (or TOCSIN_TEST_OWN_POSTGRES=1), start a
+# throwaway cluster in a temporary folder for this run and stop it on exit.
+ensure_test_postgres() {
+  [ -n "${TOCSIN_TEST_POSTGRES_URL:-}" ] && return 0
+  if [ "${TOCSIN_TEST_OWN_POSTGRES:-0}" != 1 ] && command -v pg_isready >/dev/null 2>&1 &&
+    pg_isready -q -h 127.0.0.1 -p 5432 &&
+    psql -h 127.0.0.1 -U postgres -d test -Atc 'select 1' >/dev/null 2>&1; then
+    export TOCSIN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test
+    return 0
+  fi
+  command -v apt-get >/dev/null 2>&1 && ensure_debian_packages postgresql
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$bin/initdb" ] || { echo "PostgreSQL's initdb not found: install PostgreSQL" >&2; exit 2; }
+  PG_TMP=$(mktemp -d /tmp/tocsin-pg.XXXXXX)
+  local as=()
+  # initdb refuses to run as root: the cluster then belongs to the postgres user.
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$PG_TMP"
+    as=(runuser -u postgres --)
+  fi
+  local port=55432
+  "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -U postgres --auth=trust >/dev/null
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  # The trap runs after this function has returned: expand everything it needs now.
+  trap "$(printf '%q ' "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -m fast stop) >/dev/null 2>&1; rm -rf $(printf '%q' "$PG_TMP")" EXIT
+  export TOCSIN_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  echo "started a throwaway PostgreSQL on 127.0.0.1:$port" >&2
+}

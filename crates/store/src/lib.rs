@@ -1,0 +1,164 @@
+//! The node's storage behind one interface, on SQLite (the embedded default, one file in the data
+//! folder) or PostgreSQL (at scale), with the same behaviour on both. Every state change is to be
+//! appended to the Merkle log in the same transaction as the change; today the store holds the
+//! log itself.
+
+mod migrate;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, Row};
+use tocsin_ledger::{CompactTree, Hash, leaf_hash};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, in WAL mode with fully synchronous commits.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The URL names no database this build speaks.
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// The database refused or could not be reached.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The stored log contradicts itself (edited outside Tocsin, or damaged).
+    #[error("the stored log is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}
+
+/// The log after an append: where the new leaf went, and the tree it made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The new leaf's index.
+    pub index: u64,
+    /// The tree's size, the new leaf included.
+    pub size: u64,
+    /// The tree's root.
+    pub root: Hash,
+}
+
+/// A connection pool to the node's database, migrated to this build's schema.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`), creating a SQLite file if need
+    /// be, and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
+                // One connection: SQLite takes one writer at a time anyway, and a single
+                // connection never meets a busy database.
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL with fully synchronous commits: a commit is on disk when it returns.
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(8).connect(url).await?,
+        };
+        migrate::run(&pool, backend).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The database this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Appends `data` as a leaf of the log, in one transaction: the entry and the tree's new
+    /// state commit together or not at all.
+    pub async fn append_log(&self, data: &[u8]) -> Result<Appended, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let lock = match self.backend {
+            Backend::Sqlite => "SELECT size, peaks FROM log_state WHERE id = 1",
+            // Appends queue on the one state row.
+            Backend::Postgres => "SELECT size, peaks FROM log_state WHERE id = 1 FOR UPDATE",
+        };
+        let row = sqlx::query(lock).fetch_one(&mut *tx).await?;
+        let mut tree = tree_from(row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)?;
+        let index = tree.size();
+        let leaf = leaf_hash(data);
+        tree.push(leaf);
+        sqlx::query("INSERT INTO log_entries (idx, data, leaf_hash) VALUES ($1, $2, $3)")
+            .bind(to_i64(index)?)
+            .bind(data.to_vec())
+            .bind(leaf.0.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE log_state SET size = $1, peaks = $2 WHERE id = 1")
+            .bind(to_i64(tree.size())?)
+            .bind(tree.peaks().iter().flat_map(|p| p.0).collect::<Vec<u8>>())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Appended { index, size: tree.size(), root: tree.root() })
+    }
+
+    /// The log's size and root, as its writer last committed them.
+    pub async fn log_head(&self) -> Result<(u64, Hash), StoreError> {
+        let row = sqlx::query("SELECT size, peaks FROM log_state WHERE id = 1").fetch_one(&self.pool).await?;
+        let tree = tree_from(row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)?;
+        Ok((tree.size(), tree.root()))
+    }
+
+    /// The data of entries `start..end` (clipped to the log's size), in order.
+    pub async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(to_i64(start)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (expected, row) in (start..).zip(&rows) {
+            if row.try_get::<i64, _>(0)? != to_i64(expected)? {
+                return Err(StoreError::Inconsistent("an entry is missing"));
+            }
+            out.push(row.try_get::<Vec<u8>, _>(1)?);
+        }
+        Ok(out)
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn to_i64(n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Inconsistent("a size past 2^63"))
+}
+
+fn tree_from(size: i64, peaks: Vec<u8>) -> Result<CompactTree, StoreError> {
+    let size = u64::try_from(size).map_err(|_| StoreError::Inconsistent("a negative size"))?;
+    if !peaks.len().is_multiple_of(32) {
+        return Err(StoreError::Inconsistent("peaks are not whole hashes"));
+    }
+    let peaks = peaks.chunks_exact(32).map(|c| Hash(c.try_into().expect("32 bytes"))).collect();
+    CompactTree::from_parts(size, peaks).ok_or(StoreError::Inconsistent("peaks do not match the size"))
+}

@@ -1,0 +1,29 @@
+//! Schema migrations, one SQL file per step and backend, applied in order at start, each in its
+//! own transaction with its version recorded.
+
+use sqlx::AnyPool;
+
+use crate::{Backend, StoreError};
+
+const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql")];
+const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_log.sql")];
+
+/// Applies the steps not yet applied.
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let steps = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)").execute(pool).await?;
+    for (version, sql) in (1i64..).zip(steps) {
+        let mut tx = pool.begin().await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+        if done.is_none() {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}

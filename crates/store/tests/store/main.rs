@@ -1,0 +1,4 @@
+//! The store on both databases: every test runs once on SQLite and once on PostgreSQL.
+
+mod helpers;
+mod log;
