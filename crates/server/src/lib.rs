@@ -1,12 +1,13 @@
 //! The node every party runs: its identity, its configuration and its HTTP app. This first
-//! layer serves health checks and the identity document; storage, accounts and the log come next
-//! (issue 4).
+//! layer serves health checks and the identity document over the node's store; accounts and the
+//! log's endpoints come next (issue 4).
 
 pub mod config;
 pub mod identity;
 
 use std::sync::Arc;
 
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -25,6 +26,8 @@ pub struct State {
     pub config: Config,
     /// The node's signing key.
     pub identity: Identity,
+    /// The node's database.
+    pub store: tocsin_store::Store,
 }
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
@@ -42,9 +45,17 @@ struct IdentityDocument {
 pub fn app(state: Arc<State>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
         .with_state(state)
+}
+
+/// `GET /readyz`: ready when the database answers.
+async fn readiness(axum::extract::State(state): axum::extract::State<Arc<State>>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n"),
+    }
 }
 
 async fn identity_document(axum::extract::State(state): axum::extract::State<Arc<State>>) -> Json<IdentityDocument> {

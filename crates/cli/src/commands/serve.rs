@@ -69,13 +69,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
+    let store = tocsin_store::Store::open(&config.database_url).await.context("opening the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let fingerprint = identity.jwk().thumbprint();
     // Scripts and tests read this line to learn the port when given port 0.
     eprintln!("tocsin: node {:?} listening on http://{addr} (key {fingerprint})", config.name);
-    let app = tocsin_server::app(Arc::new(State { config, identity }));
-    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    let state = Arc::new(State { config, identity, store: store.clone() });
+    axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    store.close().await;
     eprintln!("tocsin: stopped");
     Ok(())
 }

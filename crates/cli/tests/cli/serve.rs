@@ -9,7 +9,8 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     let data = tempfile::tempdir().expect("temp dir");
     let node = Node::start(data.path(), &["--name", "night-shift", "--role", "authority", "--role", "oversight"], &[]);
     assert_eq!(node.get("/healthz"), (200, "ok\n".to_owned()));
-    assert_eq!(node.get("/readyz").0, 200);
+    assert_eq!(node.get("/readyz"), (200, "ready\n".to_owned()));
+    assert!(data.path().join("tocsin.db").exists(), "the embedded default database, in the data folder");
     let (status, body) = node.get("/.well-known/tocsin");
     assert_eq!(status, 200, "{body}");
     let doc: Value = serde_json::from_str(&body).expect("JSON");
@@ -52,7 +53,7 @@ fn flags_win_over_the_environment_which_wins_over_the_settings_file() {
 }
 
 #[test]
-fn a_bad_settings_file_or_role_stops_the_start_with_the_reason() {
+fn a_bad_settings_file_role_or_database_stops_the_start_with_the_reason() {
     let data = tempfile::tempdir().expect("temp dir");
     std::fs::write(data.path().join("tocsin.toml"), "nmae = \"typo\"\n").expect("settings file");
     let run = crate::helpers::tocsin_in(data.path(), &["serve", "--data", ".", "--listen", "127.0.0.1:0"]);
@@ -61,4 +62,7 @@ fn a_bad_settings_file_or_role_stops_the_start_with_the_reason() {
     let run = crate::helpers::tocsin_in(data.path(), &["serve", "--data", "elsewhere", "--role", "police"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("unknown role"), "{}", run.stderr);
+    let run = crate::helpers::tocsin_in(data.path(), &["serve", "--data", "elsewhere", "--database-url", "mysql://nowhere/db"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("opening the database") && run.stderr.contains("unsupported database URL"), "{}", run.stderr);
 }
