@@ -3,7 +3,10 @@
 //! appended to the Merkle log in the same transaction as the change; today the store holds the
 //! log itself.
 
+mod accounts;
 mod migrate;
+
+pub use accounts::{Account, NewToken, ROLES};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -28,6 +31,9 @@ pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The request is at fault (a bad name or role, an account that exists or does not).
+    #[error("{0}")]
+    Refused(String),
     /// The stored log contradicts itself (edited outside Tocsin, or damaged).
     #[error("the stored log is inconsistent: {0}")]
     Inconsistent(&'static str),
@@ -95,12 +101,20 @@ impl Store {
     /// state commit together or not at all.
     pub async fn append_log(&self, data: &[u8]) -> Result<Appended, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let appended = self.append_in(&mut tx, data).await?;
+        tx.commit().await?;
+        Ok(appended)
+    }
+
+    /// Appends `data` as a leaf of the log within the caller's transaction, so that a state
+    /// change and its log entry commit together.
+    pub(crate) async fn append_in(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>, data: &[u8]) -> Result<Appended, StoreError> {
         let lock = match self.backend {
             Backend::Sqlite => "SELECT size, peaks FROM log_state WHERE id = 1",
             // Appends queue on the one state row.
             Backend::Postgres => "SELECT size, peaks FROM log_state WHERE id = 1 FOR UPDATE",
         };
-        let row = sqlx::query(lock).fetch_one(&mut *tx).await?;
+        let row = sqlx::query(lock).fetch_one(&mut **tx).await?;
         let mut tree = tree_from(row.try_get::<i64, _>(0)?, row.try_get::<Vec<u8>, _>(1)?)?;
         let index = tree.size();
         let leaf = leaf_hash(data);
@@ -109,14 +123,13 @@ impl Store {
             .bind(to_i64(index)?)
             .bind(data.to_vec())
             .bind(leaf.0.to_vec())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query("UPDATE log_state SET size = $1, peaks = $2 WHERE id = 1")
             .bind(to_i64(tree.size())?)
             .bind(tree.peaks().iter().flat_map(|p| p.0).collect::<Vec<u8>>())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         Ok(Appended { index, size: tree.size(), root: tree.root() })
     }
 

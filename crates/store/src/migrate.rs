@@ -5,8 +5,8 @@ use sqlx::AnyPool;
 
 use crate::{Backend, StoreError};
 
-const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql")];
-const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_log.sql")];
+const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql"), include_str!("../migrations/sqlite/0002_accounts.sql")];
+const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_log.sql"), include_str!("../migrations/postgres/0002_accounts.sql")];
 
 /// Applies the steps not yet applied.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

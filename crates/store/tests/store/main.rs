@@ -1,4 +1,5 @@
 //! The store on both databases: every test runs once on SQLite and once on PostgreSQL.
 
+mod accounts;
 mod helpers;
 mod log;

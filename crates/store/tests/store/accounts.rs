@@ -1,0 +1,62 @@
+//! Accounts and tokens: made, found, refused, revoked; every change a log entry, no secret in
+//! the log, and bad requests change nothing.
+
+use tocsin_store::{Store, StoreError};
+
+use crate::helpers::Fresh;
+
+async fn accounts_are_made_once_and_bad_ones_change_nothing(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    let made = store.create_account("duty-officer", &["issuer", "reviewer"]).await.expect("made");
+    assert_eq!(made.roles, ["issuer", "reviewer"]);
+    let (size, head) = store.log_head().await.expect("head");
+    assert_eq!(size, 1, "the account's creation is a log entry");
+
+    for (name, roles) in
+        [("duty-officer", &["admin"][..]), ("", &["admin"][..]), ("two words", &["admin"][..]), ("ok-name", &["police"][..])]
+    {
+        let err = store.create_account(name, roles).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Refused(_)), "{name:?}: {err}");
+    }
+    assert_eq!(store.log_head().await.expect("head"), (size, head), "refusals leave no trace");
+    let names: Vec<String> = store.accounts().await.expect("list").into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["duty-officer"]);
+    store.close().await;
+}
+
+mod making_accounts {
+    use super::*;
+    crate::on_both!(accounts_are_made_once_and_bad_ones_change_nothing);
+}
+
+async fn tokens_work_until_revoked_or_expired_and_never_reach_the_log(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    store.create_account("auditor-1", &["auditor"]).await.expect("made");
+    let token = store.create_token("auditor-1", 3600).await.expect("token");
+    assert!(token.secret.starts_with("tocsin_") && token.secret.len() > 40);
+    assert!(!format!("{token:?}").contains(&token.secret), "Debug hides the secret");
+    let who = store.authenticate(&token.secret).await.expect("query").expect("known token");
+    assert_eq!((who.name.as_str(), who.roles.as_slice()), ("auditor-1", &["auditor".to_owned()][..]));
+    assert_eq!(store.authenticate("tocsin_not-a-token").await.expect("query"), None);
+
+    let expired = store.create_token("auditor-1", -1).await.expect("token");
+    assert_eq!(store.authenticate(&expired.secret).await.expect("query"), None, "expired");
+
+    store.revoke_token(&token.secret).await.expect("revoked");
+    assert_eq!(store.authenticate(&token.secret).await.expect("query"), None, "revoked");
+    assert!(matches!(store.revoke_token(&token.secret).await, Err(StoreError::Refused(_))));
+    assert!(matches!(store.create_token("nobody", 60).await, Err(StoreError::Refused(_))));
+
+    let (size, _) = store.log_head().await.expect("head");
+    assert_eq!(size, 4, "account, two tokens, one revocation");
+    for entry in store.log_entries(0, size).await.expect("entries") {
+        let text = String::from_utf8(entry).expect("text");
+        assert!(!text.contains(&token.secret) && !text.contains(&expired.secret), "a secret in the log: {text}");
+    }
+    store.close().await;
+}
+
+mod tokens {
+    use super::*;
+    crate::on_both!(tokens_work_until_revoked_or_expired_and_never_reach_the_log);
+}
