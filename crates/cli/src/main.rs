@@ -20,11 +20,20 @@ enum Command {
     Hash(commands::hash::HashArgs),
     /// Find every bank hash near each query hash (exact Hamming range search).
     Match(commands::matching::MatchArgs),
+    /// Node administration done offline, against the node's database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Run this party's node (HTTP API, identity).
     Serve(commands::serve::ServeArgs),
     /// Build and manage on-disk indexes of banks.
     #[command(subcommand)]
     Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Make an API token for an account (made if need be); prints only the token.
+    Token(commands::admin::TokenArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +49,7 @@ fn main() -> ExitCode {
         Command::Match(args) => commands::matching::run(args),
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
     };
     match result {
         Ok(code) => code,

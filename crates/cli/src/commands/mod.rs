@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod hash;
 pub mod matching;
 pub mod serve;

@@ -66,3 +66,25 @@ fn a_bad_settings_file_role_or_database_stops_the_start_with_the_reason() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("opening the database") && run.stderr.contains("unsupported database URL"), "{}", run.stderr);
 }
+
+#[test]
+fn an_admin_token_is_made_offline_and_printed_alone() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let run = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "night-lead"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let token = run.stdout.lines().last().expect("a line").to_owned();
+    assert!(token.starts_with("tocsin_") && run.stdout.lines().count() == 1, "{:?}", run.stdout);
+    assert!(run.stderr.contains("made account \"night-lead\" (admin)"), "{}", run.stderr);
+    assert!(!run.stderr.contains(&token), "the token is shown once, on standard output");
+
+    // A second token for the same account; other roles for it are refused.
+    let again = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "night-lead"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_ne!(again.stdout.trim(), token);
+    let clash = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "night-lead", "--role", "auditor"]);
+    assert_eq!(clash.code, 2);
+    assert!(clash.stderr.contains("exists with roles admin"), "{}", clash.stderr);
+    let bad = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "x", "--role", "police"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("unknown role"), "{}", bad.stderr);
+}
