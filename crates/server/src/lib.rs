@@ -2,8 +2,10 @@
 //! layer serves health checks and the identity document over the node's store; accounts and the
 //! log's endpoints come next (issue 4).
 
+mod accounts;
 pub mod config;
 pub mod identity;
+mod problem;
 
 use std::sync::Arc;
 
@@ -47,6 +49,9 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
+        .route("/v1/accounts", get(accounts::list).post(accounts::create))
+        // Bodies are small JSON documents; anything larger is refused before it is read.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
 

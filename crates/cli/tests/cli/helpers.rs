@@ -158,3 +158,31 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+impl Node {
+    /// A request with a bearer token (if any), a content type and a body: the status, the
+    /// response head and the body.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String, String) {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&self.addr).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        if !content_type.is_empty() {
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).expect("head sent");
+        // A refused large body may close the connection before all of it is written.
+        let _ = stream.write_all(body);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let (head, body) = response.split_once("\r\n\r\n").expect("head and body");
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+        (status, head.to_ascii_lowercase(), body.to_owned())
+    }
+}

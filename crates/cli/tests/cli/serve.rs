@@ -88,3 +88,43 @@ fn an_admin_token_is_made_offline_and_printed_alone() {
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("unknown role"), "{}", bad.stderr);
 }
+
+#[test]
+fn the_accounts_api_wants_an_admin_token_and_refuses_bad_bodies_without_changing_anything() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let token = |account: &str, role: &str| {
+        let run = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", account, "--role", role]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.trim().to_owned()
+    };
+    let (admin, auditor) = (token("chief", "admin"), token("reader", "auditor"));
+    let node = Node::start(data.path(), &[], &[]);
+    let json = "application/json";
+
+    let (status, head, body) = node.call("GET", "/v1/accounts", None, "", b"");
+    assert_eq!(status, 401, "{body}");
+    assert!(head.contains("content-type: application/problem+json") && head.contains("www-authenticate: bearer"), "{head}");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("problem")["status"], 401);
+    assert_eq!(node.call("GET", "/v1/accounts", Some("tocsin_wrong"), "", b"").0, 401);
+    assert_eq!(node.call("GET", "/v1/accounts", Some(&auditor), "", b"").0, 403, "an auditor may not manage accounts");
+
+    let (status, _, body) = node.call("POST", "/v1/accounts", Some(&admin), json, br#"{"name":"analyst","roles":["issuer"]}"#);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).expect("account")["roles"], serde_json::json!(["issuer"]));
+
+    let before = node.call("GET", "/v1/accounts", Some(&admin), "", b"").2;
+    let big = format!(r#"{{"name":"x","roles":[],"pad":"{}"}}"#, "a".repeat(100_000));
+    for (content_type, body, want) in [
+        (json, &br#"{"name":"analyst","roles":["issuer"]}"#[..], 409), // taken
+        (json, &br#"{"name":"other","roles":["police"]}"#[..], 409),   // unknown role
+        (json, &br#"{"name":"other","roles":[],"extra":1}"#[..], 422), // unknown field
+        (json, &br#"{"name":"other","roles":["#[..], 400),             // malformed
+        ("text/plain", &br#"{"name":"other","roles":[]}"#[..], 415),   // wrong type
+        (json, big.as_bytes(), 413),                                   // too large
+    ] {
+        let (status, head, reply) = node.call("POST", "/v1/accounts", Some(&admin), content_type, body);
+        assert_eq!(status, want, "{}: {reply}", String::from_utf8_lossy(&body[..body.len().min(60)]));
+        assert!(head.contains("application/problem+json"), "{head}");
+    }
+    assert_eq!(node.call("GET", "/v1/accounts", Some(&admin), "", b"").2, before, "refused requests change nothing");
+}
