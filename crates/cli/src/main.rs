@@ -23,6 +23,9 @@ enum Command {
     /// Node administration done offline, against the node's database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check a node's audit log from outside.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Run this party's node (HTTP API, identity).
     Serve(commands::serve::ServeArgs),
     /// Build and manage on-disk indexes of banks.
@@ -34,6 +37,13 @@ enum Command {
 enum AdminCommand {
     /// Make an API token for an account (made if need be); prints only the token.
     Token(commands::admin::TokenArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Recompute a node's Merkle log from its entries and check its signed head (and, given an
+    /// earlier head, that the log extends it); exits 1 naming what fails.
+    Verify(commands::log::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +60,7 @@ fn main() -> ExitCode {
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
+        Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };
     match result {
         Ok(code) => code,

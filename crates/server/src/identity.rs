@@ -71,6 +71,12 @@ impl Identity {
         }
     }
 
+    /// Signs `message` with the node's key.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.key.sign(message).to_bytes()
+    }
+
     /// The public key as a JWK.
     pub fn jwk(&self) -> Jwk {
         Jwk::ed25519(&self.key.verifying_key().to_bytes())

@@ -5,6 +5,7 @@
 mod accounts;
 pub mod config;
 pub mod identity;
+mod log;
 mod problem;
 
 use std::sync::Arc;
@@ -50,6 +51,10 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
         .route("/v1/accounts", get(accounts::list).post(accounts::create))
+        .route("/v1/log/head", get(log::head))
+        .route("/v1/log/entries", get(log::entries))
+        .route("/v1/log/proof/inclusion", get(log::inclusion))
+        .route("/v1/log/proof/consistency", get(log::consistency))
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)

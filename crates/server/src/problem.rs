@@ -19,6 +19,8 @@ pub enum Problem {
     /// The body is not the JSON the endpoint takes: malformed (400), the wrong content type
     /// (415), too large (413), or the wrong shape (422).
     BadBody(StatusCode, String),
+    /// The query string is missing a parameter or out of range.
+    BadQuery(String),
     /// The request is well formed but refused (a name taken, a role unknown...).
     Refused(String),
     /// The node failed; details stay in its log.
@@ -42,6 +44,7 @@ impl Problem {
             Problem::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "A valid bearer token is required"),
             Problem::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "The account's roles do not allow this"),
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
+            Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
             Problem::Refused(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
         }
@@ -53,7 +56,7 @@ impl IntoResponse for Problem {
         let (status, slug, title) = self.row();
         let detail = match &self {
             Problem::Forbidden(roles) => Some(format!("allowed roles: {}", roles.join(", "))),
-            Problem::BadBody(_, d) | Problem::Refused(d) => Some(d.clone()),
+            Problem::BadBody(_, d) | Problem::BadQuery(d) | Problem::Refused(d) => Some(d.clone()),
             Problem::Unauthenticated | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };

@@ -50,6 +50,17 @@ pub struct Appended {
     pub root: Hash,
 }
 
+/// One stored log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRow {
+    /// Its index in the log.
+    pub index: u64,
+    /// Its data.
+    pub data: Vec<u8>,
+    /// The leaf hash stored with it.
+    pub leaf_hash: Hash,
+}
+
 /// A connection pool to the node's database, migrated to this build's schema.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -155,6 +166,33 @@ impl Store {
             out.push(row.try_get::<Vec<u8>, _>(1)?);
         }
         Ok(out)
+    }
+
+    /// Entries `start..end` as stored: index, data and the leaf hash written with them. Gaps
+    /// are not filled in: a reviewer sees a dropped entry as a missing index.
+    pub async fn log_rows(&self, start: u64, end: u64) -> Result<Vec<LogRow>, StoreError> {
+        let rows = sqlx::query("SELECT idx, data, leaf_hash FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(to_i64(start)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let index = u64::try_from(row.try_get::<i64, _>(0)?).map_err(|_| StoreError::Inconsistent("a negative index"))?;
+                let leaf: Vec<u8> = row.try_get(2)?;
+                let leaf = Hash(leaf.try_into().map_err(|_| StoreError::Inconsistent("a leaf hash is not 32 bytes"))?);
+                Ok(LogRow { index, data: row.try_get(1)?, leaf_hash: leaf })
+            })
+            .collect()
+    }
+
+    /// The stored leaf hashes of entries `0..size`, for proofs; refused unless all are there.
+    pub async fn log_leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let rows = self.log_rows(0, size).await?;
+        if rows.len() as u64 != size || rows.iter().enumerate().any(|(i, r)| r.index != i as u64) {
+            return Err(StoreError::Inconsistent("an entry is missing"));
+        }
+        Ok(rows.into_iter().map(|r| r.leaf_hash).collect())
     }
 
     /// Whether the database answers (for readiness checks).

@@ -1,12 +1,14 @@
 //! What nodes say to each other on the wire. For now: a node's public key as a JWK (RFC 8037,
 //! `OKP` / `Ed25519`) and its thumbprint (RFC 7638), which is the key's fingerprint everywhere
-//! Tocsin shows one.
+//! Tocsin shows one; and the signed tree head of a node's Merkle log.
 
 mod base64url;
+mod tree_head;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use tree_head::{TreeHead, TreeHeadError};
 
 /// An Ed25519 public key as a JSON Web Key (RFC 8037 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

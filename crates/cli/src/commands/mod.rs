@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod hash;
+pub mod log;
 pub mod matching;
 pub mod serve;

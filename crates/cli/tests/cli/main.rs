@@ -1,6 +1,7 @@
 //! The `tocsin` command line, run as a user would run it.
 
 mod helpers;
+mod log;
 mod serve;
 
 use std::os::unix::ffi::OsStrExt;
