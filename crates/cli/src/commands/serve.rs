@@ -70,6 +70,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let store = tocsin_store::Store::open(&config.database_url).await.context("opening the database")?;
+    first_start(&store).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let fingerprint = identity.jwk().thumbprint();
@@ -79,6 +80,28 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     store.close().await;
     eprintln!("tocsin: stopped");
+    Ok(())
+}
+
+/// On a node without accounts, makes `admin` and prints its token on standard output, once
+/// (standard error is the node's log, and secrets stay out of logs).
+async fn first_start(store: &tocsin_store::Store) -> anyhow::Result<()> {
+    if !store.accounts().await?.is_empty() {
+        return Ok(());
+    }
+    match store.create_account("admin", &["admin"]).await {
+        Ok(_) => {}
+        // Another process made it first.
+        Err(tocsin_store::StoreError::Refused(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    let token = store.create_token("admin", 90 * 86_400).await?;
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    writeln!(out, "First start: made the account \"admin\". Its API token, shown this once (valid 90 days):")?;
+    writeln!(out, "{}", token.secret)?;
+    out.flush()?;
+    eprintln!("tocsin: first start: made the account \"admin\" and printed its token on standard output");
     Ok(())
 }
 

@@ -76,6 +76,8 @@ pub struct Node {
     pub addr: String,
     /// Standard error so far, read on its own thread.
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Standard output so far, likewise.
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Node {
@@ -88,29 +90,32 @@ impl Node {
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("tocsin serve starts");
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("piped");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        fn drain(mut pipe: impl Read + Send + 'static, sink: std::sync::Arc<std::sync::Mutex<String>>) {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().expect("lock").push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-                sink.lock().expect("lock").push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+            });
+        }
+        drain(child.stderr.take().expect("piped"), stderr.clone());
+        drain(child.stdout.take().expect("piped"), stdout.clone());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = stderr.lock().expect("lock").clone();
             if let Some(at) = text.find("listening on http://") {
                 let rest = &text[at + "listening on http://".len()..];
                 let addr = rest.split_whitespace().next().expect("an address").to_owned();
-                return Node { child, addr, stderr };
+                return Node { child, addr, stderr, stdout };
             }
             if let Some(status) = child.try_wait().expect("wait") {
                 panic!("tocsin serve exited ({status}) before listening: {text}");
@@ -118,6 +123,11 @@ impl Node {
             assert!(Instant::now() < deadline, "tocsin serve did not listen within a minute: {text}");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// What the node has written on standard output so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("lock").clone()
     }
 
     /// `GET path` over plain HTTP/1.1: the status code and the body.

@@ -128,3 +128,23 @@ fn the_accounts_api_wants_an_admin_token_and_refuses_bad_bodies_without_changing
     }
     assert_eq!(node.call("GET", "/v1/accounts", Some(&admin), "", b"").2, before, "refused requests change nothing");
 }
+
+#[test]
+fn the_first_start_makes_an_admin_and_shows_its_token_once() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(data.path(), &[], &[]);
+    // The token is printed before the node listens, so it is there by now.
+    let out = node.stdout();
+    let token = out.lines().last().expect("a line").trim().to_owned();
+    assert!(token.starts_with("tocsin_"), "{out}");
+    let (status, _, body) = node.call("GET", "/v1/accounts", Some(&token), "", b"");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\":\"admin\""), "{body}");
+    let (code, stderr) = node.stop();
+    assert_eq!(code, 0);
+    assert!(!stderr.contains(&token), "the token stays out of the log");
+
+    let again = Node::start(data.path(), &[], &[]);
+    assert_eq!(again.stdout(), "", "shown once, never again");
+    assert_eq!(again.call("GET", "/v1/accounts", Some(&token), "", b"").0, 200, "and it still works");
+}
