@@ -79,3 +79,67 @@ pub async fn create(
     let account = state.store.create_account(&new.name, &roles).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
+
+/// `POST /v1/accounts/{name}/disable` (admin): 204.
+pub async fn disable(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Result<StatusCode, Problem> {
+    caller.require(ADMIN)?;
+    state.store.disable_account(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/accounts/{name}/tokens` body: how long the token lives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenRequest {
+    days: u16,
+}
+
+/// A token just made, shown this once.
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    token: String,
+    expires_at: i64,
+}
+
+/// `POST /v1/accounts/{name}/tokens` (admin): 201 with the token, shown this once.
+pub async fn create_token(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    body: Result<Json<NewTokenRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<TokenView>), Problem> {
+    caller.require(ADMIN)?;
+    let Json(request) = body.map_err(|e| Problem::BadBody(e.status(), e.body_text()))?;
+    if !(1..=3650).contains(&request.days) {
+        return Err(Problem::Refused("days: 1 to 3650".to_owned()));
+    }
+    let token = state.store.create_token(&name, i64::from(request.days) * 86_400).await?;
+    Ok((StatusCode::CREATED, Json(TokenView { token: token.secret, expires_at: token.expires_at })))
+}
+
+/// `POST /v1/tokens/revoke` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    token: String,
+}
+
+/// `POST /v1/tokens/revoke` (admin, or any caller for a token of its own account): 204.
+pub async fn revoke(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    body: Result<Json<RevokeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, Problem> {
+    let Json(request) = body.map_err(|e| Problem::BadBody(e.status(), e.body_text()))?;
+    let owner = state.store.authenticate(&request.token).await?;
+    let own = owner.as_ref().is_some_and(|o| o.name == caller.0.name);
+    if !own {
+        caller.require(ADMIN)?;
+    }
+    state.store.revoke_token(&request.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -80,6 +80,19 @@ impl Store {
         Ok(Account { name: name.to_owned(), roles: roles.iter().map(|r| (*r).to_owned()).collect(), disabled: false })
     }
 
+    /// Disables an account: its tokens stop working. Refused if unknown or already disabled.
+    pub async fn disable_account(&self, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE accounts SET disabled = 1 WHERE name = $1 AND disabled = 0").bind(name).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("no enabled account {name:?}")));
+        }
+        let entry = format!(r#"{{"type":"account.disabled","account":"{name}","at":{}}}"#, now());
+        self.append_in(&mut tx, entry.as_bytes()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every account, by name.
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let rows = sqlx::query("SELECT name, roles, disabled FROM accounts ORDER BY name").fetch_all(&self.pool).await?;

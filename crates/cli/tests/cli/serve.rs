@@ -148,3 +148,35 @@ fn the_first_start_makes_an_admin_and_shows_its_token_once() {
     assert_eq!(again.stdout(), "", "shown once, never again");
     assert_eq!(again.call("GET", "/v1/accounts", Some(&token), "", b"").0, 200, "and it still works");
 }
+
+#[test]
+fn tokens_are_made_and_revoked_and_disabled_accounts_are_shut_out_through_the_api() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let admin = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
+    let node = Node::start(data.path(), &[], &[]);
+    let json = "application/json";
+    assert_eq!(node.call("POST", "/v1/accounts", Some(&admin), json, br#"{"name":"analyst","roles":["auditor"]}"#).0, 201);
+    let (status, _, body) = node.call("POST", "/v1/accounts/analyst/tokens", Some(&admin), json, br#"{"days":7}"#);
+    assert_eq!(status, 201, "{body}");
+    let token = serde_json::from_str::<Value>(&body).expect("JSON")["token"].as_str().expect("token").to_owned();
+    assert_eq!(node.call("GET", "/v1/log/head", Some(&token), "", b"").0, 200, "an auditor reads the log");
+    assert_eq!(node.call("POST", "/v1/accounts/analyst/tokens", Some(&token), json, br#"{"days":7}"#).0, 403, "but makes no tokens");
+    assert_eq!(node.call("POST", "/v1/accounts/nobody/tokens", Some(&admin), json, br#"{"days":7}"#).0, 409);
+    assert_eq!(node.call("POST", "/v1/accounts/analyst/tokens", Some(&admin), json, br#"{"days":0}"#).0, 409);
+
+    // Its own token, revoked by the analyst: refused afterwards; revoking twice is refused.
+    let revoke = format!(r#"{{"token":"{token}"}}"#);
+    assert_eq!(node.call("POST", "/v1/tokens/revoke", Some(&token), json, revoke.as_bytes()).0, 204);
+    assert_eq!(node.call("GET", "/v1/log/head", Some(&token), "", b"").0, 401);
+    assert_eq!(node.call("POST", "/v1/tokens/revoke", Some(&admin), json, revoke.as_bytes()).0, 409);
+
+    // A disabled account's other tokens stop working.
+    let (_, _, body) = node.call("POST", "/v1/accounts/analyst/tokens", Some(&admin), json, br#"{"days":7}"#);
+    let second = serde_json::from_str::<Value>(&body).expect("JSON")["token"].as_str().expect("token").to_owned();
+    assert_eq!(node.call("GET", "/v1/log/head", Some(&second), "", b"").0, 200);
+    assert_eq!(node.call("POST", "/v1/accounts/analyst/disable", Some(&admin), "", b"").0, 204);
+    assert_eq!(node.call("GET", "/v1/log/head", Some(&second), "", b"").0, 401);
+    assert_eq!(node.call("POST", "/v1/accounts/analyst/disable", Some(&admin), "", b"").0, 409, "already disabled");
+    let (_, _, list) = node.call("GET", "/v1/accounts", Some(&admin), "", b"");
+    assert!(list.contains(r#"{"name":"analyst","roles":["auditor"],"disabled":true}"#), "{list}");
+}

@@ -49,6 +49,16 @@ async fn tokens_work_until_revoked_or_expired_and_never_reach_the_log(fresh: &Fr
 
     let (size, _) = store.log_head().await.expect("head");
     assert_eq!(size, 4, "account, two tokens, one revocation");
+
+    // A disabled account's live tokens stop working; disabling twice is refused.
+    let live = store.create_token("auditor-1", 3600).await.expect("token");
+    assert!(store.authenticate(&live.secret).await.expect("query").is_some());
+    store.disable_account("auditor-1").await.expect("disabled");
+    assert_eq!(store.authenticate(&live.secret).await.expect("query"), None);
+    assert!(matches!(store.disable_account("auditor-1").await, Err(StoreError::Refused(_))));
+    assert!(store.accounts().await.expect("list")[0].disabled);
+    let (size, _) = store.log_head().await.expect("head");
+    assert_eq!(size, 6, "and a token, and the disabling");
     for entry in store.log_entries(0, size).await.expect("entries") {
         let text = String::from_utf8(entry).expect("text");
         assert!(!text.contains(&token.secret) && !text.contains(&expired.secret), "a secret in the log: {text}");
