@@ -6,6 +6,7 @@ mod accounts;
 pub mod config;
 pub mod identity;
 mod log;
+pub mod metrics;
 mod problem;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct State {
     pub identity: Identity,
     /// The node's database.
     pub store: tocsin_store::Store,
+    /// Request counters for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
@@ -50,6 +53,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
+        .route("/metrics", get(metrics::render))
         .route("/v1/accounts", get(accounts::list).post(accounts::create))
         .route("/v1/accounts/{name}/disable", axum::routing::post(accounts::disable))
         .route("/v1/accounts/{name}/tokens", axum::routing::post(accounts::create_token))
@@ -60,6 +64,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/log/proof/consistency", get(log::consistency))
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
 }
 

@@ -76,7 +76,7 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let fingerprint = identity.jwk().thumbprint();
     // Scripts and tests read this line to learn the port when given port 0.
     eprintln!("tocsin: node {:?} listening on http://{addr} (key {fingerprint})", config.name);
-    let state = Arc::new(State { config, identity, store: store.clone() });
+    let state = Arc::new(State { config, identity, store: store.clone(), metrics: Default::default() });
     axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     store.close().await;
     eprintln!("tocsin: stopped");

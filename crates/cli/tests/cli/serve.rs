@@ -21,6 +21,12 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     assert_eq!(doc["jwk"]["x"].as_str().map(str::len), Some(43), "32 bytes in base64url");
     let fingerprint = doc["fingerprint"].as_str().expect("a fingerprint").to_owned();
     assert_eq!(node.get("/no-such-page").0, 404);
+    let (status, metrics) = node.get("/metrics");
+    assert_eq!(status, 200);
+    // Counted so far: healthz, readyz, the identity document (2xx) and the missing page (4xx).
+    assert!(metrics.contains("tocsin_http_requests_total{class=\"2xx\"} 3\n"), "{metrics}");
+    assert!(metrics.contains("tocsin_http_requests_total{class=\"4xx\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("tocsin_up 1\n") && metrics.contains("tocsin_log_entries 2\n"), "first start: admin and its token\n{metrics}");
 
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(data.path().join("node.key")).expect("the key file").permissions().mode();

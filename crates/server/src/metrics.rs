@@ -1,0 +1,47 @@
+//! `GET /metrics` in Prometheus's text format: requests answered by status class, and the size
+//! of the Merkle log. Counted by a middleware around every route.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State as Shared};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::State;
+
+/// Requests answered, by status class (1xx to 5xx).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    by_class: [AtomicU64; 5],
+}
+
+/// Counts the response's status class.
+pub async fn count(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let class = usize::from(response.status().as_u16() / 100).clamp(1, 5) - 1;
+    state.metrics.by_class[class].fetch_add(1, Ordering::Relaxed);
+    response
+}
+
+/// `GET /metrics`.
+pub async fn render(Shared(state): Shared<Arc<State>>) -> Response {
+    let mut out = String::from(
+        "# HELP tocsin_http_requests_total HTTP requests answered, by status class.\n# TYPE tocsin_http_requests_total counter\n",
+    );
+    for (i, n) in state.metrics.by_class.iter().enumerate() {
+        out.push_str(&format!("tocsin_http_requests_total{{class=\"{}xx\"}} {}\n", i + 1, n.load(Ordering::Relaxed)));
+    }
+    out.push_str("# HELP tocsin_up Whether the node's database answers (1) or not (0).\n# TYPE tocsin_up gauge\n");
+    match state.store.log_head().await {
+        Ok((size, _)) => {
+            out.push_str("tocsin_up 1\n");
+            out.push_str(&format!(
+                "# HELP tocsin_log_entries Entries in the node's Merkle log.\n# TYPE tocsin_log_entries gauge\ntocsin_log_entries {size}\n"
+            ));
+        }
+        Err(_) => out.push_str("tocsin_up 0\n"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
