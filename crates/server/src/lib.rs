@@ -64,8 +64,26 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/log/proof/consistency", get(log::consistency))
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn(deadline_and_log))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
+}
+
+/// How long a request may take before the node gives up on it (503).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Gives each request [`REQUEST_TIMEOUT`] and logs method, path, status and time taken (never
+/// headers or bodies, which carry tokens).
+async fn deadline_and_log(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let started = std::time::Instant::now();
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => problem::Problem::Timeout.into_response(),
+    };
+    tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    response
 }
 
 /// `GET /readyz`: ready when the database answers.

@@ -23,6 +23,8 @@ pub enum Problem {
     BadQuery(String),
     /// The request is well formed but refused (a name taken, a role unknown...).
     Refused(String),
+    /// The request took longer than the node allows.
+    Timeout,
     /// The node failed; details stay in its log.
     Internal,
 }
@@ -46,6 +48,7 @@ impl Problem {
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
             Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
             Problem::Refused(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
+            Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
         }
     }
@@ -57,7 +60,7 @@ impl IntoResponse for Problem {
         let detail = match &self {
             Problem::Forbidden(roles) => Some(format!("allowed roles: {}", roles.join(", "))),
             Problem::BadBody(_, d) | Problem::BadQuery(d) | Problem::Refused(d) => Some(d.clone()),
-            Problem::Unauthenticated | Problem::Internal => None,
+            Problem::Unauthenticated | Problem::Timeout | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };
         let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
@@ -75,7 +78,7 @@ impl From<tocsin_store::StoreError> for Problem {
         match e {
             tocsin_store::StoreError::Refused(detail) => Problem::Refused(detail),
             other => {
-                eprintln!("tocsin: store failure: {other}");
+                tracing::error!(error = %other, "store failure");
                 Problem::Internal
             }
         }

@@ -62,6 +62,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let config = Config::from_partial(given.over(file));
+    // Structured logs on standard error; `TOCSIN_LOG` (e.g. `debug`, `tocsin_server=debug`) sets
+    // the level, `info` by default.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
     let identity = Identity::load_or_create(&config.data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(serve(config, identity))?;
@@ -75,11 +79,11 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     let fingerprint = identity.jwk().thumbprint();
     // Scripts and tests read this line to learn the port when given port 0.
-    eprintln!("tocsin: node {:?} listening on http://{addr} (key {fingerprint})", config.name);
+    tracing::info!(name = %config.name, %fingerprint, "listening on http://{addr} ");
     let state = Arc::new(State { config, identity, store: store.clone(), metrics: Default::default() });
     axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     store.close().await;
-    eprintln!("tocsin: stopped");
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -101,7 +105,7 @@ async fn first_start(store: &tocsin_store::Store) -> anyhow::Result<()> {
     writeln!(out, "First start: made the account \"admin\". Its API token, shown this once (valid 90 days):")?;
     writeln!(out, "{}", token.secret)?;
     out.flush()?;
-    eprintln!("tocsin: first start: made the account \"admin\" and printed its token on standard output");
+    tracing::info!("first start: made the account \"admin\" and printed its token on standard output");
     Ok(())
 }
 
