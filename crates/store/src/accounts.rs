@@ -46,6 +46,11 @@ fn token_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// How log entries name a token: the first 8 bytes of its hash in hex, never the secret.
+fn token_label(secret: &str) -> String {
+    token_hash(secret)[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn check_name(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     if ok { Ok(()) } else { Err(StoreError::Refused(format!("account name {name:?}: 1 to 64 letters, digits, '-', '_' or '.'"))) }
@@ -116,8 +121,7 @@ impl Store {
             .bind(expires_at)
             .execute(&mut *tx)
             .await?;
-        // The entry names the token by a prefix of its hash, never the secret.
-        let short: String = token_hash(&secret)[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let short = token_label(&secret);
         let entry =
             format!(r#"{{"type":"token.created","account":"{account}","token":"{short}","expires_at":{expires_at},"at":{}}}"#, now());
         self.append_in(&mut tx, entry.as_bytes()).await?;
@@ -150,7 +154,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Refused("no such live token".to_owned()));
         }
-        let short: String = token_hash(secret)[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let short = token_label(secret);
         let entry = format!(r#"{{"type":"token.revoked","token":"{short}","at":{}}}"#, now());
         self.append_in(&mut tx, entry.as_bytes()).await?;
         tx.commit().await?;
