@@ -73,12 +73,20 @@ impl Store {
         if taken.is_some() {
             return Err(StoreError::Refused(format!("account {name:?} exists")));
         }
-        sqlx::query("INSERT INTO accounts (name, roles, disabled, created_at) VALUES ($1, $2, 0, $3)")
+        let inserted = sqlx::query("INSERT INTO accounts (name, roles, disabled, created_at) VALUES ($1, $2, 0, $3)")
             .bind(name)
             .bind(roles.join(","))
             .bind(now())
             .execute(&mut *tx)
-            .await?;
+            .await;
+        match inserted {
+            Ok(_) => {}
+            // Two requests for one name at once on PostgreSQL: the loser meets the unique index.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Refused(format!("account {name:?} exists")));
+            }
+            Err(e) => return Err(e.into()),
+        }
         let entry = format!(r#"{{"type":"account.created","account":"{name}","roles":"{}","at":{}}}"#, roles.join(","), now());
         self.append_in(&mut tx, entry.as_bytes()).await?;
         tx.commit().await?;

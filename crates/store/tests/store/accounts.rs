@@ -70,3 +70,28 @@ mod tokens {
     use super::*;
     crate::on_both!(tokens_work_until_revoked_or_expired_and_never_reach_the_log);
 }
+
+async fn racing_requests_for_one_name_make_one_account_and_refuse_the_rest(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.create_account("contested", &["issuer"]).await }));
+    }
+    let mut made = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => made += 1,
+            Err(StoreError::Refused(_)) => {}
+            Err(other) => panic!("a race must be refused, not fail: {other}"),
+        }
+    }
+    assert_eq!(made, 1);
+    assert_eq!(store.log_head().await.expect("head").0, 1, "one log entry");
+    store.close().await;
+}
+
+mod racing {
+    use super::*;
+    crate::on_both!(racing_requests_for_one_name_make_one_account_and_refuse_the_rest);
+}
