@@ -88,8 +88,7 @@ pub async fn inclusion(
     caller.require(READERS)?;
     let Query(q) = q.map_err(|e| Problem::BadQuery(e.body_text()))?;
     let leaves = leaves_up_to(&state, q.size).await?;
-    let proof = inclusion_proof(&leaves, q.index).map_err(|e| Problem::BadQuery(e.to_string()))?;
-    Ok(Json(Proof { proof: proof.iter().map(ToString::to_string).collect() }))
+    proof_of(inclusion_proof(&leaves, q.index))
 }
 
 /// `?first=&second=` of the consistency proof.
@@ -109,7 +108,12 @@ pub async fn consistency(
     caller.require(READERS)?;
     let Query(q) = q.map_err(|e| Problem::BadQuery(e.body_text()))?;
     let leaves = leaves_up_to(&state, q.second).await?;
-    let proof = consistency_proof(&leaves, q.first).map_err(|e| Problem::BadQuery(e.to_string()))?;
+    proof_of(consistency_proof(&leaves, q.first))
+}
+
+/// A proof as served, or the reason the parameters admit none.
+fn proof_of(made: Result<Vec<tocsin_ledger::Hash>, tocsin_ledger::ProofError>) -> Result<Json<Proof>, Problem> {
+    let proof = made.map_err(|e| Problem::BadQuery(e.to_string()))?;
     Ok(Json(Proof { proof: proof.iter().map(ToString::to_string).collect() }))
 }
 

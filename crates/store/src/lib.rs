@@ -153,19 +153,7 @@ impl Store {
 
     /// The data of entries `start..end` (clipped to the log's size), in order.
     pub async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, StoreError> {
-        let rows = sqlx::query("SELECT idx, data FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-            .bind(to_i64(start)?)
-            .bind(to_i64(end)?)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (expected, row) in (start..).zip(&rows) {
-            if row.try_get::<i64, _>(0)? != to_i64(expected)? {
-                return Err(StoreError::Inconsistent("an entry is missing"));
-            }
-            out.push(row.try_get::<Vec<u8>, _>(1)?);
-        }
-        Ok(out)
+        Ok(self.contiguous_rows(start, end).await?.into_iter().map(|r| r.data).collect())
     }
 
     /// Entries `start..end` as stored: index, data and the leaf hash written with them. Gaps
@@ -188,11 +176,20 @@ impl Store {
 
     /// The stored leaf hashes of entries `0..size`, for proofs; refused unless all are there.
     pub async fn log_leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let rows = self.log_rows(0, size).await?;
-        if rows.len() as u64 != size || rows.iter().enumerate().any(|(i, r)| r.index != i as u64) {
+        let rows = self.contiguous_rows(0, size).await?;
+        if rows.len() as u64 != size {
             return Err(StoreError::Inconsistent("an entry is missing"));
         }
         Ok(rows.into_iter().map(|r| r.leaf_hash).collect())
+    }
+
+    /// [`Store::log_rows`], refused if an index in the run is missing.
+    async fn contiguous_rows(&self, start: u64, end: u64) -> Result<Vec<LogRow>, StoreError> {
+        let rows = self.log_rows(start, end).await?;
+        if rows.iter().zip(start..).any(|(row, index)| row.index != index) {
+            return Err(StoreError::Inconsistent("an entry is missing"));
+        }
+        Ok(rows)
     }
 
     /// Whether the database answers (for readiness checks).
