@@ -1,18 +1,19 @@
-//! The node every party runs: its identity, its configuration and its HTTP app. This first
-//! layer serves health checks and the identity document over the node's store; accounts and the
-//! log's endpoints come next (issue 4).
+//! The node every party runs: its identity, its configuration and its HTTP app (health checks,
+//! the identity document, accounts and tokens, the Merkle log, and the OpenAPI document that
+//! describes them all).
 
 mod accounts;
 pub mod config;
 pub mod identity;
 mod log;
 pub mod metrics;
+mod openapi;
 mod problem;
 
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tocsin_wire::Jwk;
@@ -37,27 +38,36 @@ pub struct State {
 }
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct IdentityDocument {
+    /// The node's name.
     name: String,
+    /// The URL peers reach it at, if configured.
     public_url: Option<String>,
+    /// The parts it plays.
     roles: Vec<Role>,
+    /// The protocol it speaks.
     protocol_version: &'static str,
+    /// Its Ed25519 public key (RFC 8037).
     jwk: Jwk,
+    /// The key's JWK thumbprint (RFC 7638), base64url: what peers confirm out of band.
     fingerprint: String,
 }
 
 /// The HTTP app.
 pub fn app(state: Arc<State>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
         .route("/metrics", get(metrics::render))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/v1/login", post(accounts::login))
         .route("/v1/accounts", get(accounts::list).post(accounts::create))
-        .route("/v1/accounts/{name}/disable", axum::routing::post(accounts::disable))
-        .route("/v1/accounts/{name}/tokens", axum::routing::post(accounts::create_token))
-        .route("/v1/tokens/revoke", axum::routing::post(accounts::revoke))
+        .route("/v1/accounts/{name}/disable", post(accounts::disable))
+        .route("/v1/accounts/{name}/password", post(accounts::set_password))
+        .route("/v1/accounts/{name}/tokens", post(accounts::create_token))
+        .route("/v1/tokens/revoke", post(accounts::revoke))
         .route("/v1/log/head", get(log::head))
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))
@@ -86,7 +96,17 @@ async fn deadline_and_log(request: axum::extract::Request, next: axum::middlewar
     response
 }
 
-/// `GET /readyz`: ready when the database answers.
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "node", responses((status = 200, description = "Up", body = String, content_type = "text/plain")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready when the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "node", responses(
+    (status = 200, description = "Ready", body = String, content_type = "text/plain"),
+    (status = 503, description = "The database does not answer", body = String, content_type = "text/plain"),
+))]
 async fn readiness(axum::extract::State(state): axum::extract::State<Arc<State>>) -> (StatusCode, &'static str) {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
@@ -94,6 +114,8 @@ async fn readiness(axum::extract::State(state): axum::extract::State<Arc<State>>
     }
 }
 
+/// Who this node is: name, roles, protocol version, public key and its fingerprint.
+#[utoipa::path(get, path = "/.well-known/tocsin", tag = "node", responses((status = 200, description = "The identity document", body = IdentityDocument)))]
 async fn identity_document(axum::extract::State(state): axum::extract::State<Arc<State>>) -> Json<IdentityDocument> {
     let jwk = state.identity.jwk();
     Json(IdentityDocument {

@@ -8,6 +8,7 @@ use axum::extract::{Query, State as Shared};
 use serde::{Deserialize, Serialize};
 use tocsin_ledger::{consistency_proof, inclusion_proof};
 use tocsin_wire::TreeHead;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::State;
 use crate::accounts::Caller;
@@ -18,7 +19,9 @@ const READERS: &[&str] = &["admin", "oversight", "auditor"];
 /// Entries given at most per request.
 pub const PAGE: u64 = 1000;
 
-/// `GET /v1/log/head`: the current size and root, signed now.
+/// The log's current size and root, signed now by the node's key.
+#[utoipa::path(get, path = "/v1/log/head", tag = "log", security(("bearer" = [])),
+    responses((status = 200, description = "The signed tree head (admin, oversight, auditor)", body = TreeHead)))]
 pub async fn head(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<TreeHead>, Problem> {
     caller.require(READERS)?;
     let (size, root) = state.store.log_head().await?;
@@ -28,16 +31,20 @@ pub async fn head(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
 }
 
 /// `?start=&end=` of `GET /v1/log/entries`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Range {
+    /// The first entry's index.
     start: u64,
+    /// One past the last entry's index (at most 1,000 entries are given a request).
     end: u64,
 }
 
 /// One entry as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Entry {
+    /// Its index in the log.
     index: u64,
     /// The entry's bytes, base64url.
     data: String,
@@ -45,7 +52,9 @@ pub struct Entry {
     leaf_hash: String,
 }
 
-/// `GET /v1/log/entries?start=&end=`: at most [`PAGE`] entries from `start`.
+/// Entries `start..end` of the log, at most 1,000 (fewer past the log's end).
+#[utoipa::path(get, path = "/v1/log/entries", tag = "log", security(("bearer" = [])), params(Range),
+    responses((status = 200, description = "The entries, in order (admin, oversight, auditor)", body = [Entry])))]
 pub async fn entries(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
@@ -56,8 +65,10 @@ pub async fn entries(
     if range.end < range.start {
         return Err(Problem::BadQuery("end is before start".to_owned()));
     }
-    let end = range.end.min(range.start.saturating_add(PAGE));
-    let rows = state.store.log_rows(range.start, end).await?;
+    // Clipped to the log, so that no index past it reaches the database.
+    let (size, _) = state.store.log_head().await?;
+    let end = range.end.min(range.start.saturating_add(PAGE)).min(size);
+    let rows = state.store.log_rows(range.start.min(end), end).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| Entry { index: r.index, data: tocsin_wire::base64url_encode(&r.data), leaf_hash: r.leaf_hash.to_string() })
@@ -66,20 +77,26 @@ pub async fn entries(
 }
 
 /// A proof as served: its hashes in hex.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Proof {
+    /// The proof's hashes, 64 hex digits each, in RFC 9162's order.
     proof: Vec<String>,
 }
 
 /// `?index=&size=` of the inclusion proof.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
+    /// The entry's index.
     index: u64,
+    /// The size of the tree it is proved in (at most the log's size).
     size: u64,
 }
 
-/// `GET /v1/log/proof/inclusion?index=&size=`.
+/// An inclusion proof of entry `index` in the tree of the first `size` entries (RFC 9162 §2.1.3).
+#[utoipa::path(get, path = "/v1/log/proof/inclusion", tag = "log", security(("bearer" = [])), params(InclusionQuery),
+    responses((status = 200, description = "The proof (admin, oversight, auditor)", body = Proof)))]
 pub async fn inclusion(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
@@ -92,14 +109,20 @@ pub async fn inclusion(
 }
 
 /// `?first=&second=` of the consistency proof.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The earlier tree's size.
     first: u64,
+    /// The later tree's size (at most the log's size).
     second: u64,
 }
 
-/// `GET /v1/log/proof/consistency?first=&second=`.
+/// A consistency proof between the trees of the first `first` and `second` entries (RFC 9162
+/// §2.1.4).
+#[utoipa::path(get, path = "/v1/log/proof/consistency", tag = "log", security(("bearer" = [])), params(ConsistencyQuery),
+    responses((status = 200, description = "The proof (admin, oversight, auditor)", body = Proof)))]
 pub async fn consistency(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,

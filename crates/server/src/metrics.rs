@@ -25,7 +25,10 @@ pub async fn count(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
     response
 }
 
-/// `GET /metrics`.
+/// Requests by status class, whether the database answers, and the log's size.
+#[utoipa::path(get, path = "/metrics", tag = "node", responses(
+    (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
+))]
 pub async fn render(Shared(state): Shared<Arc<State>>) -> Response {
     let mut out = String::from(
         "# HELP tocsin_http_requests_total HTTP requests answered, by status class.\n# TYPE tocsin_http_requests_total counter\n",

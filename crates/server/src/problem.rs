@@ -29,12 +29,18 @@ pub enum Problem {
     Internal,
 }
 
-#[derive(Serialize)]
-struct Body {
+/// A problem as sent (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct Body {
+    /// A URI naming the kind of problem; stable, so clients may branch on it.
     #[serde(rename = "type")]
     kind: String,
+    /// A short summary of the kind of problem.
     title: &'static str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong with this request.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
 }
@@ -82,5 +88,30 @@ impl From<tocsin_store::StoreError> for Problem {
                 Problem::Internal
             }
         }
+    }
+}
+
+/// A JSON request body whose parsing is left to the handler, so that a caller without the
+/// right role hears 403 before anything about the body.
+#[derive(Debug)]
+pub struct JsonBody<T>(Result<axum::Json<T>, axum::extract::rejection::JsonRejection>);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    axum::Json<T>: axum::extract::FromRequest<S, Rejection = axum::extract::rejection::JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(axum::Json::<T>::from_request(request, state).await))
+    }
+}
+
+impl<T> JsonBody<T> {
+    /// The body, or the problem with it: malformed (400), not JSON (415), too large (413), the
+    /// wrong shape (422).
+    pub fn parse(self) -> Result<T, Problem> {
+        self.0.map(|axum::Json(body)| body).map_err(|e| Problem::BadBody(e.status(), e.body_text()))
     }
 }

@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::{PasswordHash, Store, StoreError};
 
 /// The roles an account may hold (issue 4): admin, issuer (authority staff), operator (platform
 /// staff), reviewer, oversight, auditor (reads the log).
@@ -51,12 +51,17 @@ fn token_label(secret: &str) -> String {
     token_hash(secret)[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn check_name(name: &str) -> Result<(), StoreError> {
+/// Checks an account name: 1 to 64 ASCII letters, digits, `-`, `_` or `.` (so that it is safe in
+/// a URL path, a log entry and any database).
+pub fn check_account_name(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
     if ok { Ok(()) } else { Err(StoreError::Refused(format!("account name {name:?}: 1 to 64 letters, digits, '-', '_' or '.'"))) }
 }
 
 fn check_roles(roles: &[&str]) -> Result<(), StoreError> {
+    if roles.is_empty() {
+        return Err(StoreError::Refused("an account needs at least one role".to_owned()));
+    }
     match roles.iter().find(|r| !ROLES.contains(r)) {
         Some(bad) => Err(StoreError::Refused(format!("unknown role {bad:?}: use one of {}", ROLES.join(", ")))),
         None => Ok(()),
@@ -64,19 +69,21 @@ fn check_roles(roles: &[&str]) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Makes an account; refused if the name is taken or a role unknown.
-    pub async fn create_account(&self, name: &str, roles: &[&str]) -> Result<Account, StoreError> {
-        check_name(name)?;
+    /// Makes an account, with a password if one is given; refused if the name is taken or a
+    /// role unknown.
+    pub async fn create_account(&self, name: &str, roles: &[&str], password: Option<&PasswordHash>) -> Result<Account, StoreError> {
+        check_account_name(name)?;
         check_roles(roles)?;
         let mut tx = self.pool.begin().await?;
         let taken = sqlx::query("SELECT id FROM accounts WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
         if taken.is_some() {
             return Err(StoreError::Refused(format!("account {name:?} exists")));
         }
-        let inserted = sqlx::query("INSERT INTO accounts (name, roles, disabled, created_at) VALUES ($1, $2, 0, $3)")
+        let inserted = sqlx::query("INSERT INTO accounts (name, roles, disabled, created_at, password_hash) VALUES ($1, $2, 0, $3, $4)")
             .bind(name)
             .bind(roles.join(","))
             .bind(now())
+            .bind(password.map(|p| p.as_str().to_owned()))
             .execute(&mut *tx)
             .await;
         match inserted {
@@ -87,7 +94,12 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        let entry = format!(r#"{{"type":"account.created","account":"{name}","roles":"{}","at":{}}}"#, roles.join(","), now());
+        let entry = format!(
+            r#"{{"type":"account.created","account":"{name}","roles":"{}","password":{},"at":{}}}"#,
+            roles.join(","),
+            password.is_some(),
+            now()
+        );
         self.append_in(&mut tx, entry.as_bytes()).await?;
         tx.commit().await?;
         Ok(Account { name: name.to_owned(), roles: roles.iter().map(|r| (*r).to_owned()).collect(), disabled: false })
@@ -95,6 +107,7 @@ impl Store {
 
     /// Disables an account: its tokens stop working. Refused if unknown or already disabled.
     pub async fn disable_account(&self, name: &str) -> Result<(), StoreError> {
+        check_account_name(name)?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE accounts SET disabled = 1 WHERE name = $1 AND disabled = 0").bind(name).execute(&mut *tx).await?;
         if done.rows_affected() != 1 {
@@ -106,6 +119,39 @@ impl Store {
         Ok(())
     }
 
+    /// Sets (or replaces) an account's password; refused if there is no such account.
+    pub async fn set_password(&self, name: &str, password: &PasswordHash) -> Result<(), StoreError> {
+        check_account_name(name)?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name = $2")
+            .bind(password.as_str())
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("no account {name:?}")));
+        }
+        let entry = format!(r#"{{"type":"account.password_set","account":"{name}","at":{}}}"#, now());
+        self.append_in(&mut tx, entry.as_bytes()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// For signing in: the enabled account called `name` and its password hash, if it has
+    /// one. A name that is not well formed is simply not found.
+    pub async fn sign_in_lookup(&self, name: &str) -> Result<Option<(Account, Option<PasswordHash>)>, StoreError> {
+        if check_account_name(name).is_err() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT name, roles, disabled, password_hash FROM accounts WHERE name = $1 AND disabled = 0")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Option<String> = row.try_get(3)?;
+        Ok(Some((account_from(&row)?, hash.map(PasswordHash::from_stored))))
+    }
+
     /// Every account, by name.
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let rows = sqlx::query("SELECT name, roles, disabled FROM accounts ORDER BY name").fetch_all(&self.pool).await?;
@@ -114,6 +160,7 @@ impl Store {
 
     /// Makes a token for `account`, valid for `lifetime` seconds.
     pub async fn create_token(&self, account: &str, lifetime: i64) -> Result<NewToken, StoreError> {
+        check_account_name(account)?;
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| StoreError::Refused(format!("no randomness: {e}")))?;
         let secret = format!("tocsin_{}", tocsin_wire::base64url_encode(&bytes));

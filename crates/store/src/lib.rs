@@ -5,8 +5,10 @@
 
 mod accounts;
 mod migrate;
+mod password;
 
-pub use accounts::{Account, NewToken, ROLES};
+pub use accounts::{Account, NewToken, ROLES, check_account_name};
+pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};

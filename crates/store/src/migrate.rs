@@ -5,8 +5,16 @@ use sqlx::AnyPool;
 
 use crate::{Backend, StoreError};
 
-const SQLITE: &[&str] = &[include_str!("../migrations/sqlite/0001_log.sql"), include_str!("../migrations/sqlite/0002_accounts.sql")];
-const POSTGRES: &[&str] = &[include_str!("../migrations/postgres/0001_log.sql"), include_str!("../migrations/postgres/0002_accounts.sql")];
+const SQLITE: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_log.sql"),
+    include_str!("../migrations/sqlite/0002_accounts.sql"),
+    include_str!("../migrations/sqlite/0003_passwords.sql"),
+];
+const POSTGRES: &[&str] = &[
+    include_str!("../migrations/postgres/0001_log.sql"),
+    include_str!("../migrations/postgres/0002_accounts.sql"),
+    include_str!("../migrations/postgres/0003_passwords.sql"),
+];
 
 /// Applies the steps not yet applied.
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ pub use tree_head::{TreeHead, TreeHeadError};
 
 /// An Ed25519 public key as a JSON Web Key (RFC 8037 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Jwk {
     /// Key type: always `OKP`.

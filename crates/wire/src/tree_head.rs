@@ -9,6 +9,7 @@ use crate::base64url::{decode, encode};
 
 /// A tree head as served by `GET /v1/log/head` and saved by reviewers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TreeHead {
     /// Number of entries.

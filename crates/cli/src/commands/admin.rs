@@ -59,7 +59,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
             }
             None => {
                 let roles: Vec<&str> = if args.roles.is_empty() { vec!["admin"] } else { args.roles.iter().map(String::as_str).collect() };
-                store.create_account(&args.account, &roles).await?;
+                store.create_account(&args.account, &roles, None).await?;
                 eprintln!("tocsin: made account {:?} ({})", args.account, roles.join(", "));
             }
         }

@@ -93,7 +93,7 @@ async fn first_start(store: &tocsin_store::Store) -> anyhow::Result<()> {
     if !store.accounts().await?.is_empty() {
         return Ok(());
     }
-    match store.create_account("admin", &["admin"]).await {
+    match store.create_account("admin", &["admin"], None).await {
         Ok(_) => {}
         // Another process made it first.
         Err(tocsin_store::StoreError::Refused(_)) => return Ok(()),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::helpers::{Node, tocsin_in};
+use crate::helpers::{Database, Node, tocsin_in};
 
 /// POST one account; `true` only for a complete `201 Created`.
 fn create(addr: &str, token: &str, name: &str) -> bool {
@@ -90,21 +90,7 @@ fn on_sqlite_nothing_acknowledged_is_lost_across_kills() {
 
 #[test]
 fn on_postgres_nothing_acknowledged_is_lost_across_kills() {
-    use sqlx::Connection;
-    let admin_url = std::env::var("TOCSIN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let name = format!("tocsin_cli_durability_{}", std::process::id());
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let admin_sql = |sql: String| {
-        runtime.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL (scripts/test starts one)");
-            sqlx::raw_sql(&sql).execute(&mut conn).await.expect("admin SQL");
-        })
-    };
-    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    admin_sql(format!("CREATE DATABASE {name}"));
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-    let url = format!("{base}/{name}");
+    let db = Database::postgres("durability");
     let data = tempfile::tempdir().expect("temp dir");
-    hammer_and_kill(data.path(), &["--database-url", &url]);
-    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    hammer_and_kill(data.path(), &db.args());
 }

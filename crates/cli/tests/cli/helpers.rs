@@ -196,3 +196,110 @@ impl Node {
         (status, head.to_ascii_lowercase(), body.to_owned())
     }
 }
+
+/// A node's database for a test: the SQLite file in its data folder, or a fresh PostgreSQL
+/// database (dropped when this is dropped). Tests also use it to edit the database behind the
+/// node's back, as someone with access to it might.
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl Database {
+    /// The SQLite file a node with data folder `data` uses by default.
+    pub fn sqlite(data: &Path) -> Self {
+        Database::Sqlite(data.join("tocsin.db"))
+    }
+
+    /// A new, empty PostgreSQL database on the test server (`TOCSIN_TEST_POSTGRES_URL`, which
+    /// scripts/test sets, else the local one).
+    pub fn postgres(tag: &str) -> Self {
+        let admin_url = std::env::var("TOCSIN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let name = format!("tocsin_cli_{tag}_{}", std::process::id());
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
+        let url = format!("{base}/{name}");
+        let db = Database::Postgres { admin_url, name, url };
+        db.admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.pg_name()));
+        db.admin(&format!("CREATE DATABASE {}", db.pg_name()));
+        db
+    }
+
+    fn pg_name(&self) -> &str {
+        match self {
+            Database::Postgres { name, .. } => name,
+            Database::Sqlite(_) => unreachable!("PostgreSQL only"),
+        }
+    }
+
+    fn admin(&self, sql: &str) {
+        use sqlx::Connection;
+        let Database::Postgres { admin_url, .. } = self else { return };
+        block_on(async {
+            let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("PostgreSQL (scripts/test starts one)");
+            sqlx::raw_sql(sql).execute(&mut conn).await.expect("admin SQL");
+        });
+    }
+
+    /// The node's `--database-url` arguments (none for the default SQLite file).
+    pub fn args(&self) -> Vec<&str> {
+        match self {
+            Database::Sqlite(_) => vec![],
+            Database::Postgres { url, .. } => vec!["--database-url", url],
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Database::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    /// Runs one statement with its parameters bound (`$1`, `$2`, ...) on either database.
+    pub fn execute(&self, sql: &str, params: &[Param]) {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        block_on(async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url()).await.expect("opens the database");
+            let mut query = sqlx::query(sql);
+            for p in params {
+                query = match p {
+                    Param::Int(n) => query.bind(*n),
+                    Param::Bytes(b) => query.bind(b.clone()),
+                };
+            }
+            query.execute(&mut conn).await.expect("statement runs");
+        });
+    }
+
+    /// The leaf hash stored with log entry `index`.
+    pub fn leaf_hash(&self, index: i64) -> tocsin_ledger::Hash {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        block_on(async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url()).await.expect("opens the database");
+            let row = sqlx::query("SELECT leaf_hash FROM log_entries WHERE idx = $1").bind(index).fetch_one(&mut conn).await.expect("row");
+            let bytes: Vec<u8> = row.get(0);
+            tocsin_ledger::Hash(bytes.try_into().expect("32 bytes"))
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Database::Postgres { name, .. } = self {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            self.admin(&sql);
+        }
+    }
+}
+
+/// A parameter for [`Database::execute`].
+pub enum Param {
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(work)
+}

@@ -1,26 +1,17 @@
 //! `tocsin log verify` against a real node: it passes on an honest log and names the entry when
-//! the database is edited behind the node's back.
+//! the database is edited behind the node's back. On SQLite and on PostgreSQL.
 
-use crate::helpers::{Node, tocsin_in};
+use crate::helpers::{Database, Node, Param, tocsin_in};
 
-/// Runs SQL on the node's SQLite database directly, as someone with file access might.
-fn tamper(db: &std::path::Path, sql: &str) {
-    use sqlx::Connection;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("opens the database");
-        sqlx::raw_sql(sql).execute(&mut conn).await.expect("tampered");
-    });
-}
-
-#[test]
-fn an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let dir = data.path();
-    let made = tocsin_in(dir, &["admin", "token", "--data", ".", "--account", "overseer", "--role", "oversight"]);
-    let token = made.stdout.trim().to_owned();
-    let admin = tocsin_in(dir, &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
-    let node = Node::start(dir, &[], &[]);
+fn an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named(dir: &std::path::Path, db: Database) {
+    let token =
+        tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", "overseer", "--role", "oversight"][..], &db.args()].concat())
+            .stdout
+            .trim()
+            .to_owned();
+    let admin =
+        tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", "chief"][..], &db.args()].concat()).stdout.trim().to_owned();
+    let node = Node::start(dir, &db.args(), &[]);
     let url = format!("http://{}", node.addr);
     for name in ["a1", "a2", "a3"] {
         let body = format!(r#"{{"name":"{name}","roles":["issuer"]}}"#);
@@ -42,13 +33,12 @@ fn an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named() {
     let unreachable = tocsin_in(dir, &["log", "verify", "--url", "http://127.0.0.1:1", "--token", &token]);
     assert_eq!(unreachable.code, 2, "a node that cannot be reached is an error, not a pass: {}", unreachable.stderr);
 
-    let db = dir.join("tocsin.db");
-    tamper(&db, "UPDATE log_entries SET data = CAST('{\"type\":\"nothing to see\"}' AS BLOB) WHERE idx = 2");
+    db.execute("UPDATE log_entries SET data = $1 WHERE idx = 2", &[Param::Bytes(br#"{"type":"nothing to see"}"#.to_vec())]);
     let run = verify(&[]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("entry 2: its data does not match"), "{}", run.stderr);
 
-    tamper(&db, "DELETE FROM log_entries WHERE idx = 5");
+    db.execute("DELETE FROM log_entries WHERE idx = 5", &[]);
     let run = verify(&[]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("entries 5 to 5: missing"), "{}", run.stderr);
@@ -56,40 +46,51 @@ fn an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named() {
 }
 
 #[test]
-fn a_rewritten_history_does_not_extend_an_earlier_head() {
+fn on_sqlite_an_honest_log_verifies_and_edits_are_named() {
     let data = tempfile::tempdir().expect("temp dir");
-    let dir = data.path();
-    let token = tocsin_in(dir, &["admin", "token", "--data", ".", "--account", "auditor-1", "--role", "auditor"]).stdout.trim().to_owned();
-    let node = Node::start(dir, &[], &[]);
+    an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named(data.path(), Database::sqlite(data.path()));
+}
+
+#[test]
+fn on_postgres_an_honest_log_verifies_and_edits_are_named() {
+    let data = tempfile::tempdir().expect("temp dir");
+    an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named(data.path(), Database::postgres("tamper"));
+}
+
+fn a_rewritten_history_does_not_extend_an_earlier_head(dir: &std::path::Path, db: Database) {
+    let token =
+        tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", "auditor-1", "--role", "auditor"][..], &db.args()].concat())
+            .stdout
+            .trim()
+            .to_owned();
+    let node = Node::start(dir, &db.args(), &[]);
     let url = format!("http://{}", node.addr);
     let verify = ["log", "verify", "--url", url.as_str(), "--token", token.as_str()];
     assert_eq!(tocsin_in(dir, &[&verify[..], &["--save-head", "old.json"]].concat()).code, 0);
     // Entry 0 and its leaf hash rewritten together, and the stored tree state rebuilt to match
     // the forgery: the new head is self-consistent, but not an extension of the old one.
     let forged = "{\"type\":\"account.created\",\"account\":\"someone-else\"}";
-    tamper(
-        &dir.join("tocsin.db"),
-        &format!(
-            "UPDATE log_entries SET data = CAST('{forged}' AS BLOB), leaf_hash = X'{}' WHERE idx = 0;
-             UPDATE log_state SET peaks = X'{}' WHERE id = 1;",
-            tocsin_ledger::leaf_hash(forged.as_bytes()),
-            tocsin_ledger::root(&[tocsin_ledger::leaf_hash(forged.as_bytes()), leaf_at(dir, 1)]),
-        ),
+    let forged_leaf = tocsin_ledger::leaf_hash(forged.as_bytes());
+    db.execute(
+        "UPDATE log_entries SET data = $1, leaf_hash = $2 WHERE idx = 0",
+        &[Param::Bytes(forged.as_bytes().to_vec()), Param::Bytes(forged_leaf.0.to_vec())],
     );
+    let peaks = tocsin_ledger::root(&[forged_leaf, db.leaf_hash(1)]);
+    db.execute("UPDATE log_state SET peaks = $1 WHERE id = 1", &[Param::Bytes(peaks.0.to_vec())]);
     let run = tocsin_in(dir, &[&verify[..], &["--head", "old.json"]].concat());
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stderr.contains("does not extend the saved head"), "{}", run.stderr);
     drop(node);
 }
 
-/// The stored leaf hash of entry `index`.
-fn leaf_at(dir: &std::path::Path, index: i64) -> tocsin_ledger::Hash {
-    use sqlx::{Connection, Row};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.join("tocsin.db").display())).await.expect("opens");
-        let row = sqlx::query("SELECT leaf_hash FROM log_entries WHERE idx = ?").bind(index).fetch_one(&mut conn).await.expect("row");
-        let bytes: Vec<u8> = row.get(0);
-        tocsin_ledger::Hash(bytes.try_into().expect("32 bytes"))
-    })
+#[test]
+fn on_sqlite_a_rewritten_history_does_not_extend_an_earlier_head() {
+    let data = tempfile::tempdir().expect("temp dir");
+    a_rewritten_history_does_not_extend_an_earlier_head(data.path(), Database::sqlite(data.path()));
+}
+
+#[test]
+fn on_postgres_a_rewritten_history_does_not_extend_an_earlier_head() {
+    let data = tempfile::tempdir().expect("temp dir");
+    a_rewritten_history_does_not_extend_an_earlier_head(data.path(), Database::postgres("rewrite"));
 }

@@ -122,7 +122,8 @@ fn the_accounts_api_wants_an_admin_token_and_refuses_bad_bodies_without_changing
     let big = format!(r#"{{"name":"x","roles":[],"pad":"{}"}}"#, "a".repeat(100_000));
     for (content_type, body, want) in [
         (json, &br#"{"name":"analyst","roles":["issuer"]}"#[..], 409), // taken
-        (json, &br#"{"name":"other","roles":["police"]}"#[..], 409),   // unknown role
+        (json, &br#"{"name":"other","roles":["police"]}"#[..], 422),   // unknown role
+        (json, &br#"{"name":"other","roles":[]}"#[..], 409),           // no role
         (json, &br#"{"name":"other","roles":[],"extra":1}"#[..], 422), // unknown field
         (json, &br#"{"name":"other","roles":["#[..], 400),             // malformed
         ("text/plain", &br#"{"name":"other","roles":[]}"#[..], 415),   // wrong type
@@ -185,4 +186,139 @@ fn tokens_are_made_and_revoked_and_disabled_accounts_are_shut_out_through_the_ap
     assert_eq!(node.call("POST", "/v1/accounts/analyst/disable", Some(&admin), "", b"").0, 409, "already disabled");
     let (_, _, list) = node.call("GET", "/v1/accounts", Some(&admin), "", b"");
     assert!(list.contains(r#"{"name":"analyst","roles":["auditor"],"disabled":true}"#), "{list}");
+}
+
+/// The token in a `201` body from `/tokens` or `/login`.
+fn token_in(body: &str) -> String {
+    serde_json::from_str::<Value>(body).expect("JSON")["token"].as_str().expect("a token").to_owned()
+}
+
+#[test]
+fn a_password_signs_in_for_a_shift_and_a_wrong_one_or_name_gets_the_same_401() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let admin = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
+    let node = Node::start(data.path(), &[], &[]);
+    let json = "application/json";
+    let made = node.call(
+        "POST",
+        "/v1/accounts",
+        Some(&admin),
+        json,
+        br#"{"name":"desk-1","roles":["issuer"],"password":"night shift passphrase"}"#,
+    );
+    assert_eq!(made.0, 201, "{}", made.2);
+
+    let (status, _, body) = node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"night shift passphrase"}"#);
+    assert_eq!(status, 201, "{body}");
+    let reply: Value = serde_json::from_str(&body).expect("JSON");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let lifetime = reply["expires_at"].as_i64().expect("expiry") - now;
+    assert!((12 * 3600 - 60..=12 * 3600).contains(&lifetime), "one shift: {lifetime} s");
+    let session = token_in(&body);
+    assert_eq!(node.call("GET", "/v1/accounts", Some(&session), "", b"").0, 403, "signed in as an issuer, not an admin");
+
+    let refused = [
+        &br#"{"account":"desk-1","password":"day shift passphrase"}"#[..],
+        br#"{"account":"nobody","password":"night shift passphrase"}"#,
+        br#"{"account":"chief","password":"night shift passphrase"}"#, // no password set
+        br#"{"account":"bad name\u0000","password":"night shift passphrase"}"#,
+    ];
+    let mut answers = Vec::new();
+    for body in refused {
+        let (status, head, reply) = node.call("POST", "/v1/login", None, json, body);
+        assert_eq!(status, 401, "{}", String::from_utf8_lossy(body));
+        assert!(head.contains("application/problem+json"), "{head}");
+        answers.push(reply);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "the same answer whichever part was wrong: {answers:?}");
+
+    // The account changes its own password; the old one stops working. Too short is refused.
+    let change = node.call("POST", "/v1/accounts/desk-1/password", Some(&session), json, br#"{"password":"a new passphrase"}"#);
+    assert_eq!(change.0, 204, "{}", change.2);
+    assert_eq!(node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"night shift passphrase"}"#).0, 401);
+    assert_eq!(node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"a new passphrase"}"#).0, 201);
+    assert_eq!(node.call("POST", "/v1/accounts/desk-1/password", Some(&session), json, br#"{"password":"short"}"#).0, 409);
+    assert_eq!(node.call("POST", "/v1/accounts/chief/password", Some(&session), json, br#"{"password":"taking over chief"}"#).0, 403);
+
+    // An admin cannot lock itself out; disabling the account shuts its password out too.
+    assert_eq!(node.call("POST", "/v1/accounts/chief/disable", Some(&admin), "", b"").0, 409);
+    assert_eq!(node.call("POST", "/v1/accounts/desk-1/disable", Some(&admin), "", b"").0, 204);
+    assert_eq!(node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"a new passphrase"}"#).0, 401);
+
+    let (code, log) = node.stop();
+    assert_eq!(code, 0);
+    for secret in ["night shift passphrase", "a new passphrase", "argon2", &session] {
+        assert!(!log.contains(secret), "{secret:?} reached the node's log");
+    }
+}
+
+#[test]
+fn an_expired_token_is_refused_like_an_unknown_one_and_changes_nothing() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let admin = crate::helpers::tocsin_in(data.path(), &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
+    let node = Node::start(data.path(), &[], &[]);
+    let json = "application/json";
+    let (_, _, body) = node.call("POST", "/v1/accounts/chief/tokens", Some(&admin), json, br#"{"days":1}"#);
+    let soon_expired = token_in(&body);
+    assert_eq!(node.call("GET", "/v1/accounts", Some(&soon_expired), "", b"").0, 200);
+
+    // A day passes, as far as this token is concerned.
+    let db = crate::helpers::Database::sqlite(data.path());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let (_, _, before) = node.call("GET", "/v1/accounts", Some(&admin), "", b"");
+    db.execute(
+        "UPDATE tokens SET expires_at = $1 WHERE expires_at < $2",
+        &[crate::helpers::Param::Int(now - 1), crate::helpers::Param::Int(now + 2 * 86_400)],
+    );
+
+    let (status, head, body) = node.call("GET", "/v1/accounts", Some(&soon_expired), "", b"");
+    assert_eq!(status, 401, "{body}");
+    assert!(head.contains("application/problem+json") && head.contains("www-authenticate: bearer"), "{head}");
+    let made = node.call("POST", "/v1/accounts", Some(&soon_expired), json, br#"{"name":"late","roles":["issuer"]}"#);
+    assert_eq!(made.0, 401);
+    assert_eq!(node.call("GET", "/v1/accounts", Some(&admin), "", b"").2, before, "the refused request made nothing");
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_with_its_problems() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(data.path(), &[], &[]);
+    let (status, body) = node.get("/v1/openapi.json");
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut paths: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/.well-known/tocsin",
+            "/healthz",
+            "/metrics",
+            "/readyz",
+            "/v1/accounts",
+            "/v1/accounts/{name}/disable",
+            "/v1/accounts/{name}/password",
+            "/v1/accounts/{name}/tokens",
+            "/v1/log/entries",
+            "/v1/log/head",
+            "/v1/log/proof/consistency",
+            "/v1/log/proof/inclusion",
+            "/v1/login",
+            "/v1/openapi.json",
+            "/v1/tokens/revoke",
+        ]
+    );
+    // Every documented path is served (a 404 would mean the document and the router differ).
+    for path in &paths {
+        let concrete = path.replace("{name}", "chief");
+        let (status, _, _) = node.call("GET", &concrete, None, "", b"");
+        assert_ne!(status, 404, "{path} is documented but not served");
+    }
+    let create = &doc["paths"]["/v1/accounts"]["post"]["responses"];
+    for code in ["201", "400", "401", "403", "409", "413", "415", "422"] {
+        assert!(create.get(code).is_some(), "POST /v1/accounts documents {code}: {create}");
+    }
+    assert_eq!(create["401"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
+    assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
 }

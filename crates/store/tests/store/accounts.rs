@@ -1,21 +1,25 @@
 //! Accounts and tokens: made, found, refused, revoked; every change a log entry, no secret in
 //! the log, and bad requests change nothing.
 
-use tocsin_store::{Store, StoreError};
+use tocsin_store::{PasswordHash, Store, StoreError};
 
 use crate::helpers::Fresh;
 
 async fn accounts_are_made_once_and_bad_ones_change_nothing(fresh: &Fresh) {
     let store = Store::open(fresh.url()).await.expect("opens");
-    let made = store.create_account("duty-officer", &["issuer", "reviewer"]).await.expect("made");
+    let made = store.create_account("duty-officer", &["issuer", "reviewer"], None).await.expect("made");
     assert_eq!(made.roles, ["issuer", "reviewer"]);
     let (size, head) = store.log_head().await.expect("head");
     assert_eq!(size, 1, "the account's creation is a log entry");
 
-    for (name, roles) in
-        [("duty-officer", &["admin"][..]), ("", &["admin"][..]), ("two words", &["admin"][..]), ("ok-name", &["police"][..])]
-    {
-        let err = store.create_account(name, roles).await.expect_err("refused");
+    for (name, roles) in [
+        ("duty-officer", &["admin"][..]),
+        ("", &["admin"][..]),
+        ("two words", &["admin"][..]),
+        ("ok-name", &["police"][..]),
+        ("no-role", &[][..]),
+    ] {
+        let err = store.create_account(name, roles, None).await.expect_err("refused");
         assert!(matches!(err, StoreError::Refused(_)), "{name:?}: {err}");
     }
     assert_eq!(store.log_head().await.expect("head"), (size, head), "refusals leave no trace");
@@ -31,7 +35,7 @@ mod making_accounts {
 
 async fn tokens_work_until_revoked_or_expired_and_never_reach_the_log(fresh: &Fresh) {
     let store = Store::open(fresh.url()).await.expect("opens");
-    store.create_account("auditor-1", &["auditor"]).await.expect("made");
+    store.create_account("auditor-1", &["auditor"], None).await.expect("made");
     let token = store.create_token("auditor-1", 3600).await.expect("token");
     assert!(token.secret.starts_with("tocsin_") && token.secret.len() > 40);
     assert!(!format!("{token:?}").contains(&token.secret), "Debug hides the secret");
@@ -76,7 +80,7 @@ async fn racing_requests_for_one_name_make_one_account_and_refuse_the_rest(fresh
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.create_account("contested", &["issuer"]).await }));
+        tasks.push(tokio::spawn(async move { store.create_account("contested", &["issuer"], None).await }));
     }
     let mut made = 0;
     for task in tasks {
@@ -94,4 +98,46 @@ async fn racing_requests_for_one_name_make_one_account_and_refuse_the_rest(fresh
 mod racing {
     use super::*;
     crate::on_both!(racing_requests_for_one_name_make_one_account_and_refuse_the_rest);
+}
+
+async fn passwords_are_kept_as_argon2id_and_bad_names_reach_no_database(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    let first = PasswordHash::new("night shift passphrase").expect("hashed");
+    store.create_account("desk-1", &["issuer"], Some(&first)).await.expect("made");
+    let (account, stored) = store.sign_in_lookup("desk-1").await.expect("query").expect("found");
+    assert_eq!(account.name, "desk-1");
+    let stored = stored.expect("a password");
+    assert!(stored.as_str().starts_with("$argon2id$"));
+    assert!(stored.verify("night shift passphrase") && !stored.verify("day shift passphrase"));
+
+    let second = PasswordHash::new("day shift passphrase").expect("hashed");
+    store.set_password("desk-1", &second).await.expect("set");
+    let stored = store.sign_in_lookup("desk-1").await.expect("query").expect("found").1.expect("a password");
+    assert!(stored.verify("day shift passphrase") && !stored.verify("night shift passphrase"));
+
+    // Names PostgreSQL would choke on (a NUL byte) or that are simply wrong are refused or not
+    // found before any query runs.
+    for bad in ["", "nul\0byte", "two words", &"x".repeat(65)] {
+        assert_eq!(store.sign_in_lookup(bad).await.expect("no query error"), None, "{bad:?}");
+        assert!(matches!(store.set_password(bad, &second).await, Err(StoreError::Refused(_))), "{bad:?}");
+        assert!(matches!(store.disable_account(bad).await, Err(StoreError::Refused(_))), "{bad:?}");
+        assert!(matches!(store.create_token(bad, 60).await, Err(StoreError::Refused(_))), "{bad:?}");
+    }
+    assert!(matches!(store.set_password("nobody", &second).await, Err(StoreError::Refused(_))));
+
+    store.disable_account("desk-1").await.expect("disabled");
+    assert_eq!(store.sign_in_lookup("desk-1").await.expect("query"), None, "a disabled account cannot sign in");
+
+    let (size, _) = store.log_head().await.expect("head");
+    assert_eq!(size, 3, "made, password set, disabled");
+    for entry in store.log_entries(0, size).await.expect("entries") {
+        let text = String::from_utf8(entry).expect("text");
+        assert!(!text.contains("argon2") && !text.contains("passphrase"), "a password or its hash in the log: {text}");
+    }
+    store.close().await;
+}
+
+mod passwords {
+    use super::*;
+    crate::on_both!(passwords_are_kept_as_argon2id_and_bad_names_reach_no_database);
 }

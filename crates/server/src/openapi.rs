@@ -1,0 +1,104 @@
+//! The node's OpenAPI 3.1 document, generated from the handlers' annotations, served at
+//! `GET /v1/openapi.json`.
+//!
+//! Problems that any endpoint of a kind can answer (401 and 403 where a token is needed; 400,
+//! 413, 415 and 422 where a body is taken; 400 for query parameters; 503 on timeout) are added
+//! here once, from what each operation declares, rather than repeated on every handler.
+
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+
+use crate::{accounts, log};
+
+/// The document's source: every route the node serves.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tocsin node", description = "The API every Tocsin node serves: identity, accounts, and the Merkle log."),
+    paths(
+        crate::healthz,
+        crate::readiness,
+        crate::identity_document,
+        crate::metrics::render,
+        openapi_json,
+        accounts::login,
+        accounts::list,
+        accounts::create,
+        accounts::disable,
+        accounts::set_password,
+        accounts::create_token,
+        accounts::revoke,
+        log::head,
+        log::entries,
+        log::inclusion,
+        log::consistency,
+    ),
+    components(schemas(crate::problem::Body)),
+    modifiers(&Conventions),
+    tags(
+        (name = "node", description = "Health, metrics and identity"),
+        (name = "accounts", description = "Accounts, passwords and API tokens"),
+        (name = "log", description = "The Merkle log (RFC 9162)"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// This document, as JSON.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "node", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+pub async fn openapi_json() -> axum::response::Response {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    Json(DOCUMENT.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())).into_response()
+}
+
+/// Adds the bearer scheme and the problems every operation of a kind can answer.
+struct Conventions;
+
+impl utoipa::Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                add_problems(operation);
+            }
+        }
+    }
+}
+
+fn add_problems(operation: &mut Operation) {
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let takes_body = operation.request_body.is_some();
+    let takes_query =
+        operation.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query)));
+    let mut problems: Vec<(&str, &str)> = vec![("503", "The request took too long")];
+    if secured {
+        problems.push(("401", "No valid bearer token (missing, unknown, expired or revoked)"));
+        problems.push(("403", "The account's roles do not allow this"));
+    }
+    if takes_body {
+        problems.push(("400", "The body is not well-formed JSON"));
+        problems.push(("413", "The body is larger than 64 KiB"));
+        problems.push(("415", "The body is not application/json"));
+        problems.push(("422", "The body does not have this endpoint's shape"));
+    }
+    if takes_query {
+        problems.push(("400", "A query parameter is missing or out of range"));
+    }
+    if operation.operation_id.as_deref() == Some("login") {
+        problems.push(("401", "Wrong account name or password"));
+    }
+    for (status, description) in problems {
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
+    }
+}
+
+fn problem_response(description: &str) -> RefOr<Response> {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
+    RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", content).build())
+}
