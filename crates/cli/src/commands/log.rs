@@ -26,6 +26,11 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     head: Option<PathBuf>,
 
+    /// The node key's fingerprint, as confirmed out of band: without it the key the node
+    /// announces is taken on trust.
+    #[arg(long, value_name = "FP")]
+    fingerprint: Option<String>,
+
     /// Where to save today's head, once verified, for the next check.
     #[arg(long, value_name = "FILE")]
     save_head: Option<PathBuf>,
@@ -70,6 +75,11 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let key = get::<Identity>(base, "/.well-known/tocsin", None)?.jwk;
     let head: TreeHead = get(base, "/v1/log/head", token)?;
     let mut failures = Vec::new();
+    if let Some(expected) = &args.fingerprint
+        && key.thumbprint() != *expected
+    {
+        failures.push(format!("the node's key has fingerprint {}, not the expected {expected}", key.thumbprint()));
+    }
     if let Err(e) = head.verify(&key) {
         failures.push(format!("the head: {e}"));
     }

@@ -30,6 +30,14 @@ fn an_honest_log_verifies_and_edits_behind_the_nodes_back_are_named(dir: &std::p
     assert_eq!(node.call("POST", "/v1/accounts", Some(&admin), "application/json", br#"{"name":"a4","roles":["auditor"]}"#).0, 201);
     let grown = verify(&["--head", "head-7.json"]);
     assert_eq!(grown.code, 0, "a log that grew extends its earlier head: {}", grown.stderr);
+    let fingerprint = serde_json::from_str::<serde_json::Value>(&node.get("/.well-known/tocsin").1).expect("identity")["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    assert_eq!(verify(&["--fingerprint", &fingerprint]).code, 0, "the key confirmed out of band");
+    let other_key = verify(&["--fingerprint", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]);
+    assert_eq!(other_key.code, 1);
+    assert!(other_key.stderr.contains("not the expected"), "{}", other_key.stderr);
     let unreachable = tocsin_in(dir, &["log", "verify", "--url", "http://127.0.0.1:1", "--token", &token]);
     assert_eq!(unreachable.code, 2, "a node that cannot be reached is an error, not a pass: {}", unreachable.stderr);
 
