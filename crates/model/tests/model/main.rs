@@ -1,0 +1,3 @@
+//! Integration tests of tocsin-model: canonical URLs against the Safe Browsing vectors.
+
+mod url;
