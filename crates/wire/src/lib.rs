@@ -1,14 +1,21 @@
-//! What nodes say to each other on the wire. For now: a node's public key as a JWK (RFC 8037,
-//! `OKP` / `Ed25519`) and its thumbprint (RFC 7638), which is the key's fingerprint everywhere
-//! Tocsin shows one; and the signed tree head of a node's Merkle log.
+//! What nodes say to each other on the wire: a node's public key as a JWK (RFC 8037, `OKP` /
+//! `Ed25519`) and its thumbprint (RFC 7638), which is the key's fingerprint everywhere Tocsin
+//! shows one; the signed tree head of a node's Merkle log; and messages, a JSON envelope signed
+//! as a compact JWS (EdDSA) and named by a ULID.
 
 mod base64url;
+mod jws;
+mod message;
 mod tree_head;
+mod ulid;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
+pub use jws::{JwsError, Verified, sign_compact, unverified_header, verify_compact};
+pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub use tree_head::{TreeHead, TreeHeadError};
+pub use ulid::{Ulid, UlidError};
 
 /// An Ed25519 public key as a JSON Web Key (RFC 8037 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +42,26 @@ impl Jwk {
         // The members are base64url and fixed names, so no JSON escaping is needed.
         let canonical = format!(r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#, self.crv, self.kty, self.x);
         encode(&Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// Why a JWK cannot check signatures.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Not `OKP` / `Ed25519`, or `x` is not 32 bytes of base64url naming a curve point.
+    #[error("the key is not an Ed25519 public key")]
+    NotEd25519,
+}
+
+impl Jwk {
+    /// The key, ready to check signatures.
+    pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
+        if self.kty != "OKP" || self.crv != "Ed25519" {
+            return Err(KeyError::NotEd25519);
+        }
+        let x: [u8; 32] = base64url::decode(&self.x).ok().and_then(|x| x.try_into().ok()).ok_or(KeyError::NotEd25519)?;
+        ed25519_dalek::VerifyingKey::from_bytes(&x).map_err(|_| KeyError::NotEd25519)
     }
 }
 

@@ -1,7 +1,7 @@
 //! A signed tree head: the size and root of a node's Merkle log at a moment, signed with the
 //! node's Ed25519 key, so that an outside reviewer can hold the node to it later.
 
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Verifier};
 use serde::{Deserialize, Serialize};
 
 use crate::Jwk;
@@ -74,11 +74,7 @@ impl TreeHead {
 
     /// Checks the signature with the node's public key.
     pub fn verify(&self, key: &Jwk) -> Result<(), TreeHeadError> {
-        if key.kty != "OKP" || key.crv != "Ed25519" {
-            return Err(TreeHeadError::Key);
-        }
-        let x: [u8; 32] = decode(&key.x).ok().and_then(|x| x.try_into().ok()).ok_or(TreeHeadError::Key)?;
-        let key = VerifyingKey::from_bytes(&x).map_err(|_| TreeHeadError::Key)?;
+        let key = key.verifying_key().map_err(|_| TreeHeadError::Key)?;
         let sig: [u8; 64] = decode(&self.signature).ok().and_then(|s| s.try_into().ok()).ok_or(TreeHeadError::Signature)?;
         let message = Self::message(self.size, &self.root_bytes()?, self.timestamp);
         key.verify(&message, &Signature::from_bytes(&sig)).map_err(|_| TreeHeadError::Signature)

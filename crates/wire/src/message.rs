@@ -1,0 +1,207 @@
+//! Messages between nodes: a JSON envelope `{v, id, kind, from, to, sent_at, body}` (DESIGN.md,
+//! "Nodes, identities, messages") signed as a compact JWS by the sender's node key. `from` and
+//! `to` are key fingerprints (RFC 7638 thumbprints), so a message names exactly which key sent it
+//! and which node it is for; `sent_at` is Unix milliseconds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::jws::{JwsError, sign_compact, unverified_header, verify_compact};
+use crate::{Jwk, Ulid};
+
+/// The envelope version this build writes and reads.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An authority's removal order (TCO Art. 3).
+    RemovalOrder,
+    /// An authority's referral: check this content against your terms.
+    Referral,
+    /// A receiver's signed acknowledgement of a message, with the time it arrived.
+    Receipt,
+    /// The platform's account of what it did (TCO Annex II).
+    Feedback,
+    /// The platform cannot execute an order (TCO Annex III).
+    Inability,
+    /// The authority's answer to an inability that asked for clarification.
+    Clarification,
+    /// The authority withdraws an order.
+    Withdrawal,
+}
+
+/// A message as signed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    /// [`PROTOCOL_VERSION`].
+    pub v: u32,
+    /// Unique per message; receivers keep the first and ignore repeats.
+    pub id: Ulid,
+    /// What it is.
+    pub kind: Kind,
+    /// The sender's key fingerprint.
+    pub from: String,
+    /// The receiver's key fingerprint.
+    pub to: String,
+    /// When the sender sent it, Unix milliseconds (by the sender's clock: receipts record the
+    /// receiver's).
+    pub sent_at: u64,
+    /// The kind's content.
+    pub body: Value,
+}
+
+/// Why a message is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// The JWS is malformed, uses another algorithm, or its signature fails.
+    #[error(transparent)]
+    Jws(#[from] JwsError),
+    /// The header names no key.
+    #[error("the message names no signing key (kid)")]
+    NoKeyId,
+    /// The signing key is not a confirmed peer's.
+    #[error("the message is signed by {0}, which is not a confirmed peer's key")]
+    UnknownSender(String),
+    /// The payload is not an envelope.
+    #[error("the payload is not a message envelope: {0}")]
+    Envelope(String),
+    /// An envelope version this build does not read.
+    #[error("envelope version {0}; this node reads version {PROTOCOL_VERSION}")]
+    Version(u32),
+    /// Signed by one key but claiming to be from another.
+    #[error("the envelope says it is from {claimed}, but {signer} signed it")]
+    SenderMismatch {
+        /// The envelope's `from`.
+        claimed: String,
+        /// The key that signed.
+        signer: String,
+    },
+    /// Meant for another node (a message replayed to the wrong receiver).
+    #[error("the message is for {0}, not this node")]
+    Misaddressed(String),
+}
+
+/// Signs `envelope` with the sender's key (`sign`), its `from` as the JWS `kid`.
+pub fn seal(envelope: &Envelope, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> String {
+    let payload = serde_json::to_vec(envelope).unwrap_or_default();
+    sign_compact(&envelope.from, &payload, sign)
+}
+
+/// Opens a message for the node whose fingerprint is `me`: finds the signer's key by the
+/// header's `kid` among confirmed peers (`peer_key`), checks the signature, the envelope's
+/// shape and version, that it is from the key that signed it, and that it is for `me`.
+pub fn open(jws: &str, me: &str, peer_key: impl FnOnce(&str) -> Option<Jwk>) -> Result<Envelope, MessageError> {
+    let header = unverified_header(jws)?;
+    let kid = header.get("kid").and_then(Value::as_str).ok_or(MessageError::NoKeyId)?;
+    let key = peer_key(kid).filter(|k| k.thumbprint() == kid).ok_or_else(|| MessageError::UnknownSender(kid.to_owned()))?;
+    let verified = verify_compact(jws, &key)?;
+    let envelope: Envelope = serde_json::from_slice(&verified.payload).map_err(|e| MessageError::Envelope(e.to_string()))?;
+    if envelope.v != PROTOCOL_VERSION {
+        return Err(MessageError::Version(envelope.v));
+    }
+    if envelope.from != kid {
+        return Err(MessageError::SenderMismatch { claimed: envelope.from, signer: kid.to_owned() });
+    }
+    if envelope.to != me {
+        return Err(MessageError::Misaddressed(envelope.to));
+    }
+    Ok(envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+
+    struct Node {
+        key: SigningKey,
+        jwk: Jwk,
+    }
+
+    fn node(seed: u8) -> Node {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let jwk = Jwk::ed25519(&key.verifying_key().to_bytes());
+        Node { key, jwk }
+    }
+
+    fn envelope(from: &Node, to: &Node) -> Envelope {
+        Envelope {
+            v: PROTOCOL_VERSION,
+            id: Ulid::new(1_790_000_000_000, [3; 10]),
+            kind: Kind::RemovalOrder,
+            from: from.jwk.thumbprint(),
+            to: to.jwk.thumbprint(),
+            sent_at: 1_790_000_000_000,
+            body: serde_json::json!({"reference": "TCO-2026-0042"}),
+        }
+    }
+
+    #[test]
+    fn a_sealed_message_opens_for_its_receiver_from_a_confirmed_peer() {
+        let (authority, platform) = (node(1), node(2));
+        let sent = envelope(&authority, &platform);
+        let jws = seal(&sent, |m| authority.key.sign(m).to_bytes());
+        let peers = |kid: &str| (kid == authority.jwk.thumbprint()).then(|| authority.jwk.clone());
+        assert_eq!(open(&jws, &platform.jwk.thumbprint(), peers), Ok(sent.clone()));
+        let json = serde_json::to_value(&sent).expect("serialises");
+        assert_eq!(json["kind"], "removal_order");
+        assert_eq!(json["id"].as_str().map(str::len), Some(26));
+    }
+
+    #[test]
+    fn strangers_impostors_wrong_receivers_and_other_versions_are_refused() {
+        let (authority, platform, stranger) = (node(1), node(2), node(3));
+        let me = platform.jwk.thumbprint();
+        let peers = |kid: &str| (kid == authority.jwk.thumbprint()).then(|| authority.jwk.clone());
+
+        let from_stranger = seal(&envelope(&stranger, &platform), |m| stranger.key.sign(m).to_bytes());
+        assert_eq!(open(&from_stranger, &me, peers), Err(MessageError::UnknownSender(stranger.jwk.thumbprint())));
+
+        // A stranger's signature under the authority's kid: the signature check fails.
+        let forged = sign_compact(&authority.jwk.thumbprint(), &serde_json::to_vec(&envelope(&authority, &platform)).expect("json"), |m| {
+            stranger.key.sign(m).to_bytes()
+        });
+        assert_eq!(open(&forged, &me, peers), Err(MessageError::Jws(JwsError::Signature)));
+
+        // Signed by the authority but claiming another sender.
+        let mut claims_other = envelope(&authority, &platform);
+        claims_other.from = stranger.jwk.thumbprint();
+        let jws = sign_compact(&authority.jwk.thumbprint(), &serde_json::to_vec(&claims_other).expect("json"), |m| {
+            authority.key.sign(m).to_bytes()
+        });
+        assert!(matches!(open(&jws, &me, peers), Err(MessageError::SenderMismatch { .. })));
+
+        // Replayed to another node.
+        let for_platform = seal(&envelope(&authority, &platform), |m| authority.key.sign(m).to_bytes());
+        assert_eq!(open(&for_platform, &stranger.jwk.thumbprint(), peers), Err(MessageError::Misaddressed(me.clone())));
+
+        let mut future = envelope(&authority, &platform);
+        future.v = 2;
+        let jws = seal(&future, |m| authority.key.sign(m).to_bytes());
+        assert_eq!(open(&jws, &me, peers), Err(MessageError::Version(2)));
+
+        // A peer lookup that answers with the wrong key is not trusted either.
+        let confused = |_: &str| Some(stranger.jwk.clone());
+        assert!(matches!(open(&for_platform, &me, confused), Err(MessageError::UnknownSender(_))));
+    }
+
+    #[test]
+    fn envelopes_with_unknown_fields_or_kinds_are_refused() {
+        let (authority, platform) = (node(1), node(2));
+        let peers = |kid: &str| (kid == authority.jwk.thumbprint()).then(|| authority.jwk.clone());
+        let mut json = serde_json::to_value(envelope(&authority, &platform)).expect("json");
+        json["extra"] = serde_json::json!(1);
+        let extra = sign_compact(&authority.jwk.thumbprint(), json.to_string().as_bytes(), |m| authority.key.sign(m).to_bytes());
+        assert!(matches!(open(&extra, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
+        let mut json = serde_json::to_value(envelope(&authority, &platform)).expect("json");
+        json["kind"] = serde_json::json!("bank_update_v9");
+        let unknown = sign_compact(&authority.jwk.thumbprint(), json.to_string().as_bytes(), |m| authority.key.sign(m).to_bytes());
+        assert!(matches!(open(&unknown, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
+        assert!(matches!(open("not a jws", &platform.jwk.thumbprint(), peers), Err(MessageError::Jws(JwsError::Malformed(_)))));
+    }
+}
