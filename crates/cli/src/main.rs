@@ -28,6 +28,9 @@ enum Command {
     Log(LogCommand),
     /// Run this party's node (HTTP API, identity).
     Serve(commands::serve::ServeArgs),
+    /// The nodes whose signed messages this node accepts (talks to a running node).
+    #[command(subcommand)]
+    Peer(commands::peer::PeerCommand),
     /// Build and manage on-disk indexes of banks.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Match(args) => commands::matching::run(args),
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Peer(command) => commands::peer::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

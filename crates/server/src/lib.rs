@@ -8,6 +8,7 @@ pub mod identity;
 mod log;
 pub mod metrics;
 mod openapi;
+mod peers;
 mod problem;
 
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/accounts/{name}/password", post(accounts::set_password))
         .route("/v1/accounts/{name}/tokens", post(accounts::create_token))
         .route("/v1/tokens/revoke", post(accounts::revoke))
+        .route("/v1/peers", get(peers::list).post(peers::add))
+        .route("/v1/peers/{name}", axum::routing::delete(peers::remove))
         .route("/v1/log/head", get(log::head))
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))

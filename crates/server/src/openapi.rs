@@ -14,12 +14,12 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
-use crate::{accounts, log};
+use crate::{accounts, log, peers};
 
 /// The document's source: every route the node serves.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Tocsin node", description = "The API every Tocsin node serves: identity, accounts, and the Merkle log."),
+    info(title = "Tocsin node", description = "The API every Tocsin node serves: identity, accounts, peers, and the Merkle log."),
     paths(
         crate::healthz,
         crate::readiness,
@@ -33,6 +33,9 @@ use crate::{accounts, log};
         accounts::set_password,
         accounts::create_token,
         accounts::revoke,
+        peers::add,
+        peers::list,
+        peers::remove,
         log::head,
         log::entries,
         log::inclusion,
@@ -43,6 +46,7 @@ use crate::{accounts, log};
     tags(
         (name = "node", description = "Health, metrics and identity"),
         (name = "accounts", description = "Accounts, passwords and API tokens"),
+        (name = "peers", description = "The nodes whose signed messages this node accepts"),
         (name = "log", description = "The Merkle log (RFC 9162)"),
     ),
 )]

@@ -23,6 +23,8 @@ pub enum Problem {
     BadQuery(String),
     /// The request is well formed but refused (a name taken, a role unknown...).
     Refused(String),
+    /// Another node this request needed did not answer as a Tocsin node.
+    Upstream(String),
     /// The request took longer than the node allows.
     Timeout,
     /// The node failed; details stay in its log.
@@ -54,6 +56,7 @@ impl Problem {
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
             Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
             Problem::Refused(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
+            Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
             Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
         }
@@ -65,7 +68,7 @@ impl IntoResponse for Problem {
         let (status, slug, title) = self.row();
         let detail = match &self {
             Problem::Forbidden(roles) => Some(format!("allowed roles: {}", roles.join(", "))),
-            Problem::BadBody(_, d) | Problem::BadQuery(d) | Problem::Refused(d) => Some(d.clone()),
+            Problem::BadBody(_, d) | Problem::BadQuery(d) | Problem::Refused(d) | Problem::Upstream(d) => Some(d.clone()),
             Problem::Unauthenticated | Problem::Timeout | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };

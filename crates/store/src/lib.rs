@@ -6,9 +6,11 @@
 mod accounts;
 mod migrate;
 mod password;
+mod peers;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
+pub use peers::Peer;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};

@@ -9,11 +9,13 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0001_log.sql"),
     include_str!("../migrations/sqlite/0002_accounts.sql"),
     include_str!("../migrations/sqlite/0003_passwords.sql"),
+    include_str!("../migrations/sqlite/0004_peers.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
     include_str!("../migrations/postgres/0002_accounts.sql"),
     include_str!("../migrations/postgres/0003_passwords.sql"),
+    include_str!("../migrations/postgres/0004_peers.sql"),
 ];
 
 /// Applies the steps not yet applied.

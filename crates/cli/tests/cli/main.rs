@@ -3,6 +3,7 @@
 mod durability;
 mod helpers;
 mod log;
+mod peer;
 mod serve;
 
 use std::os::unix::ffi::OsStrExt;

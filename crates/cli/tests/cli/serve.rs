@@ -306,6 +306,8 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/log/proof/inclusion",
             "/v1/login",
             "/v1/openapi.json",
+            "/v1/peers",
+            "/v1/peers/{name}",
             "/v1/tokens/revoke",
         ]
     );

@@ -1,0 +1,68 @@
+//! How node-management commands reach a running node: `--server URL --token T` (or
+//! `TOCSIN_SERVER` / `TOCSIN_TOKEN`), JSON in and out, and a node's problem answers turned into
+//! one readable error.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Where the node is and who is asking.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The node's base URL.
+    #[arg(long, env = "TOCSIN_SERVER", value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+
+    /// An API token of an account allowed to do this.
+    #[arg(long, env = "TOCSIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+impl ServerArgs {
+    fn request(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<(u16, String)> {
+        let url = format!("{}{path}", self.server.trim_end_matches('/'));
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let auth = format!("Bearer {}", self.token);
+        let mut response = match (method, body) {
+            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+            (_, Some(body)) => agent.post(&url).header("Authorization", &auth).send_json(body),
+            (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+        }
+        .with_context(|| format!("{method} {url}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().with_context(|| format!("{method} {url}: reading the answer"))?;
+        if status >= 400 {
+            let detail = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|p| {
+                    let title = p["title"].as_str()?.to_owned();
+                    Some(match p["detail"].as_str() {
+                        Some(detail) => format!("{title}: {detail}"),
+                        None => title,
+                    })
+                })
+                .unwrap_or(text);
+            bail!("{method} {path}: {status}: {detail}");
+        }
+        Ok((status, text))
+    }
+
+    /// `GET path`, its JSON answer.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let (_, text) = self.request("GET", path, None)?;
+        serde_json::from_str(&text).with_context(|| format!("GET {path}: not the JSON expected"))
+    }
+
+    /// `POST path` with a JSON body, its JSON answer.
+    pub fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> anyhow::Result<T> {
+        let (_, text) = self.request("POST", path, Some(serde_json::to_value(body)?))?;
+        serde_json::from_str(&text).with_context(|| format!("POST {path}: not the JSON expected"))
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> anyhow::Result<()> {
+        self.request("DELETE", path, None).map(|_| ())
+    }
+}

@@ -1,0 +1,80 @@
+//! `tocsin peer`: add, list and remove the nodes whose signed messages this node accepts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+
+use super::client::ServerArgs;
+
+/// `tocsin peer ...`.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Add a peer by URL, checking that its key has the fingerprint its operator gave you.
+    Add(AddArgs),
+    /// List the peers: name, URL, fingerprint, roles.
+    List(ListArgs),
+    /// Remove a peer: its messages are refused from now on.
+    Remove(RemoveArgs),
+}
+
+/// Arguments of `tocsin peer add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The peer's base URL.
+    url: String,
+    /// The fingerprint of the peer's key, confirmed out of band (phone, letter, in person).
+    #[arg(long, value_name = "FP")]
+    fingerprint: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Arguments of `tocsin peer list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Arguments of `tocsin peer remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The peer's name.
+    name: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, Deserialize)]
+struct Peer {
+    name: String,
+    url: String,
+    fingerprint: String,
+    roles: Vec<String>,
+}
+
+/// Runs a `tocsin peer` command.
+pub fn run(command: PeerCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        PeerCommand::Add(args) => {
+            let body = serde_json::json!({ "url": args.url, "fingerprint": args.fingerprint });
+            let peer: Peer = args.server.post("/v1/peers", &body)?;
+            writeln!(out, "added peer {} ({}) at {}, key {}", peer.name, peer.roles.join(","), peer.url, peer.fingerprint)?;
+        }
+        PeerCommand::List(args) => {
+            let peers: Vec<Peer> = args.server.get("/v1/peers")?;
+            for p in peers {
+                writeln!(out, "{}\t{}\t{}\t{}", p.name, p.url, p.fingerprint, p.roles.join(","))?;
+            }
+        }
+        PeerCommand::Remove(args) => {
+            args.server.delete(&format!("/v1/peers/{}", args.name)).context("removing the peer")?;
+            writeln!(out, "removed peer {}", args.name)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
