@@ -1,9 +1,14 @@
-//! What Tocsin reasons about, as types that make wrong states unrepresentable. Today: URLs in
-//! Safe Browsing canonical form, the one form in which orders, the gate and blocklists compare
-//! them. No I/O, no async.
+//! What Tocsin reasons about, as types that make wrong states unrepresentable: URLs in Safe
+//! Browsing canonical form (the one form in which orders, the gate and blocklists compare them),
+//! ids (ULIDs), and removal orders and referrals with the fields TCO Annex I asks for, checked
+//! once when they are made or read. No I/O, no async.
 
+mod order;
+mod ulid;
 mod url;
 
+pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
+pub use ulid::{Ulid, UlidError};
 pub use url::{CanonicalUrl, MAX_URL_BYTES, UrlError};
 
 #[doc(hidden)]

@@ -7,15 +7,14 @@ mod base64url;
 mod jws;
 mod message;
 mod tree_head;
-mod ulid;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
 pub use jws::{JwsError, Verified, sign_compact, unverified_header, verify_compact};
 pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use tocsin_model::{Ulid, UlidError};
 pub use tree_head::{TreeHead, TreeHeadError};
-pub use ulid::{Ulid, UlidError};
 
 /// An Ed25519 public key as a JSON Web Key (RFC 8037 §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,3 +1,4 @@
 //! Integration tests of tocsin-model: canonical URLs against the Safe Browsing vectors.
 
+mod order;
 mod url;

@@ -1,0 +1,220 @@
+//! Removal orders (TCO Art. 3, Annex I) and referrals: what an authority sends a platform. An
+//! [`Order`] is only made by [`Order::new`] or read by deserialising, and both check every field,
+//! so an order that exists is one a platform can act on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CanonicalUrl, Ulid};
+
+/// Removal order or referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// TCO Art. 3: remove or disable within one hour of receipt.
+    RemovalOrder,
+    /// A referral: the platform checks the content against its own terms (TCO Art. 5; DSA).
+    Referral,
+}
+
+/// Why the content is terrorist content: the Art. 2(7) tick-boxes of Annex I section B.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// (a) incites terrorist offences, including by glorifying or advocating them.
+    Incite,
+    /// (b) solicits a person or group to commit or contribute to terrorist offences.
+    Solicit,
+    /// (c) solicits participation in the activities of a terrorist group.
+    SolicitParticipation,
+    /// (d) instructs on making or using explosives, weapons or other methods for terrorist offences.
+    Instruct,
+    /// (e) threatens to commit a terrorist offence.
+    Threaten,
+}
+
+impl std::str::FromStr for Reason {
+    type Err = OrderError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "incite" => Self::Incite,
+            "solicit" => Self::Solicit,
+            "solicit_participation" => Self::SolicitParticipation,
+            "instruct" => Self::Instruct,
+            "threaten" => Self::Threaten,
+            _ => {
+                return Err(OrderError::Field(
+                    "reasons",
+                    format!("{s:?}: one of incite, solicit, solicit_participation, instruct, threaten"),
+                ));
+            }
+        })
+    }
+}
+
+/// One piece of content the order names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Where it is, canonical.
+    #[serde(with = "canonical")]
+    pub url: CanonicalUrl,
+    /// Its SHA-256, lowercase hex, when the authority has a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+mod canonical {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::CanonicalUrl;
+
+    pub fn serialize<S: Serializer>(url: &CanonicalUrl, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(url.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CanonicalUrl, D::Error> {
+        let text = String::deserialize(d)?;
+        CanonicalUrl::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why an order is refused, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrderError {
+    /// A field is missing, empty, too long or ill-formed.
+    #[error("{0}: {1}")]
+    Field(&'static str, String),
+}
+
+/// The most targets one order may name.
+pub const MAX_TARGETS: usize = 100;
+
+/// The fields of a removal order or referral, as written (and as read from the wire) before
+/// they are checked. Only an [`Order`] is acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFields {
+    /// Unique; also the id of the message that carries it.
+    pub id: Ulid,
+    /// Removal order or referral.
+    pub kind: OrderKind,
+    /// The authority's reference number (Annex I section A).
+    pub reference: String,
+    /// The issuing authority's name (section A, E).
+    pub issuing_authority: String,
+    /// The hosting service provider it is addressed to (section A): the peer's name.
+    pub addressee: String,
+    /// Time and date of issue, Unix milliseconds (section A).
+    pub issued_at: u64,
+    /// The content: URLs and, optionally, hashes (section B).
+    pub targets: Vec<Target>,
+    /// The Art. 2(7) reasons (section B); at least one for a removal order.
+    #[serde(default)]
+    pub reasons: Vec<Reason>,
+    /// Additional reasons, in the authority's words (section B).
+    #[serde(default)]
+    pub statement: String,
+    /// The legal basis (section B/C); required for a removal order.
+    #[serde(default)]
+    pub legal_basis: String,
+    /// Whether the platform may tell the content provider (TCO Art. 11).
+    pub provider_may_be_told: bool,
+    /// Until when the provider may not be told, Unix milliseconds (None: until the authority says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidential_until: Option<u64>,
+    /// How the platform and the content provider may seek redress (section G).
+    pub redress: String,
+    /// The language the order is written in, ISO 639-1 (Art. 15(2)).
+    pub language: String,
+}
+
+/// A removal order or referral whose every field holds: made by [`Order::new`] or read from
+/// JSON, never otherwise. Its fields are read through `Deref`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Order(OrderFields);
+
+impl std::ops::Deref for Order {
+    type Target = OrderFields;
+
+    fn deref(&self) -> &OrderFields {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Order {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Order::new(OrderFields::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), OrderError> {
+    let chars = value.chars().count();
+    if chars < min {
+        return Err(OrderError::Field(field, if min == 1 { "required".to_owned() } else { format!("at least {min} characters") }));
+    }
+    if chars > max {
+        return Err(OrderError::Field(field, format!("at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(OrderError::Field(field, "control characters are not allowed".to_owned()));
+    }
+    Ok(())
+}
+
+impl Order {
+    /// An order from its fields, refused with the first field at fault.
+    pub fn new(fields: OrderFields) -> Result<Self, OrderError> {
+        fields.check()?;
+        Ok(Self(fields))
+    }
+}
+
+impl OrderFields {
+    fn check(&self) -> Result<(), OrderError> {
+        text("reference", &self.reference, 1, 64)?;
+        text("issuing_authority", &self.issuing_authority, 1, 200)?;
+        text("addressee", &self.addressee, 1, 64)?;
+        text("statement", &self.statement, 0, 5000)?;
+        text("redress", &self.redress, 1, 2000)?;
+        if self.targets.is_empty() || self.targets.len() > MAX_TARGETS {
+            return Err(OrderError::Field("targets", format!("1 to {MAX_TARGETS} URLs")));
+        }
+        let mut urls: Vec<&str> = self.targets.iter().map(|t| t.url.as_str()).collect();
+        urls.sort_unstable();
+        if let Some(pair) = urls.windows(2).find(|w| w[0] == w[1]) {
+            return Err(OrderError::Field("targets", format!("{} is named twice", pair[0])));
+        }
+        for t in &self.targets {
+            if let Some(hash) = &t.sha256
+                && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            {
+                return Err(OrderError::Field("targets", format!("sha256 of {}: 64 lowercase hex digits", t.url)));
+            }
+        }
+        match self.kind {
+            OrderKind::RemovalOrder => {
+                if self.reasons.is_empty() {
+                    return Err(OrderError::Field("reasons", "a removal order gives at least one Art. 2(7) reason".to_owned()));
+                }
+                text("legal_basis", &self.legal_basis, 1, 1000)?;
+            }
+            OrderKind::Referral => text("legal_basis", &self.legal_basis, 0, 1000)?,
+        }
+        let mut reasons = self.reasons.clone();
+        reasons.sort_unstable();
+        reasons.dedup();
+        if reasons.len() != self.reasons.len() {
+            return Err(OrderError::Field("reasons", "a reason is given twice".to_owned()));
+        }
+        if self.language.len() != 2 || !self.language.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(OrderError::Field("language", format!("{:?}: an ISO 639-1 code such as en, fr, de", self.language)));
+        }
+        if self.provider_may_be_told && self.confidential_until.is_some() {
+            return Err(OrderError::Field("confidential_until", "only when the provider may not be told".to_owned()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,103 @@
+//! Orders: what an authority may issue, refused field by field when wrong, and read back from
+//! JSON only when every field holds.
+
+use tocsin_model::{CanonicalUrl, Order, OrderError, OrderFields, OrderKind, Reason, Target, Ulid};
+
+fn order() -> OrderFields {
+    OrderFields {
+        id: Ulid::new(1_790_000_000_000, [1; 10]),
+        kind: OrderKind::RemovalOrder,
+        reference: "NL-TCO-2026-0042".to_owned(),
+        issuing_authority: "police-nl".to_owned(),
+        addressee: "videohost".to_owned(),
+        issued_at: 1_790_000_000_000,
+        targets: vec![
+            Target { url: CanonicalUrl::parse("https://media.videohost.example/v/1.jpg").expect("url"), sha256: None },
+            Target { url: CanonicalUrl::parse("https://videohost.example/watch?v=abc").expect("url"), sha256: Some("ab".repeat(32)) },
+        ],
+        reasons: vec![Reason::Incite, Reason::Threaten],
+        statement: "Glorifies the attack of 3 March and calls for more.".to_owned(),
+        legal_basis: "Regulation (EU) 2021/784, Art. 3".to_owned(),
+        provider_may_be_told: false,
+        confidential_until: Some(1_795_000_000_000),
+        redress: "Art. 9: an administrative appeal before the issuing authority's courts.".to_owned(),
+        language: "en".to_owned(),
+    }
+}
+
+fn field(result: Result<Order, OrderError>) -> &'static str {
+    match result {
+        Err(OrderError::Field(name, _)) => name,
+        Err(other) => panic!("not a field error: {other}"),
+        Ok(_) => "accepted",
+    }
+}
+
+#[test]
+fn a_complete_order_is_made_and_survives_json_both_ways() {
+    let made = Order::new(order()).expect("valid");
+    let json = serde_json::to_string(&made).expect("serialises");
+    assert!(json.contains(r#""kind":"removal_order""#) && json.contains(r#""reasons":["incite","threaten"]"#), "{json}");
+    let back: Order = serde_json::from_str(&json).expect("reads back");
+    assert_eq!(back, made);
+}
+
+/// A change that breaks one field.
+type Breakage = Box<dyn Fn(&mut OrderFields)>;
+
+#[test]
+fn each_wrong_field_is_named() {
+    let cases: Vec<(&str, Breakage)> = vec![
+        ("reference", Box::new(|o| o.reference.clear())),
+        ("reference", Box::new(|o| o.reference = "x".repeat(65))),
+        ("issuing_authority", Box::new(|o| o.issuing_authority = "police\u{0}nl".to_owned())),
+        ("targets", Box::new(|o| o.targets.clear())),
+        ("targets", Box::new(|o| o.targets[1].url = o.targets[0].url.clone())),
+        ("targets", Box::new(|o| o.targets[1].sha256 = Some("AB".repeat(32)))),
+        ("reasons", Box::new(|o| o.reasons.clear())),
+        ("reasons", Box::new(|o| o.reasons = vec![Reason::Incite, Reason::Incite])),
+        ("legal_basis", Box::new(|o| o.legal_basis.clear())),
+        ("language", Box::new(|o| o.language = "eng".to_owned())),
+        ("redress", Box::new(|o| o.redress.clear())),
+        ("confidential_until", Box::new(|o| o.provider_may_be_told = true)),
+    ];
+    for (want, change) in cases {
+        let mut o = order();
+        change(&mut o);
+        assert_eq!(field(Order::new(o)), want);
+    }
+}
+
+#[test]
+fn a_referral_needs_no_reason_or_legal_basis() {
+    let mut referral = order();
+    referral.kind = OrderKind::Referral;
+    referral.reasons.clear();
+    referral.legal_basis.clear();
+    assert!(Order::new(referral).is_ok());
+}
+
+#[test]
+fn json_with_a_bad_field_an_unknown_field_or_a_bad_url_is_not_an_order() {
+    let good = serde_json::to_value(order()).expect("json");
+    for (key, value) in [
+        ("language", serde_json::json!("EN")),
+        ("extra", serde_json::json!(true)),
+        ("targets", serde_json::json!([{"url": "ftp://files.example/x"}])),
+        ("reasons", serde_json::json!(["dislike"])),
+    ] {
+        let mut bad = good.clone();
+        bad[key] = value;
+        assert!(serde_json::from_value::<Order>(bad).is_err(), "{key}");
+    }
+    let mut raw = good.clone();
+    raw["targets"] = serde_json::json!([{"url": "HTTPS://VideoHost.example:443/a/../b#frag"}]);
+    let read: Order = serde_json::from_value(raw).expect("reads");
+    assert_eq!(read.targets[0].url.as_str(), "https://videohost.example/b", "targets are canonical once read");
+}
+
+#[test]
+fn reasons_parse_from_their_names() {
+    assert_eq!("solicit_participation".parse::<Reason>(), Ok(Reason::SolicitParticipation));
+    assert!("glorify".parse::<Reason>().is_err());
+}
