@@ -28,6 +28,9 @@ enum Command {
     Log(LogCommand),
     /// Run this party's node (HTTP API, identity).
     Serve(commands::serve::ServeArgs),
+    /// Removal orders and referrals: issue and follow them (talks to a running node).
+    #[command(subcommand)]
+    Order(commands::order::OrderCommand),
     /// The nodes whose signed messages this node accepts (talks to a running node).
     #[command(subcommand)]
     Peer(commands::peer::PeerCommand),
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Peer(command) => commands::peer::run(command),
+        Command::Order(command) => commands::order::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

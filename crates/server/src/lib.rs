@@ -6,8 +6,10 @@ mod accounts;
 pub mod config;
 pub mod identity;
 mod log;
+pub mod messaging;
 pub mod metrics;
 mod openapi;
+mod orders;
 mod peers;
 mod problem;
 
@@ -36,6 +38,15 @@ pub struct State {
     pub store: tocsin_store::Store,
     /// Request counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox: tokio::sync::Notify,
+}
+
+impl State {
+    /// The state of a node with these settings, key and database.
+    pub fn new(config: Config, identity: Identity, store: tocsin_store::Store) -> Self {
+        Self { config, identity, store, metrics: Default::default(), outbox: tokio::sync::Notify::new() }
+    }
 }
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
@@ -71,6 +82,9 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/tokens/revoke", post(accounts::revoke))
         .route("/v1/peers", get(peers::list).post(peers::add))
         .route("/v1/peers/{name}", axum::routing::delete(peers::remove))
+        .route("/v1/inbox", post(messaging::inbox))
+        .route("/v1/orders", get(orders::list).post(orders::issue))
+        .route("/v1/orders/{id}", get(orders::show))
         .route("/v1/log/head", get(log::head))
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))

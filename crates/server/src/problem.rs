@@ -23,6 +23,10 @@ pub enum Problem {
     BadQuery(String),
     /// The request is well formed but refused (a name taken, a role unknown...).
     Refused(String),
+    /// Nothing by that name or id.
+    NotFound(String),
+    /// A message not signed by a confirmed peer's key.
+    UntrustedMessage(String),
     /// Another node this request needed did not answer as a Tocsin node.
     Upstream(String),
     /// The request took longer than the node allows.
@@ -56,6 +60,8 @@ impl Problem {
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
             Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
             Problem::Refused(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
+            Problem::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "No such thing here"),
+            Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message", "The message is not signed by a confirmed peer"),
             Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
             Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
@@ -68,7 +74,12 @@ impl IntoResponse for Problem {
         let (status, slug, title) = self.row();
         let detail = match &self {
             Problem::Forbidden(roles) => Some(format!("allowed roles: {}", roles.join(", "))),
-            Problem::BadBody(_, d) | Problem::BadQuery(d) | Problem::Refused(d) | Problem::Upstream(d) => Some(d.clone()),
+            Problem::BadBody(_, d)
+            | Problem::BadQuery(d)
+            | Problem::Refused(d)
+            | Problem::Upstream(d)
+            | Problem::NotFound(d)
+            | Problem::UntrustedMessage(d) => Some(d.clone()),
             Problem::Unauthenticated | Problem::Timeout | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };

@@ -4,11 +4,13 @@
 //! log itself.
 
 mod accounts;
+mod messages;
 mod migrate;
 mod password;
 mod peers;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
+pub use messages::{Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;
 

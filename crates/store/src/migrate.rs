@@ -10,12 +10,14 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0002_accounts.sql"),
     include_str!("../migrations/sqlite/0003_passwords.sql"),
     include_str!("../migrations/sqlite/0004_peers.sql"),
+    include_str!("../migrations/sqlite/0005_messages_orders.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
     include_str!("../migrations/postgres/0002_accounts.sql"),
     include_str!("../migrations/postgres/0003_passwords.sql"),
     include_str!("../migrations/postgres/0004_peers.sql"),
+    include_str!("../migrations/postgres/0005_messages_orders.sql"),
 ];
 
 /// Applies the steps not yet applied.

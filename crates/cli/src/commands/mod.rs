@@ -5,5 +5,6 @@ pub mod client;
 pub mod hash;
 pub mod log;
 pub mod matching;
+pub mod order;
 pub mod peer;
 pub mod serve;

@@ -80,8 +80,10 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let fingerprint = identity.jwk().thumbprint();
     // Scripts and tests read this line to learn the port when given port 0.
     tracing::info!(name = %config.name, %fingerprint, "listening on http://{addr} ");
-    let state = Arc::new(State { config, identity, store: store.clone(), metrics: Default::default() });
+    let state = Arc::new(State::new(config, identity, store.clone()));
+    let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
     axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    outbox.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

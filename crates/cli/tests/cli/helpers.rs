@@ -81,13 +81,15 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts `tocsin serve --data DATA --listen 127.0.0.1:0 ARGS` with `env` added, and waits
+    /// Starts `tocsin serve --data DATA --listen 127.0.0.1:0 ARGS` (ARGS may name another
+    /// `--listen`) with `env` added, and waits
     /// (at most a minute) for it to say where it listens.
     pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
             .args(["serve", "--data"])
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            // A port the OS picks, unless the test names one (to restart a node at its address).
+            .args(if args.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -3,6 +3,7 @@
 mod durability;
 mod helpers;
 mod log;
+mod orders;
 mod peer;
 mod serve;
 

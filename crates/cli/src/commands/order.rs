@@ -1,0 +1,139 @@
+//! `tocsin order`: issue removal orders and referrals, and follow them, through a running node.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use super::client::ServerArgs;
+
+/// `tocsin order ...`.
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Issue a removal order (or, with --referral, a referral) to a peer; prints the order id last.
+    Issue(IssueArgs),
+    /// List orders, newest first: id, state, kind, reference, issued at.
+    List(ListArgs),
+    /// Show one order: its state, fields and timeline.
+    Show(ShowArgs),
+}
+
+/// Arguments of `tocsin order issue`.
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The peer (platform) it is for, by name.
+    #[arg(long, value_name = "PEER")]
+    to: String,
+    /// A URL of the content (repeatable).
+    #[arg(long = "url", value_name = "URL", required = true)]
+    urls: Vec<String>,
+    /// An Art. 2(7) reason: incite, solicit, solicit_participation, instruct, threaten (repeatable).
+    #[arg(long = "reason", value_name = "R")]
+    reasons: Vec<String>,
+    /// The legal basis (required for removal orders).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    legal_basis: String,
+    /// Further reasons, in your words.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    statement: String,
+    /// A referral rather than a removal order.
+    #[arg(long)]
+    referral: bool,
+    /// Your reference number [default: the order id].
+    #[arg(long, value_name = "REF")]
+    reference: Option<String>,
+    /// The platform may not tell the content provider.
+    #[arg(long)]
+    confidential: bool,
+    /// The order's language, ISO 639-1.
+    #[arg(long, default_value = "en")]
+    language: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Arguments of `tocsin order list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// How `tocsin order show` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// The node's JSON.
+    Json,
+}
+
+/// Arguments of `tocsin order show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The order id.
+    id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Runs a `tocsin order` command.
+pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        OrderCommand::Issue(args) => {
+            let body = serde_json::json!({
+                "to": args.to,
+                "kind": if args.referral { "referral" } else { "removal_order" },
+                "reference": args.reference,
+                "targets": args.urls.iter().map(|u| serde_json::json!({ "url": u })).collect::<Vec<_>>(),
+                "reasons": args.reasons,
+                "statement": args.statement,
+                "legal_basis": args.legal_basis,
+                "provider_may_be_told": !args.confidential,
+                "language": args.language,
+            });
+            let order: Value = args.server.post("/v1/orders", &body)?;
+            writeln!(out, "{}", order["id"].as_str().unwrap_or_default())?;
+        }
+        OrderCommand::List(args) => {
+            let orders: Vec<Value> = args.server.get("/v1/orders")?;
+            for o in orders {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    text(&o["id"]),
+                    text(&o["state"]),
+                    text(&o["kind"]),
+                    text(&o["reference"]),
+                    o["issued_at"]
+                )?;
+            }
+        }
+        OrderCommand::Show(args) => {
+            let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;
+            match args.format {
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&order)?)?,
+                Format::Text => {
+                    writeln!(out, "order {} ({}), reference {}", text(&order["id"]), text(&order["kind"]), text(&order["reference"]))?;
+                    writeln!(out, "state: {}", text(&order["state"]))?;
+                    for t in order["order"]["targets"].as_array().into_iter().flatten() {
+                        writeln!(out, "target: {}", text(&t["url"]))?;
+                    }
+                    for e in order["timeline"].as_array().into_iter().flatten() {
+                        writeln!(out, "{}\t{}", e["at"], text(&e["event"]))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}

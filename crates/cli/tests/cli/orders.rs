@@ -1,0 +1,256 @@
+//! Orders between two real nodes: an authority issues, the platform receives and answers with a
+//! signed receipt that the authority keeps; repeats, strangers and malformed messages change
+//! nothing; an order issued while the platform is down is delivered once it is back.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tocsin_wire::{Envelope, Jwk, Kind, PROTOCOL_VERSION, Ulid};
+
+use crate::helpers::{Node, tocsin_in};
+
+/// An authority and a platform node that have confirmed each other's keys.
+struct Pair {
+    authority_dir: tempfile::TempDir,
+    platform_dir: tempfile::TempDir,
+    authority: Node,
+    platform: Option<Node>,
+    /// Tokens: the authority's admin and issuer, the platform's admin.
+    admin: String,
+    issuer: String,
+    platform_admin: String,
+    authority_jwk: Jwk,
+    platform_jwk: Jwk,
+    platform_listen: String,
+}
+
+fn identity(node: &Node) -> (Jwk, String) {
+    let doc: Value = serde_json::from_str(&node.get("/.well-known/tocsin").1).expect("identity");
+    (serde_json::from_value(doc["jwk"].clone()).expect("jwk"), doc["fingerprint"].as_str().expect("fp").to_owned())
+}
+
+fn token(dir: &Path, account: &str, role: &str) -> String {
+    tocsin_in(dir, &["admin", "token", "--data", ".", "--account", account, "--role", role]).stdout.trim().to_owned()
+}
+
+/// A free loopback port, so the platform can be restarted at the same address.
+fn free_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    listener.local_addr().expect("addr").to_string()
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let (admin, issuer) = (token(authority_dir.path(), "chief", "admin"), token(authority_dir.path(), "desk-1", "issuer"));
+        let platform_admin = token(platform_dir.path(), "tns", "admin");
+        let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
+        let platform_listen = free_port();
+        let platform = Node::start(platform_dir.path(), &["--name", "videohost", "--role", "platform", "--listen", &platform_listen], &[]);
+        let (authority_jwk, authority_fp) = identity(&authority);
+        let (platform_jwk, platform_fp) = identity(&platform);
+        let pair = Pair {
+            authority_dir,
+            platform_dir,
+            authority,
+            platform: Some(platform),
+            admin,
+            issuer,
+            platform_admin,
+            authority_jwk,
+            platform_jwk,
+            platform_listen,
+        };
+        let a = pair
+            .cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp]);
+        assert_eq!(a.code, 0, "{}", a.stderr);
+        let p = pair.cli_on_platform(&["peer", "add", &format!("http://{}", pair.authority.addr), "--fingerprint", &authority_fp]);
+        assert_eq!(p.code, 0, "{}", p.stderr);
+        pair
+    }
+
+    fn cli_on_authority(&self, token: &str, args: &[&str]) -> crate::helpers::Run {
+        let server = format!("http://{}", self.authority.addr);
+        tocsin_in(self.authority_dir.path(), &[args, &["--server", &server, "--token", token]].concat())
+    }
+
+    fn cli_on_platform(&self, args: &[&str]) -> crate::helpers::Run {
+        let server = format!("http://{}", self.platform_listen);
+        tocsin_in(self.platform_dir.path(), &[args, &["--server", &server, "--token", &self.platform_admin]].concat())
+    }
+
+    fn issue(&self, url: &str) -> String {
+        let run = self.cli_on_authority(
+            &self.issuer,
+            &[
+                "order",
+                "issue",
+                "--to",
+                "videohost",
+                "--url",
+                url,
+                "--reason",
+                "incite",
+                "--legal-basis",
+                "Regulation (EU) 2021/784, Art. 3",
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().last().expect("the id").to_owned()
+    }
+
+    fn order_on_authority(&self, id: &str) -> Value {
+        let run = self.cli_on_authority(&self.issuer, &["order", "show", id, "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("JSON")
+    }
+
+    /// Waits (at most 30 s) for the authority to hold the platform's receipt.
+    fn wait_delivered(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let order = self.order_on_authority(id);
+            if order["state"] == "delivered" {
+                return order;
+            }
+            assert!(Instant::now() < deadline, "not delivered within 30 s: {order}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn platform_orders(&self) -> Vec<Value> {
+        let run = self.cli_on_platform(&["order", "list"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().map(|l| Value::String(l.to_owned())).collect()
+    }
+
+    /// Posts a raw body to the platform's inbox.
+    fn post_inbox(&self, body: &str) -> (u16, String) {
+        let node = self.platform.as_ref().expect("running");
+        let (status, _, reply) = node.call("POST", "/v1/inbox", None, "application/jose", body.as_bytes());
+        (status, reply)
+    }
+
+    /// A message signed with the authority's own key (read from its data folder), as its node would.
+    fn as_authority(&self, kind: Kind, id: Ulid, to: &str, body: Value) -> String {
+        let key = tocsin_server::Identity::load_or_create(self.authority_dir.path()).expect("key");
+        let envelope =
+            Envelope { v: PROTOCOL_VERSION, id, kind, from: self.authority_jwk.thumbprint(), to: to.to_owned(), sent_at: 1, body };
+        tocsin_wire::seal(&envelope, |m| key.sign(m))
+    }
+}
+
+#[test]
+fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
+    let pair = Pair::start();
+    let id = pair.issue("https://VideoHost.example/watch?v=abc#t=10");
+    let order = pair.wait_delivered(&id);
+    assert_eq!(order["order"]["targets"][0]["url"], "https://videohost.example/watch?v=abc", "canonical");
+    let events: Vec<&str> = order["timeline"].as_array().expect("timeline").iter().map(|e| e["event"].as_str().expect("event")).collect();
+    assert_eq!(events, ["issued", "delivered"]);
+
+    // The receipt is the platform's, for this message, with a log head that verifies.
+    let delivered = &order["timeline"][1]["detail"];
+    let receipt = delivered["receipt"].as_str().expect("receipt");
+    let envelope =
+        tocsin_wire::open(receipt, &pair.authority_jwk.thumbprint(), |_| Some(pair.platform_jwk.clone())).expect("the platform signed it");
+    assert_eq!(envelope.kind, Kind::Receipt);
+    assert_eq!(envelope.body["message_id"], id.as_str());
+    assert_eq!(envelope.body["received_at"], delivered["received_at"]);
+    let head: tocsin_wire::TreeHead = serde_json::from_value(envelope.body["tree_head"].clone()).expect("tree head");
+    head.verify(&pair.platform_jwk).expect("signed by the platform");
+    assert!(head.size > envelope.body["log_index"].as_u64().expect("index"));
+
+    let on_platform = pair.platform_orders();
+    assert_eq!(on_platform.len(), 1);
+    assert!(on_platform[0].as_str().expect("line").starts_with(&format!("{id}\treceived\tremoval_order")), "{on_platform:?}");
+
+    for (dir, url, token) in [
+        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
+        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
+    ] {
+        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
+        assert_eq!(verify.code, 0, "{}", verify.stderr);
+    }
+}
+
+/// The same message with the first character of its signature changed (still base64url).
+fn with_signature_changed(jws: &str) -> String {
+    let (input, signature) = jws.rsplit_once('.').expect("three parts");
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    format!("{input}.{first}{}", &signature[1..])
+}
+
+#[test]
+fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
+    let pair = Pair::start();
+    let platform_fp = pair.platform_jwk.thumbprint();
+    let order_body = |id: Ulid| {
+        serde_json::json!({
+            "id": id.to_string(), "kind": "removal_order", "reference": "R-1", "issuing_authority": "police-nl",
+            "addressee": "videohost", "issued_at": 1, "targets": [{"url": "https://videohost.example/x"}],
+            "reasons": ["threaten"], "legal_basis": "Art. 3", "provider_may_be_told": true, "redress": "Art. 9", "language": "en",
+        })
+    };
+    let id = Ulid::new(1_790_000_000_000, [7; 10]);
+    let message = pair.as_authority(Kind::RemovalOrder, id, &platform_fp, order_body(id));
+    let (first, receipt) = pair.post_inbox(&message);
+    assert_eq!(first, 201, "{receipt}");
+    let (again, same) = pair.post_inbox(&message);
+    assert_eq!((again, &same), (200, &receipt), "a repeat gets the first receipt back");
+    assert_eq!(pair.platform_orders().len(), 1, "and no second order");
+
+    let stranger = {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+        let jwk = Jwk::ed25519(&key.verifying_key().to_bytes());
+        let other = Ulid::new(1_790_000_000_000, [8; 10]);
+        let envelope = Envelope {
+            v: PROTOCOL_VERSION,
+            id: other,
+            kind: Kind::RemovalOrder,
+            from: jwk.thumbprint(),
+            to: platform_fp.clone(),
+            sent_at: 1,
+            body: order_body(other),
+        };
+        tocsin_wire::seal(&envelope, |m| ed25519_dalek::Signer::sign(&key, m).to_bytes())
+    };
+    let elsewhere = Ulid::new(1_790_000_000_000, [9; 10]);
+    let wrong_kind_body = Ulid::new(1_790_000_000_000, [10; 10]);
+    let mut bad_order = order_body(wrong_kind_body);
+    bad_order["reasons"] = serde_json::json!([]);
+    for (message, want) in [
+        (stranger, 403),
+        (pair.as_authority(Kind::RemovalOrder, elsewhere, &pair.authority_jwk.thumbprint(), order_body(elsewhere)), 409),
+        (pair.as_authority(Kind::RemovalOrder, wrong_kind_body, &platform_fp, bad_order), 422),
+        ("not a message".to_owned(), 400),
+        (with_signature_changed(&message), 403),
+        (format!("{message}x"), 400),
+    ] {
+        let (status, reply) = pair.post_inbox(&message);
+        assert_eq!(status, want, "{reply}");
+        assert!(reply.contains("\"type\""), "a problem body: {reply}");
+    }
+    assert_eq!(pair.platform_orders().len(), 1, "nothing refused was stored");
+    let verify = tocsin_in(
+        pair.platform_dir.path(),
+        &["log", "verify", "--url", &format!("http://{}", pair.platform_listen), "--token", &pair.platform_admin],
+    );
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    // The admin's account and token, the peer, one message.
+    assert!(verify.stdout.starts_with("ok: 4 entries"), "{}", verify.stdout);
+}
+
+#[test]
+fn an_order_issued_while_the_platform_is_down_is_delivered_once_it_is_back() {
+    let mut pair = Pair::start();
+    drop(pair.platform.take()); // SIGKILL
+    let id = pair.issue("https://videohost.example/v/9");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(pair.order_on_authority(&id)["state"], "issued", "not delivered while the platform is down");
+    pair.platform =
+        Some(Node::start(pair.platform_dir.path(), &["--name", "videohost", "--role", "platform", "--listen", &pair.platform_listen], &[]));
+    pair.wait_delivered(&id);
+    assert_eq!(pair.platform_orders().len(), 1, "received once");
+}

@@ -1,0 +1,236 @@
+//! Signed messages between nodes: `POST /v1/inbox` takes a compact JWS from a confirmed peer,
+//! stores it, and only then answers with a signed receipt carrying the exact time of receipt and
+//! this node's signed log head right after the message was appended; the outbox worker delivers
+//! queued messages at least once, with retries and backoff, and keeps the receipts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State as Shared;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tocsin_wire::{Envelope, Jwk, Kind, MessageError, PROTOCOL_VERSION, TreeHead, Ulid};
+use utoipa::ToSchema;
+
+use crate::State;
+use crate::problem::Problem;
+
+/// The answer to a delivered message.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptResponse {
+    /// The receiver's signed receipt: a compact JWS of kind `receipt`.
+    pub receipt: String,
+}
+
+/// What a receipt says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptBody {
+    /// The message received.
+    pub message_id: Ulid,
+    /// When the receiver stored it, Unix milliseconds by its clock.
+    pub received_at: u64,
+    /// The log entry that records it.
+    pub log_index: u64,
+    /// The receiver's log right after that entry, signed.
+    pub tree_head: TreeHead,
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// 80 random bits for a ULID.
+pub fn new_id() -> Result<Ulid, Problem> {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|_| Problem::Internal)?;
+    Ok(Ulid::new(now_ms(), random))
+}
+
+/// Seals `body` as a message of `kind` from this node to the node with key `to`.
+pub fn seal(state: &State, kind: Kind, id: Ulid, to: &str, body: serde_json::Value) -> String {
+    let envelope =
+        Envelope { v: PROTOCOL_VERSION, id, kind, from: state.identity.jwk().thumbprint(), to: to.to_owned(), sent_at: now_ms(), body };
+    tocsin_wire::seal(&envelope, |m| state.identity.sign(m))
+}
+
+impl From<MessageError> for Problem {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::NoKeyId
+            | MessageError::UnknownSender(_)
+            | MessageError::SenderMismatch { .. }
+            | MessageError::Jws(tocsin_wire::JwsError::Signature | tocsin_wire::JwsError::Key(_)) => {
+                Problem::UntrustedMessage(e.to_string())
+            }
+            MessageError::Misaddressed(_) => Problem::Refused(e.to_string()),
+            MessageError::Jws(tocsin_wire::JwsError::Malformed(_) | tocsin_wire::JwsError::Algorithm) => {
+                Problem::BadBody(StatusCode::BAD_REQUEST, e.to_string())
+            }
+            other => Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
+        }
+    }
+}
+
+/// Takes a signed message from a confirmed peer (the signature is the authentication: no token).
+#[utoipa::path(post, path = "/v1/inbox", tag = "messages",
+    request_body(description = "A compact JWS (EdDSA) over a message envelope (any content type is read as text)",
+        content((String = "application/jose"), (String = "text/plain"))),
+    responses(
+        (status = 201, description = "Stored; the signed receipt", body = ReceiptResponse),
+        (status = 200, description = "Received before; the first receipt again, nothing changed", body = ReceiptResponse),
+        (status = 400, description = "Not a compact JWS", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 403, description = "Not signed by a confirmed peer's key", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Addressed to another node, or an order id already used", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than 64 KiB", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 422, description = "Not a message this node reads", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn inbox(
+    Shared(state): Shared<Arc<State>>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> Result<(StatusCode, Json<ReceiptResponse>), Problem> {
+    let received_at = now_ms();
+    let jws = body.map_err(|e| Problem::BadBody(e.status(), e.body_text()))?;
+    let jws = jws.trim();
+    let kid = tocsin_wire::unverified_header(jws)
+        .map_err(|e| Problem::BadBody(StatusCode::BAD_REQUEST, e.to_string()))?
+        .get("kid")
+        .and_then(|k| k.as_str().map(str::to_owned))
+        .ok_or(MessageError::NoKeyId)?;
+    let peer = state.store.peer_by_fingerprint(&kid).await?;
+    let me = state.identity.jwk().thumbprint();
+    let envelope = tocsin_wire::open(jws, &me, |_| peer.as_ref().map(|p| p.jwk.clone()))?;
+    let sender = peer.ok_or(Problem::Internal)?;
+
+    let order_json;
+    let order = match envelope.kind {
+        Kind::RemovalOrder | Kind::Referral => {
+            let order: tocsin_model::Order = serde_json::from_value(envelope.body.clone())
+                .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the order: {e}")))?;
+            let expected =
+                if envelope.kind == Kind::RemovalOrder { tocsin_model::OrderKind::RemovalOrder } else { tocsin_model::OrderKind::Referral };
+            if order.kind != expected || order.id != envelope.id {
+                return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the order's kind and id must be the message's".to_owned()));
+            }
+            order_json = serde_json::to_string(&*order).map_err(|_| Problem::Internal)?;
+            Some(order)
+        }
+        _ => {
+            order_json = String::new();
+            None
+        }
+    };
+    let id = envelope.id.to_string();
+    let new_order = order.as_ref().map(|o| tocsin_store::NewOrder {
+        id: &id,
+        kind: if o.kind == tocsin_model::OrderKind::RemovalOrder { "removal_order" } else { "referral" },
+        reference: &o.reference,
+        body: &order_json,
+        issued_at: o.issued_at as i64,
+    });
+    let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
+    let received = state
+        .store
+        .receive(
+            tocsin_store::Incoming {
+                peer: &sender.fingerprint,
+                id: &id,
+                kind: &kind,
+                jws,
+                received_at: received_at as i64,
+                order: new_order,
+            },
+            |appended| {
+                let stamp = now_ms();
+                let head = TreeHead::new(
+                    appended.size,
+                    &appended.root.0,
+                    stamp,
+                    &state.identity.sign(&TreeHead::message(appended.size, &appended.root.0, stamp)),
+                );
+                let body = ReceiptBody { message_id: envelope.id, received_at, log_index: appended.index, tree_head: head };
+                let receipt_id = new_id().unwrap_or(envelope.id);
+                seal(&state, Kind::Receipt, receipt_id, &sender.fingerprint, serde_json::to_value(body).unwrap_or_default())
+            },
+        )
+        .await?;
+    if received.first {
+        tracing::info!(id = %id, kind = %kind, from = %sender.name, "message received");
+    }
+    let status = if received.first { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(ReceiptResponse { receipt: received.receipt })))
+}
+
+/// How long to wait before attempt `n` (1-based) of a delivery: 1 s doubling to 5 minutes.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(0, 9) as u32;
+    Duration::from_secs((1u64 << exp).min(300))
+}
+
+/// Delivers one message and checks its receipt; the receipt's time of receipt on success.
+fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(String, u64), String> {
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false).build().into();
+    let target = format!("{}/v1/inbox", url.trim_end_matches('/'));
+    let mut response =
+        agent.post(&target).header("Content-Type", "application/jose").send(jws).map_err(|e| format!("POST {target}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().map_err(|e| format!("POST {target}: {e}"))?;
+    if status != 200 && status != 201 {
+        return Err(format!("POST {target}: {status}: {}", text.chars().take(300).collect::<String>()));
+    }
+    let answer: ReceiptResponse = serde_json::from_str(&text).map_err(|e| format!("not a receipt: {e}"))?;
+    let envelope = tocsin_wire::open(&answer.receipt, me, |_| Some(peer_key.clone())).map_err(|e| format!("the receipt: {e}"))?;
+    if envelope.kind != Kind::Receipt {
+        return Err("the answer is not a receipt".to_owned());
+    }
+    let body: ReceiptBody = serde_json::from_value(envelope.body).map_err(|e| format!("the receipt: {e}"))?;
+    if body.message_id.to_string() != id {
+        return Err("the receipt is for another message".to_owned());
+    }
+    body.tree_head.verify(peer_key).map_err(|e| format!("the receipt's tree head: {e}"))?;
+    Ok((answer.receipt, body.received_at))
+}
+
+/// Runs the outbox until the process ends: delivers what is due, sleeps until the next message
+/// is due or [`State::outbox`] is notified.
+pub async fn run_outbox(state: Arc<State>) {
+    loop {
+        if let Err(e) = deliver_due(&state).await {
+            tracing::warn!(error = %e, "outbox");
+        }
+        let wait = match state.store.next_due().await {
+            Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_ms() as i64).clamp(0, 60_000) as u64),
+            _ => Duration::from_secs(60),
+        };
+        let _ = tokio::time::timeout(wait, state.outbox.notified()).await;
+    }
+}
+
+async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
+    let me = state.identity.jwk().thumbprint();
+    for message in state.store.due_messages(now_ms() as i64, 16).await? {
+        let Some(peer) = state.store.peer_by_fingerprint(&message.peer).await? else {
+            let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
+            state.store.delivery_failed(&message.id, "the receiver is no longer a peer", next).await?;
+            continue;
+        };
+        let (url, jws, id, me2) = (message.url.clone(), message.jws.clone(), message.id.clone(), me.clone());
+        let outcome =
+            tokio::task::spawn_blocking(move || deliver(&url, &jws, &peer.jwk, &me2, &id)).await.unwrap_or_else(|e| Err(e.to_string()));
+        match outcome {
+            Ok((receipt, received_at)) => {
+                state.store.delivered(&message.id, &receipt, received_at as i64).await?;
+                tracing::info!(id = %message.id, "message delivered");
+            }
+            Err(error) => {
+                let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
+                tracing::warn!(id = %message.id, attempts = message.attempts + 1, %error, "delivery failed; will retry");
+                state.store.delivery_failed(&message.id, &error, next).await?;
+            }
+        }
+    }
+    Ok(())
+}

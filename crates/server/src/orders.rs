@@ -1,0 +1,223 @@
+//! Orders: an issuer issues a removal order or referral to a peer (checked field by field,
+//! recorded, and queued for delivery in one step); every role that handles orders reads them
+//! with their timelines.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State as Shared};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tocsin_model::{CanonicalUrl, Order, OrderFields, OrderKind, Reason, Target};
+use tocsin_wire::Kind;
+use utoipa::ToSchema;
+
+use crate::State;
+use crate::accounts::Caller;
+use crate::messaging::{new_id, now_ms, seal};
+use crate::problem::{JsonBody, Problem};
+
+const ISSUERS: &[&str] = &["issuer"];
+const READERS: &[&str] = &["issuer", "operator", "reviewer", "admin", "oversight"];
+
+/// What redress is open, when the issuer gives none (TCO Art. 9).
+pub const DEFAULT_REDRESS: &str = "The hosting service provider and the content provider may challenge this order before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9).";
+
+/// One target as an issuer gives it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetRequest {
+    /// The content's URL (canonicalised by the node).
+    #[schema(max_length = 8192)]
+    url: String,
+    /// Its SHA-256, lowercase hex, if known.
+    sha256: Option<String>,
+}
+
+/// `POST /v1/orders` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// The peer (platform) it is for, by name.
+    #[schema(max_length = 64)]
+    to: String,
+    /// `removal_order` (default) or `referral`.
+    #[schema(value_type = Option<String>)]
+    kind: Option<OrderKind>,
+    /// The authority's reference; made from the order id if not given.
+    #[schema(max_length = 64)]
+    reference: Option<String>,
+    /// The content.
+    targets: Vec<TargetRequest>,
+    /// Art. 2(7) reasons: incite, solicit, solicit_participation, instruct, threaten.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    reasons: Vec<Reason>,
+    /// Additional reasons.
+    #[serde(default)]
+    statement: String,
+    /// The legal basis; required for removal orders.
+    #[serde(default)]
+    legal_basis: String,
+    /// Whether the platform may tell the content provider (default: yes).
+    provider_may_be_told: Option<bool>,
+    /// Until when it may not, Unix milliseconds.
+    confidential_until: Option<u64>,
+    /// Redress information; a default naming TCO Art. 9 if not given.
+    redress: Option<String>,
+    /// ISO 639-1 (default `en`).
+    language: Option<String>,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    /// Its id (a ULID).
+    id: String,
+    /// `issued` (by this node) or `received`.
+    side: String,
+    /// `removal_order` or `referral`.
+    kind: String,
+    /// The authority's reference.
+    reference: String,
+    /// Where it stands: `issued`, `delivered`, `received`, ...
+    state: String,
+    /// The other node's key fingerprint.
+    peer: String,
+    /// When it was issued, Unix milliseconds.
+    issued_at: i64,
+    /// When its state last changed, Unix milliseconds.
+    updated_at: i64,
+}
+
+impl From<tocsin_store::OrderRow> for OrderView {
+    fn from(o: tocsin_store::OrderRow) -> Self {
+        Self {
+            id: o.id,
+            side: o.side,
+            kind: o.kind,
+            reference: o.reference,
+            state: o.state,
+            peer: o.peer,
+            issued_at: o.issued_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// One step of an order's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// Unix milliseconds.
+    at: i64,
+    /// `issued`, `delivered`, `received`, ...
+    event: String,
+    /// Its particulars (for `delivered`: the receiver's time of receipt and its signed receipt).
+    #[schema(value_type = Object)]
+    detail: serde_json::Value,
+}
+
+/// An order, its fields and its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDetail {
+    #[serde(flatten)]
+    summary: OrderView,
+    /// The order's fields as issued.
+    #[schema(value_type = Object)]
+    order: serde_json::Value,
+    /// What happened to it, in order.
+    timeline: Vec<EventView>,
+}
+
+/// Issues a removal order or referral to a peer; it is delivered at once and retried until the
+/// peer's receipt comes back (issuer).
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = IssueRequest,
+    responses(
+        (status = 201, description = "Issued and queued for delivery", body = OrderView),
+        (status = 409, description = "No such peer, or a field is wrong (named in the detail)", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn issue(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    body: JsonBody<IssueRequest>,
+) -> Result<(StatusCode, Json<OrderView>), Problem> {
+    caller.require(ISSUERS)?;
+    let request = body.parse()?;
+    let peer = state
+        .store
+        .peers()
+        .await?
+        .into_iter()
+        .find(|p| p.name == request.to)
+        .ok_or_else(|| Problem::Refused(format!("no peer {:?}", request.to)))?;
+    let id = new_id()?;
+    let mut targets = Vec::with_capacity(request.targets.len());
+    for t in request.targets {
+        let url = CanonicalUrl::parse(&t.url).map_err(|e| Problem::Refused(format!("targets: {:?}: {e}", t.url)))?;
+        targets.push(Target { url, sha256: t.sha256 });
+    }
+    let kind = request.kind.unwrap_or(OrderKind::RemovalOrder);
+    let fields = OrderFields {
+        id,
+        kind,
+        reference: request.reference.unwrap_or_else(|| id.to_string()),
+        issuing_authority: state.config.name.clone(),
+        addressee: peer.name.clone(),
+        issued_at: now_ms(),
+        targets,
+        reasons: request.reasons,
+        statement: request.statement,
+        legal_basis: request.legal_basis,
+        provider_may_be_told: request.provider_may_be_told.unwrap_or(true),
+        confidential_until: request.confidential_until,
+        redress: request.redress.unwrap_or_else(|| DEFAULT_REDRESS.to_owned()),
+        language: request.language.unwrap_or_else(|| "en".to_owned()),
+    };
+    let order = Order::new(fields).map_err(|e| Problem::Refused(e.to_string()))?;
+    let body = serde_json::to_value(&order).map_err(|_| Problem::Internal)?;
+    let message_kind = if kind == OrderKind::RemovalOrder { Kind::RemovalOrder } else { Kind::Referral };
+    let jws = seal(&state, message_kind, id, &peer.fingerprint, body.clone());
+    let id_text = id.to_string();
+    let kind_text = if kind == OrderKind::RemovalOrder { "removal_order" } else { "referral" };
+    let new = tocsin_store::NewOrder {
+        id: &id_text,
+        kind: kind_text,
+        reference: &order.reference,
+        body: &body.to_string(),
+        issued_at: order.issued_at as i64,
+    };
+    state.store.issue_order(new, &peer.fingerprint, &peer.url, &jws).await?;
+    state.outbox.notify_one();
+    tracing::info!(order = %id_text, to = %peer.name, "order issued");
+    let (row, _) = state.store.order(&id_text).await?.ok_or(Problem::Internal)?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Every order, newest first (issuer, operator, reviewer, admin, oversight).
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "Every order, newest first", body = [OrderView])))]
+pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<OrderView>>, Problem> {
+    caller.require(READERS)?;
+    Ok(Json(state.store.orders().await?.into_iter().map(OrderView::from).collect()))
+}
+
+/// One order with its fields and timeline (issuer, operator, reviewer, admin, oversight).
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = OrderDetail),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<OrderDetail>, Problem> {
+    caller.require(READERS)?;
+    if id.parse::<tocsin_model::Ulid>().is_err() {
+        return Err(Problem::NotFound(format!("no order {id:?}")));
+    }
+    let (row, events) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    let order = serde_json::from_str(&row.body).unwrap_or(serde_json::Value::Null);
+    let timeline = events
+        .into_iter()
+        .map(|e| EventView { at: e.at, event: e.event, detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null) })
+        .collect();
+    Ok(Json(OrderDetail { summary: row.into(), order, timeline }))
+}

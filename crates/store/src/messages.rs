@@ -1,0 +1,346 @@
+//! Messages between nodes and the orders they carry. The outbox is durable: a message is queued
+//! in the same transaction as the change that sends it, and stays due until a receipt for it is
+//! stored. The inbox keeps each message once per sender and id, with the receipt it was
+//! answered with, so a repeat gets the same receipt and changes nothing. Orders keep a timeline;
+//! each state change is also a log entry.
+
+use sqlx::Row;
+
+use crate::{Appended, Store, StoreError};
+
+/// A message waiting to be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The message id (a ULID).
+    pub id: String,
+    /// The receiver's key fingerprint.
+    pub peer: String,
+    /// The receiver's base URL.
+    pub url: String,
+    /// The signed message.
+    pub jws: String,
+    /// Deliveries tried so far.
+    pub attempts: i64,
+}
+
+/// An order as this node keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    /// Its id (a ULID).
+    pub id: String,
+    /// `issued` (this node issued it) or `received`.
+    pub side: String,
+    /// The other node's key fingerprint.
+    pub peer: String,
+    /// `removal_order` or `referral`.
+    pub kind: String,
+    /// The authority's reference.
+    pub reference: String,
+    /// The order's fields, JSON.
+    pub body: String,
+    /// Where it stands: `issued`, `delivered`, `received`, ...
+    pub state: String,
+    /// When it was issued, Unix milliseconds.
+    pub issued_at: i64,
+    /// When its state last changed, Unix milliseconds.
+    pub updated_at: i64,
+}
+
+/// One step of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// What happened (`issued`, `delivered`, `received`, ...).
+    pub event: String,
+    /// Its particulars, JSON.
+    pub detail: String,
+}
+
+/// What a new order is, for [`Store::issue_order`] and [`Store::receive`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewOrder<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// `removal_order` or `referral`.
+    pub kind: &'a str,
+    /// The authority's reference.
+    pub reference: &'a str,
+    /// The order's fields, JSON.
+    pub body: &'a str,
+    /// When it was issued, Unix milliseconds.
+    pub issued_at: i64,
+}
+
+/// A verified message as it arrived, for [`Store::receive`].
+#[derive(Debug, Clone, Copy)]
+pub struct Incoming<'a> {
+    /// The sender's key fingerprint.
+    pub peer: &'a str,
+    /// The message id.
+    pub id: &'a str,
+    /// Its kind (`removal_order`, ...).
+    pub kind: &'a str,
+    /// The signed message as received.
+    pub jws: &'a str,
+    /// When it arrived, Unix milliseconds.
+    pub received_at: i64,
+    /// The order it carries, if any.
+    pub order: Option<NewOrder<'a>>,
+}
+
+/// The inbox's answer to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The signed receipt to send back.
+    pub receipt: String,
+    /// False when the message had been received before (nothing was changed this time).
+    pub first: bool,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+fn json_entry(value: serde_json::Value) -> Vec<u8> {
+    value.to_string().into_bytes()
+}
+
+impl Store {
+    /// Records an order this node issues and queues its message, with a log entry, in one
+    /// transaction.
+    pub async fn issue_order(&self, order: NewOrder<'_>, peer: &str, url: &str, jws: &str) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        insert_order(&mut tx, &order, "issued", peer, "issued", at).await?;
+        add_event(&mut tx, order.id, at, "issued", &serde_json::json!({ "to": peer }).to_string()).await?;
+        sqlx::query(
+            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        )
+        .bind(order.id)
+        .bind(peer)
+        .bind(url)
+        .bind(order.kind)
+        .bind(jws)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let entry = serde_json::json!({
+            "type": "order.issued", "order": order.id, "kind": order.kind, "reference": order.reference, "to": peer, "at": at,
+        });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Messages due for a delivery attempt at `now` (Unix ms), oldest first.
+    pub async fn due_messages(&self, now: i64, limit: i64) -> Result<Vec<Outgoing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, peer, url, jws, attempts FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Outgoing { id: r.try_get(0)?, peer: r.try_get(1)?, url: r.try_get(2)?, jws: r.try_get(3)?, attempts: r.try_get(4)? })
+            })
+            .collect()
+    }
+
+    /// When the next undelivered message is due, if any (Unix ms).
+    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
+    /// A failed attempt: counted, with the reason, and the next attempt set.
+    pub async fn delivery_failed(&self, id: &str, error: &str, next_attempt_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3 AND delivered_at IS NULL",
+        )
+        .bind(error)
+        .bind(next_attempt_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery the receiver acknowledged with `receipt`, which says it received the message
+    /// at `received_at` (the receiver's clock, Unix ms). An order it carried becomes `delivered`.
+    pub async fn delivered(&self, id: &str, receipt: &str, received_at: i64) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE outbox SET delivered_at = $1, receipt = $2, next_attempt_at = NULL, attempts = attempts + 1 \
+             WHERE id = $3 AND delivered_at IS NULL",
+        )
+        .bind(at)
+        .bind(receipt)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            // Delivered already (two attempts crossed): nothing more to record.
+            return Ok(());
+        }
+        let order =
+            sqlx::query("UPDATE orders SET state = 'delivered', updated_at = $1 WHERE id = $2 AND side = 'issued' AND state = 'issued'")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if order.rows_affected() == 1 {
+            let detail = serde_json::json!({ "received_at": received_at, "receipt": receipt }).to_string();
+            add_event(&mut tx, id, at, "delivered", &detail).await?;
+        }
+        let entry = serde_json::json!({ "type": "message.delivered", "id": id, "received_at": received_at, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Keeps a verified message and, for an order, the order; logs it; and stores the receipt
+    /// `make_receipt` signs from the log's state right after the entry. A message seen before
+    /// (same sender, same id) changes nothing and gets its first receipt again.
+    pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
+        let Incoming { peer, id, kind, jws, received_at, order } = message;
+        if let Some(receipt) = self.earlier_receipt(peer, id).await? {
+            return Ok(Received { receipt, first: false });
+        }
+        let mut tx = self.pool.begin().await?;
+        let seen =
+            sqlx::query("SELECT receipt FROM inbox WHERE peer = $1 AND id = $2").bind(peer).bind(id).fetch_optional(&mut *tx).await?;
+        if let Some(row) = seen {
+            return Ok(Received { receipt: row.try_get(0)?, first: false });
+        }
+        if let Some(order) = &order {
+            match insert_order(&mut tx, order, "received", peer, "received", received_at).await {
+                Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                    return Err(StoreError::Refused(format!("an order {} exists already", order.id)));
+                }
+                other => other?,
+            }
+            add_event(&mut tx, order.id, received_at, "received", &serde_json::json!({ "from": peer }).to_string()).await?;
+        }
+        let entry = serde_json::json!({ "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at });
+        let appended = self.append_in(&mut tx, &json_entry(entry)).await?;
+        let receipt = make_receipt(&appended);
+        let inserted =
+            sqlx::query("INSERT INTO inbox (peer, id, kind, jws, received_at, log_index, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(peer)
+                .bind(id)
+                .bind(kind)
+                .bind(jws)
+                .bind(received_at)
+                .bind(appended.index as i64)
+                .bind(&receipt)
+                .execute(&mut *tx)
+                .await;
+        match inserted {
+            Ok(_) => {}
+            // The same message arriving twice at once on PostgreSQL: the other delivery won.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                drop(tx);
+                let receipt = self.earlier_receipt(peer, id).await?.ok_or(StoreError::Inconsistent("a message vanished"))?;
+                return Ok(Received { receipt, first: false });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(Received { receipt, first: true })
+    }
+
+    async fn earlier_receipt(&self, peer: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT receipt FROM inbox WHERE peer = $1 AND id = $2").bind(peer).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Every order, newest first.
+    pub async fn orders(&self) -> Result<Vec<OrderRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders ORDER BY issued_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(order_from).collect()
+    }
+
+    /// One order and its timeline.
+    pub async fn order(&self, id: &str) -> Result<Option<(OrderRow, Vec<OrderEvent>)>, StoreError> {
+        let row = sqlx::query("SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let events = sqlx::query("SELECT at, event, detail FROM order_events WHERE order_id = $1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let events = events
+            .iter()
+            .map(|e| Ok(OrderEvent { at: e.try_get(0)?, event: e.try_get(1)?, detail: e.try_get(2)? }))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some((order_from(&row)?, events)))
+    }
+}
+
+async fn insert_order(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    order: &NewOrder<'_>,
+    side: &str,
+    peer: &str,
+    state: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO orders (id, side, peer, kind, reference, body, state, issued_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(order.id)
+    .bind(side)
+    .bind(peer)
+    .bind(order.kind)
+    .bind(order.reference)
+    .bind(order.body)
+    .bind(state)
+    .bind(order.issued_at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn add_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order: &str, at: i64, event: &str, detail: &str) -> Result<(), StoreError> {
+    let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM order_events WHERE order_id = $1")
+        .bind(order)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    sqlx::query("INSERT INTO order_events (order_id, seq, at, event, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(order)
+        .bind(next)
+        .bind(at)
+        .bind(event)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn order_from(row: &sqlx::any::AnyRow) -> Result<OrderRow, StoreError> {
+    Ok(OrderRow {
+        id: row.try_get(0)?,
+        side: row.try_get(1)?,
+        peer: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        reference: row.try_get(4)?,
+        body: row.try_get(5)?,
+        state: row.try_get(6)?,
+        issued_at: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+    })
+}
