@@ -50,6 +50,18 @@ pub struct Partial {
     pub public_url: Option<String>,
     /// The parts the node plays.
     pub role: Option<Vec<Role>>,
+    /// A platform's settings (`[platform]` in the file).
+    pub platform: Option<PlatformPartial>,
+}
+
+/// A platform node's settings as one source gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PlatformPartial {
+    /// The hosts this platform serves (orders for others are refused as a manifest error).
+    pub serves: Option<Vec<String>>,
+    /// Where the platform's content can be fetched from, to preserve it.
+    pub origin: Option<String>,
 }
 
 impl Partial {
@@ -62,6 +74,10 @@ impl Partial {
             name: self.name.or(lower.name),
             public_url: self.public_url.or(lower.public_url),
             role: self.role.or(lower.role),
+            platform: match (self.platform, lower.platform) {
+                (Some(high), Some(low)) => Some(PlatformPartial { serves: high.serves.or(low.serves), origin: high.origin.or(low.origin) }),
+                (high, low) => high.or(low),
+            },
         }
     }
 
@@ -91,6 +107,17 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The parts the node plays.
     pub roles: Vec<Role>,
+    /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
+    pub serves: Vec<String>,
+    /// Where the platform's content can be fetched from.
+    pub origin: Option<String>,
+}
+
+impl Config {
+    /// Whether `host` (canonical, lowercase) is one this platform serves, or below one.
+    pub fn serves_host(&self, host: &str) -> bool {
+        self.serves.iter().any(|s| host == s || host.strip_suffix(s.as_str()).is_some_and(|rest| rest.ends_with('.')))
+    }
 }
 
 impl Config {
@@ -105,6 +132,16 @@ impl Config {
             name: p.name.unwrap_or_else(|| "tocsin".to_owned()),
             public_url: p.public_url,
             roles: p.role.unwrap_or_default(),
+            serves: p
+                .platform
+                .as_ref()
+                .and_then(|pl| pl.serves.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            origin: p.platform.and_then(|pl| pl.origin),
             data,
         }
     }
@@ -125,6 +162,21 @@ mod tests {
         assert_eq!(config.roles, vec![Role::Platform]);
         assert_eq!(config.data, PathBuf::from("tocsin-data"), "the default where nothing says");
         assert!(config.database_url.starts_with("sqlite://") && config.database_url.ends_with("tocsin.db"));
+    }
+
+    #[test]
+    fn a_platform_serves_its_hosts_and_their_subdomains_only() {
+        let file = toml_from_str("[platform]\nserves = [\"VideoHost.example.\", \"cdn.example\"]\norigin = \"http://127.0.0.1:9\"\n")
+            .expect("valid");
+        let config = Config::from_partial(file);
+        assert_eq!(config.serves, ["videohost.example", "cdn.example"]);
+        assert_eq!(config.origin.as_deref(), Some("http://127.0.0.1:9"));
+        assert!(config.serves_host("videohost.example") && config.serves_host("media.videohost.example"));
+        assert!(!config.serves_host("evilvideohost.example") && !config.serves_host("example"));
+        let flags =
+            Partial { platform: Some(PlatformPartial { serves: Some(vec!["other.example".into()]), origin: None }), ..Partial::default() };
+        let merged = Config::from_partial(flags.over(toml_from_str("[platform]\norigin = \"http://o\"\n").expect("valid")));
+        assert_eq!((merged.serves, merged.origin.as_deref()), (vec!["other.example".to_owned()], Some("http://o")));
     }
 
     #[test]

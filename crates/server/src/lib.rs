@@ -4,6 +4,8 @@
 
 mod accounts;
 pub mod config;
+mod execution;
+pub mod gate;
 pub mod identity;
 mod log;
 pub mod messaging;
@@ -12,6 +14,7 @@ mod openapi;
 mod orders;
 mod peers;
 mod problem;
+mod time;
 
 use std::sync::Arc;
 
@@ -40,14 +43,34 @@ pub struct State {
     pub metrics: metrics::Metrics,
     /// Wakes the outbox worker when a message is queued.
     pub outbox: tokio::sync::Notify,
+    /// Wakes the executor when an order arrives.
+    pub executor: tokio::sync::Notify,
+    /// The blocked URLs.
+    pub gate: gate::Gate,
 }
 
 impl State {
     /// The state of a node with these settings, key and database.
     pub fn new(config: Config, identity: Identity, store: tocsin_store::Store) -> Self {
-        Self { config, identity, store, metrics: Default::default(), outbox: tokio::sync::Notify::new() }
+        Self {
+            config,
+            identity,
+            store,
+            metrics: Default::default(),
+            outbox: tokio::sync::Notify::new(),
+            executor: tokio::sync::Notify::new(),
+            gate: gate::Gate::default(),
+        }
+    }
+
+    /// Loads the gate's blocked set from the database (at start).
+    pub async fn load_gate(&self) -> Result<(), tocsin_store::StoreError> {
+        self.gate.add(self.store.blocks().await?);
+        Ok(())
     }
 }
+
+pub use execution::run_executor;
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -85,6 +108,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/inbox", post(messaging::inbox))
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
+        .route("/v1/gate/check", get(gate::check))
+        .route("/v1/gate/notice", get(gate::notice))
         .route("/v1/log/head", get(log::head))
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))

@@ -130,6 +130,21 @@ pub async fn inbox(
         body: &order_json,
         issued_at: o.issued_at as i64,
     });
+    let feedback_body: Option<crate::execution::FeedbackBody> = match envelope.kind {
+        Kind::Feedback => Some(
+            serde_json::from_value(envelope.body.clone())
+                .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the feedback: {e}")))?,
+        ),
+        _ => None,
+    };
+    if let Some(f) = &feedback_body
+        && !["executed", "partially_executed", "unable"].contains(&f.state.as_str())
+    {
+        return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the feedback: state {:?}", f.state)));
+    }
+    let feedback_detail = feedback_body.as_ref().map(|f| serde_json::to_string(f).unwrap_or_default()).unwrap_or_default();
+    let feedback =
+        feedback_body.as_ref().map(|f| tocsin_store::Feedback { order_id: &f.order_id, state: &f.state, detail: &feedback_detail });
     let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
     let received = state
         .store
@@ -141,6 +156,7 @@ pub async fn inbox(
                 jws,
                 received_at: received_at as i64,
                 order: new_order,
+                feedback,
             },
             |appended| {
                 let stamp = now_ms();
@@ -158,6 +174,9 @@ pub async fn inbox(
         .await?;
     if received.first {
         tracing::info!(id = %id, kind = %kind, from = %sender.name, "message received");
+        if envelope.kind == Kind::RemovalOrder {
+            state.executor.notify_one();
+        }
     }
     let status = if received.first { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ReceiptResponse { receipt: received.receipt })))
@@ -169,8 +188,22 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs((1u64 << exp).min(300))
 }
 
+/// Why a delivery did not succeed.
+enum Failure {
+    /// Worth trying again (unreachable, timeout, 5xx, 408, 429, a bad receipt).
+    Retry(String),
+    /// The receiver refused the message for good (another 4xx).
+    Refused(String),
+}
+
+impl From<String> for Failure {
+    fn from(e: String) -> Self {
+        Failure::Retry(e)
+    }
+}
+
 /// Delivers one message and checks its receipt; the receipt's time of receipt on success.
-fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(String, u64), String> {
+fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(String, u64), Failure> {
     let agent: ureq::Agent =
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false).build().into();
     let target = format!("{}/v1/inbox", url.trim_end_matches('/'));
@@ -179,16 +212,18 @@ fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().map_err(|e| format!("POST {target}: {e}"))?;
     if status != 200 && status != 201 {
-        return Err(format!("POST {target}: {status}: {}", text.chars().take(300).collect::<String>()));
+        let reason = format!("POST {target}: {status}: {}", text.chars().take(300).collect::<String>());
+        let permanent = (400..500).contains(&status) && status != 408 && status != 429;
+        return Err(if permanent { Failure::Refused(reason) } else { Failure::Retry(reason) });
     }
     let answer: ReceiptResponse = serde_json::from_str(&text).map_err(|e| format!("not a receipt: {e}"))?;
     let envelope = tocsin_wire::open(&answer.receipt, me, |_| Some(peer_key.clone())).map_err(|e| format!("the receipt: {e}"))?;
     if envelope.kind != Kind::Receipt {
-        return Err("the answer is not a receipt".to_owned());
+        return Err(Failure::Retry("the answer is not a receipt".to_owned()));
     }
     let body: ReceiptBody = serde_json::from_value(envelope.body).map_err(|e| format!("the receipt: {e}"))?;
     if body.message_id.to_string() != id {
-        return Err("the receipt is for another message".to_owned());
+        return Err(Failure::Retry("the receipt is for another message".to_owned()));
     }
     body.tree_head.verify(peer_key).map_err(|e| format!("the receipt's tree head: {e}"))?;
     Ok((answer.receipt, body.received_at))
@@ -218,14 +253,19 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
             continue;
         };
         let (url, jws, id, me2) = (message.url.clone(), message.jws.clone(), message.id.clone(), me.clone());
-        let outcome =
-            tokio::task::spawn_blocking(move || deliver(&url, &jws, &peer.jwk, &me2, &id)).await.unwrap_or_else(|e| Err(e.to_string()));
+        let outcome = tokio::task::spawn_blocking(move || deliver(&url, &jws, &peer.jwk, &me2, &id))
+            .await
+            .unwrap_or_else(|e| Err(Failure::Retry(e.to_string())));
         match outcome {
             Ok((receipt, received_at)) => {
                 state.store.delivered(&message.id, &receipt, received_at as i64).await?;
                 tracing::info!(id = %message.id, "message delivered");
             }
-            Err(error) => {
+            Err(Failure::Refused(error)) => {
+                tracing::warn!(id = %message.id, %error, "the receiver refused the message; not retried");
+                state.store.delivery_rejected(&message.id, &error).await?;
+            }
+            Err(Failure::Retry(error)) => {
                 let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
                 tracing::warn!(id = %message.id, attempts = message.attempts + 1, %error, "delivery failed; will retry");
                 state.store.delivery_failed(&message.id, &error, next).await?;

@@ -40,6 +40,8 @@ use crate::{accounts, log, peers};
         crate::orders::issue,
         crate::orders::list,
         crate::orders::show,
+        crate::gate::check,
+        crate::gate::notice,
         log::head,
         log::entries,
         log::inclusion,
@@ -53,6 +55,7 @@ use crate::{accounts, log, peers};
         (name = "peers", description = "The nodes whose signed messages this node accepts"),
         (name = "messages", description = "Signed messages from peers"),
         (name = "orders", description = "Removal orders and referrals"),
+        (name = "gate", description = "What the platform refuses to serve"),
         (name = "log", description = "The Merkle log (RFC 9162)"),
     ),
 )]

@@ -87,6 +87,19 @@ pub struct Incoming<'a> {
     pub received_at: i64,
     /// The order it carries, if any.
     pub order: Option<NewOrder<'a>>,
+    /// The feedback it carries on an order this node issued to the sender, if any.
+    pub feedback: Option<Feedback<'a>>,
+}
+
+/// A platform's feedback on an order: the order's new state and what was done, JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct Feedback<'a> {
+    /// The order.
+    pub order_id: &'a str,
+    /// `executed`, `partially_executed` or `unable`.
+    pub state: &'a str,
+    /// Per target, what was done and when, JSON.
+    pub detail: &'a str,
 }
 
 /// The inbox's answer to a message.
@@ -169,6 +182,19 @@ impl Store {
         Ok(())
     }
 
+    /// A delivery the receiver refused for good (a 4xx answer other than a timeout or rate
+    /// limit): not tried again, the reason kept.
+    pub async fn delivery_rejected(&self, id: &str, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = NULL WHERE id = $2 AND delivered_at IS NULL",
+        )
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// A delivery the receiver acknowledged with `receipt`, which says it received the message
     /// at `received_at` (the receiver's clock, Unix ms). An order it carried becomes `delivered`.
     pub async fn delivered(&self, id: &str, receipt: &str, received_at: i64) -> Result<(), StoreError> {
@@ -187,13 +213,15 @@ impl Store {
             // Delivered already (two attempts crossed): nothing more to record.
             return Ok(());
         }
-        let order =
+        // The feedback may have come back before this receipt was stored: the timeline gets the
+        // delivery either way, the state moves only from `issued`.
+        let order = sqlx::query("SELECT state FROM orders WHERE id = $1 AND side = 'issued'").bind(id).fetch_optional(&mut *tx).await?;
+        if order.is_some() {
             sqlx::query("UPDATE orders SET state = 'delivered', updated_at = $1 WHERE id = $2 AND side = 'issued' AND state = 'issued'")
                 .bind(at)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-        if order.rows_affected() == 1 {
             let detail = serde_json::json!({ "received_at": received_at, "receipt": receipt }).to_string();
             add_event(&mut tx, id, at, "delivered", &detail).await?;
         }
@@ -207,7 +235,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -225,6 +253,19 @@ impl Store {
                 other => other?,
             }
             add_event(&mut tx, order.id, received_at, "received", &serde_json::json!({ "from": peer }).to_string()).await?;
+        }
+        if let Some(f) = &feedback {
+            let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'issued' AND peer = $4")
+                .bind(f.state)
+                .bind(received_at)
+                .bind(f.order_id)
+                .bind(peer)
+                .execute(&mut *tx)
+                .await?;
+            if moved.rows_affected() != 1 {
+                return Err(StoreError::Refused(format!("no order {} was issued to this peer", f.order_id)));
+            }
+            add_event(&mut tx, f.order_id, received_at, "feedback", f.detail).await?;
         }
         let entry = serde_json::json!({ "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at });
         let appended = self.append_in(&mut tx, &json_entry(entry)).await?;
@@ -343,4 +384,118 @@ fn order_from(row: &sqlx::any::AnyRow) -> Result<OrderRow, StoreError> {
         issued_at: row.try_get(7)?,
         updated_at: row.try_get(8)?,
     })
+}
+
+/// A URL the gate refuses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// The canonical URL.
+    pub url: String,
+    /// The order that blocked it.
+    pub order_id: String,
+    /// The authority's reference.
+    pub reference: String,
+    /// The order's legal basis.
+    pub legal_basis: String,
+    /// The issuing authority's name.
+    pub authority: String,
+    /// When it was blocked, Unix milliseconds.
+    pub blocked_at: i64,
+}
+
+/// What executing an order did, for [`Store::execute_order`].
+#[derive(Debug, Clone)]
+pub struct Execution<'a> {
+    /// The order.
+    pub order_id: &'a str,
+    /// Its new state: `executed`, `partially_executed` or `unable`.
+    pub state: &'a str,
+    /// Per target: URL and what was done, JSON.
+    pub detail: serde_json::Value,
+    /// The URLs now blocked.
+    pub blocks: Vec<Block>,
+    /// The feedback message to the authority: id, peer, URL, kind, signed message.
+    pub feedback: (&'a str, &'a str, &'a str, &'a str, &'a str),
+}
+
+impl Store {
+    /// Orders received from peers that wait to be executed (oldest first).
+    pub async fn orders_to_execute(&self) -> Result<Vec<OrderRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders \
+             WHERE side = 'received' AND state = 'received' AND kind = 'removal_order' ORDER BY updated_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(order_from).collect()
+    }
+
+    /// Records an order's execution: the blocks, the order's new state and timeline, the
+    /// feedback queued for the authority, and the log entry, in one transaction. Refused (and
+    /// nothing changed) if the order is not waiting for execution.
+    pub async fn execute_order(&self, e: &Execution<'_>) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND state = 'received'")
+            .bind(e.state)
+            .bind(at)
+            .bind(e.order_id)
+            .execute(&mut *tx)
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("order {} is not waiting for execution", e.order_id)));
+        }
+        for b in &e.blocks {
+            let taken = sqlx::query("SELECT order_id FROM blocks WHERE url = $1").bind(&b.url).fetch_optional(&mut *tx).await?;
+            if taken.is_none() {
+                sqlx::query(
+                    "INSERT INTO blocks (url, order_id, reference, legal_basis, authority, blocked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&b.url)
+                .bind(&b.order_id)
+                .bind(&b.reference)
+                .bind(&b.legal_basis)
+                .bind(&b.authority)
+                .bind(b.blocked_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        add_event(&mut tx, e.order_id, at, e.state, &e.detail.to_string()).await?;
+        let (id, peer, url, kind, jws) = e.feedback;
+        sqlx::query(
+            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        )
+        .bind(id)
+        .bind(peer)
+        .bind(url)
+        .bind(kind)
+        .bind(jws)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let entry = serde_json::json!({ "type": "order.executed", "order": e.order_id, "state": e.state, "targets": e.detail, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every URL blocked now.
+    pub async fn blocks(&self) -> Result<Vec<Block>, StoreError> {
+        let rows = sqlx::query("SELECT url, order_id, reference, legal_basis, authority, blocked_at FROM blocks WHERE lifted_at IS NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Block {
+                    url: r.try_get(0)?,
+                    order_id: r.try_get(1)?,
+                    reference: r.try_get(2)?,
+                    legal_basis: r.try_get(3)?,
+                    authority: r.try_get(4)?,
+                    blocked_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
 }

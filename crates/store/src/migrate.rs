@@ -11,6 +11,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0003_passwords.sql"),
     include_str!("../migrations/sqlite/0004_peers.sql"),
     include_str!("../migrations/sqlite/0005_messages_orders.sql"),
+    include_str!("../migrations/sqlite/0006_blocks.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -18,6 +19,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0003_passwords.sql"),
     include_str!("../migrations/postgres/0004_peers.sql"),
     include_str!("../migrations/postgres/0005_messages_orders.sql"),
+    include_str!("../migrations/postgres/0006_blocks.sql"),
 ];
 
 /// Applies the steps not yet applied.

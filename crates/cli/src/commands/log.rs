@@ -28,7 +28,7 @@ pub struct VerifyArgs {
 
     /// The node key's fingerprint, as confirmed out of band: without it the key the node
     /// announces is taken on trust.
-    #[arg(long, value_name = "FP")]
+    #[arg(long, value_name = "FP", allow_hyphen_values = true)]
     fingerprint: Option<String>,
 
     /// Where to save today's head, once verified, for the next check.

@@ -26,7 +26,7 @@ pub struct AddArgs {
     /// The peer's base URL.
     url: String,
     /// The fingerprint of the peer's key, confirmed out of band (phone, letter, in person).
-    #[arg(long, value_name = "FP")]
+    #[arg(long, value_name = "FP", allow_hyphen_values = true)]
     fingerprint: String,
     #[command(flatten)]
     server: ServerArgs,

@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// environment takes a comma-separated list).
     #[arg(long = "role", env = "TOCSIN_ROLE", value_delimiter = ',')]
     roles: Vec<Role>,
+
+    /// A host this platform serves (repeatable; its subdomains too). Orders for other hosts are
+    /// answered as a manifest error.
+    #[arg(long = "serves", env = "TOCSIN_SERVES", value_delimiter = ',', value_name = "HOST")]
+    serves: Vec<String>,
+
+    /// Where this platform's content can be fetched, to preserve it.
+    #[arg(long, env = "TOCSIN_ORIGIN", value_name = "URL")]
+    origin: Option<String>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -53,6 +62,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         name: args.name,
         public_url: args.public_url,
         role: (!args.roles.is_empty()).then_some(args.roles),
+        platform: (!args.serves.is_empty() || args.origin.is_some()).then(|| tocsin_server::config::PlatformPartial {
+            serves: (!args.serves.is_empty()).then_some(args.serves),
+            origin: args.origin,
+        }),
     };
     let file = match &args.config {
         Some(path) => Partial::from_toml_file(path).map_err(anyhow::Error::msg)?,
@@ -81,9 +94,13 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     // Scripts and tests read this line to learn the port when given port 0.
     tracing::info!(name = %config.name, %fingerprint, "listening on http://{addr} ");
     let state = Arc::new(State::new(config, identity, store.clone()));
+    state.load_gate().await.context("loading the gate's blocks")?;
     let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
-    axum::serve(listener, tocsin_server::app(state)).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
+    let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
+    executor.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

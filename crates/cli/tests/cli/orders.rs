@@ -40,6 +40,11 @@ fn free_port() -> String {
     listener.local_addr().expect("addr").to_string()
 }
 
+/// The platform's flags: it serves videohost.example and its subdomains.
+fn platform_args(listen: &str) -> Vec<&str> {
+    vec!["--name", "videohost", "--role", "platform", "--serves", "videohost.example", "--listen", listen]
+}
+
 impl Pair {
     fn start() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
@@ -47,7 +52,7 @@ impl Pair {
         let platform_admin = token(platform_dir.path(), "tns", "admin");
         let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
         let platform_listen = free_port();
-        let platform = Node::start(platform_dir.path(), &["--name", "videohost", "--role", "platform", "--listen", &platform_listen], &[]);
+        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen), &[]);
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
         let pair = Pair {
@@ -81,21 +86,16 @@ impl Pair {
     }
 
     fn issue(&self, url: &str) -> String {
-        let run = self.cli_on_authority(
-            &self.issuer,
-            &[
-                "order",
-                "issue",
-                "--to",
-                "videohost",
-                "--url",
-                url,
-                "--reason",
-                "incite",
-                "--legal-basis",
-                "Regulation (EU) 2021/784, Art. 3",
-            ],
-        );
+        self.issue_many(&[url])
+    }
+
+    fn issue_many(&self, urls: &[&str]) -> String {
+        let mut args = vec!["order", "issue", "--to", "videohost", "--reference", "NL-2026-0042", "--reason", "incite"];
+        args.extend(["--legal-basis", "Regulation (EU) 2021/784, Art. 3"]);
+        for url in urls {
+            args.extend(["--url", url]);
+        }
+        let run = self.cli_on_authority(&self.issuer, &args);
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout.lines().last().expect("the id").to_owned()
     }
@@ -106,17 +106,23 @@ impl Pair {
         serde_json::from_str(&run.stdout).expect("JSON")
     }
 
-    /// Waits (at most 30 s) for the authority to hold the platform's receipt.
-    fn wait_delivered(&self, id: &str) -> Value {
+    /// Waits (at most 30 s) for the authority's order to reach `state` with both the platform's
+    /// receipt and its feedback in the timeline.
+    fn wait_for(&self, id: &str, state: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let order = self.order_on_authority(id);
-            if order["state"] == "delivered" {
+            let events: Vec<&str> = order["timeline"].as_array().into_iter().flatten().filter_map(|e| e["event"].as_str()).collect();
+            if order["state"] == state && events.contains(&"delivered") {
                 return order;
             }
-            assert!(Instant::now() < deadline, "not delivered within 30 s: {order}");
+            assert!(Instant::now() < deadline, "not {state} within 30 s: {order}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    fn gate(&self, path: &str) -> (u16, String, String) {
+        self.platform.as_ref().expect("running").call("GET", path, None, "", b"")
     }
 
     fn platform_orders(&self) -> Vec<Value> {
@@ -145,13 +151,16 @@ impl Pair {
 fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
     let pair = Pair::start();
     let id = pair.issue("https://VideoHost.example/watch?v=abc#t=10");
-    let order = pair.wait_delivered(&id);
+    let order = pair.wait_for(&id, "executed");
     assert_eq!(order["order"]["targets"][0]["url"], "https://videohost.example/watch?v=abc", "canonical");
     let events: Vec<&str> = order["timeline"].as_array().expect("timeline").iter().map(|e| e["event"].as_str().expect("event")).collect();
-    assert_eq!(events, ["issued", "delivered"]);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], "issued");
+    assert!(events.contains(&"delivered") && events.contains(&"feedback"), "{events:?}");
 
     // The receipt is the platform's, for this message, with a log head that verifies.
-    let delivered = &order["timeline"][1]["detail"];
+    let delivered =
+        &order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "delivered").expect("delivered")["detail"];
     let receipt = delivered["receipt"].as_str().expect("receipt");
     let envelope =
         tocsin_wire::open(receipt, &pair.authority_jwk.thumbprint(), |_| Some(pair.platform_jwk.clone())).expect("the platform signed it");
@@ -164,7 +173,7 @@ fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
 
     let on_platform = pair.platform_orders();
     assert_eq!(on_platform.len(), 1);
-    assert!(on_platform[0].as_str().expect("line").starts_with(&format!("{id}\treceived\tremoval_order")), "{on_platform:?}");
+    assert!(on_platform[0].as_str().expect("line").starts_with(&format!("{id}\texecuted\tremoval_order")), "{on_platform:?}");
 
     for (dir, url, token) in [
         (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
@@ -238,8 +247,8 @@ fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
         &["log", "verify", "--url", &format!("http://{}", pair.platform_listen), "--token", &pair.platform_admin],
     );
     assert_eq!(verify.code, 0, "{}", verify.stderr);
-    // The admin's account and token, the peer, one message.
-    assert!(verify.stdout.starts_with("ok: 4 entries"), "{}", verify.stdout);
+    // The admin's account and token, the peer, one message, and its execution.
+    assert!(verify.stdout.starts_with("ok: 5 entries"), "{}", verify.stdout);
 }
 
 #[test]
@@ -249,8 +258,56 @@ fn an_order_issued_while_the_platform_is_down_is_delivered_once_it_is_back() {
     let id = pair.issue("https://videohost.example/v/9");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(pair.order_on_authority(&id)["state"], "issued", "not delivered while the platform is down");
-    pair.platform =
-        Some(Node::start(pair.platform_dir.path(), &["--name", "videohost", "--role", "platform", "--listen", &pair.platform_listen], &[]));
-    pair.wait_delivered(&id);
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+    pair.wait_for(&id, "executed");
     assert_eq!(pair.platform_orders().len(), 1, "received once");
+}
+
+#[test]
+fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_keeps_blocks_across_restarts() {
+    let mut pair = Pair::start();
+    let id = pair.issue_many(&["https://media.videohost.example/v/1.jpg", "https://elsewhere.example/page"]);
+    let order = pair.wait_for(&id, "partially_executed");
+    let feedback = order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "feedback").expect("feedback");
+    let targets = feedback["detail"]["targets"].as_array().expect("targets");
+    let actions: Vec<(&str, &str)> =
+        targets.iter().map(|t| (t["url"].as_str().expect("url"), t["action"].as_str().expect("action"))).collect();
+    assert_eq!(actions, [("https://media.videohost.example/v/1.jpg", "blocked"), ("https://elsewhere.example/page", "manifest_error")]);
+    assert!(targets.iter().all(|t| t["at"].as_u64().is_some()), "each with its time");
+
+    for _ in 0..2 {
+        let (status, head, _) = pair.gate("/v1/gate/check?url=http%3A%2F%2FMEDIA.videohost.example%2Fv%2F1.jpg");
+        assert_eq!(status, 403, "blocked whatever the scheme and case: {head}");
+        assert!(head.contains("tocsin-order-reference: nl-2026-0042"), "{head}");
+        let node = pair.platform.as_ref().expect("running");
+        let (status, _, _) = node.call("GET", "/v1/gate/check", None, "", b"");
+        assert_eq!(status, 400, "a check names a URL");
+        let stream_check = |host: &str, uri: &str| {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(&node.addr).expect("connects");
+            write!(
+                s,
+                "GET /v1/gate/check HTTP/1.1\r\nHost: x\r\nX-Original-Host: {host}\r\nX-Original-URI: {uri}\r\nConnection: close\r\n\r\n"
+            )
+            .expect("sent");
+            let mut response = String::new();
+            s.read_to_string(&mut response).expect("read");
+            response.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).expect("status")
+        };
+        assert_eq!(stream_check("media.videohost.example", "/v/1.jpg"), 403, "as nginx's auth_request asks");
+        assert_eq!(stream_check("media.videohost.example", "/v/2.jpg"), 204);
+        assert_eq!(pair.gate("/v1/gate/check?url=https%3A%2F%2Felsewhere.example%2Fpage").0, 204, "not ours to block");
+
+        let (status, head, page) = pair.gate("/v1/gate/notice?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F1.jpg");
+        assert_eq!(status, 451);
+        assert!(head.contains("rel=\"blocked-by\""), "{head}");
+        for needed in ["police-nl", "NL-2026-0042", "Regulation (EU) 2021/784, Art. 3", "contest"] {
+            assert!(page.contains(needed), "{needed} missing from the notice: {page}");
+        }
+        assert_eq!(pair.gate("/v1/gate/notice?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F2.jpg").0, 404);
+
+        // The blocked set is rebuilt from the database after a crash.
+        drop(pair.platform.take());
+        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+    }
 }

@@ -17,6 +17,10 @@ fn a_peer_is_added_only_with_its_confirmed_fingerprint_then_listed_and_removed()
     let server = format!("http://{}", platform.addr);
     let peer = |args: &[&str]| tocsin_in(platform_dir.path(), &[&["peer"][..], args, &["--server", &server, "--token", &token]].concat());
 
+    // Fingerprints are base64url and may begin with '-': still read as the flag's value.
+    let hyphen = peer(&["add", &authority_url, "--fingerprint", "-5not-the-key"]);
+    assert!(hyphen.stderr.contains("has fingerprint"), "{}", hyphen.stderr);
+
     // A fingerprint that is not the key's: refused, nothing stored.
     let wrong = peer(&["add", &authority_url, "--fingerprint", "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"]);
     assert_ne!(wrong.code, 0);

@@ -1,0 +1,113 @@
+//! The platform executes removal orders from peers it accepts as competent authorities (today:
+//! peers that announce the authority role; automatic): each target on a host this platform
+//! serves is blocked in the gate, any other is answered as a manifest error (TCO Annex III), and
+//! feedback goes back to the authority. Work is picked up from the database, so an order
+//! received just before a crash is executed after the restart, once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tocsin_model::Order;
+use tocsin_wire::Kind;
+
+use crate::State;
+use crate::messaging::{new_id, now_ms, seal};
+
+/// What was done about one target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TargetOutcome {
+    /// The canonical URL.
+    pub url: String,
+    /// `blocked`, or `manifest_error` when this platform does not serve the host.
+    pub action: String,
+    /// When, Unix milliseconds.
+    pub at: u64,
+}
+
+/// The body of a feedback message (TCO Annex II: what was done, when, per target).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackBody {
+    /// The order.
+    pub order_id: String,
+    /// `executed`, `partially_executed` or `unable`.
+    pub state: String,
+    /// Per target.
+    pub targets: Vec<TargetOutcome>,
+}
+
+/// Runs until the process ends: executes waiting orders, then sleeps until notified (or a
+/// minute, to pick up anything missed).
+pub async fn run_executor(state: Arc<State>) {
+    loop {
+        if let Err(e) = execute_waiting(&state).await {
+            tracing::warn!(error = %e, "executing orders");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), state.executor.notified()).await;
+    }
+}
+
+async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
+    for row in state.store.orders_to_execute().await? {
+        let Some(peer) = state.store.peer_by_fingerprint(&row.peer).await? else { continue };
+        if !peer.roles.iter().any(|r| r == "authority") {
+            // Not a competent authority by this node's lights: left for a person to decide.
+            continue;
+        }
+        let order: Order = match serde_json::from_str(&row.body) {
+            Ok(order) => order,
+            Err(e) => {
+                tracing::error!(order = %row.id, error = %e, "a stored order does not read back");
+                continue;
+            }
+        };
+        let mut blocks = Vec::new();
+        let mut outcomes = Vec::new();
+        for target in &order.targets {
+            let at = now_ms();
+            let action = if state.config.serves_host(target.url.host()) {
+                blocks.push(tocsin_store::Block {
+                    url: target.url.to_string(),
+                    order_id: row.id.clone(),
+                    reference: order.reference.clone(),
+                    legal_basis: order.legal_basis.clone(),
+                    authority: order.issuing_authority.clone(),
+                    blocked_at: at as i64,
+                });
+                "blocked"
+            } else {
+                "manifest_error"
+            };
+            outcomes.push(TargetOutcome { url: target.url.to_string(), action: action.to_owned(), at });
+        }
+        let done = outcomes.iter().filter(|o| o.action == "blocked").count();
+        let new_state = match done {
+            0 => "unable",
+            n if n == outcomes.len() => "executed",
+            _ => "partially_executed",
+        };
+        let body = FeedbackBody { order_id: row.id.clone(), state: new_state.to_owned(), targets: outcomes };
+        let detail = serde_json::to_value(&body).unwrap_or_default();
+        let Ok(id) = new_id() else { continue };
+        let id_text = id.to_string();
+        let jws = seal(state, Kind::Feedback, id, &peer.fingerprint, detail.clone());
+        let execution = tocsin_store::Execution {
+            order_id: &row.id,
+            state: new_state,
+            detail,
+            blocks: blocks.clone(),
+            feedback: (&id_text, &peer.fingerprint, &peer.url, "feedback", &jws),
+        };
+        match state.store.execute_order(&execution).await {
+            Ok(()) => {
+                state.gate.add(blocks);
+                state.outbox.notify_one();
+                tracing::info!(order = %row.id, state = new_state, "order executed");
+            }
+            Err(tocsin_store::StoreError::Refused(reason)) => tracing::info!(order = %row.id, %reason, "order not executed"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The platform's gate: the set of blocked URLs in memory, updated in the step that records each
+//! block and rebuilt from the database at start; `GET /v1/gate/check` for a reverse proxy's
+//! `auth_request` (204 allowed, 403 blocked) and `GET /v1/gate/notice` for the page users see
+//! (451, RFC 7725).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State as Shared};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tocsin_model::CanonicalUrl;
+use utoipa::IntoParams;
+
+use crate::State;
+use crate::accounts::Caller;
+use crate::problem::Problem;
+
+/// Blocked URLs, keyed by canonical host and path (the scheme does not matter: the same content
+/// is blocked over http and https).
+#[derive(Debug, Default)]
+pub struct Gate {
+    blocked: RwLock<HashMap<String, tocsin_store::Block>>,
+}
+
+fn key(url: &CanonicalUrl) -> String {
+    format!("{}{}", url.host(), url.path_and_query())
+}
+
+impl Gate {
+    /// Adds blocks (after they are committed).
+    pub fn add(&self, blocks: impl IntoIterator<Item = tocsin_store::Block>) {
+        let mut map = self.blocked.write().unwrap_or_else(|e| e.into_inner());
+        for b in blocks {
+            if let Ok(url) = CanonicalUrl::parse(&b.url) {
+                map.entry(key(&url)).or_insert(b);
+            }
+        }
+    }
+
+    /// The block on `url`, if any.
+    pub fn lookup(&self, url: &CanonicalUrl) -> Option<tocsin_store::Block> {
+        self.blocked.read().unwrap_or_else(|e| e.into_inner()).get(&key(url)).cloned()
+    }
+
+    /// How many URLs are blocked.
+    pub fn len(&self) -> usize {
+        self.blocked.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether nothing is blocked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `?url=` of the gate's endpoints.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UrlQuery {
+    /// The URL asked about (otherwise `X-Original-Host` and `X-Original-URI`, as nginx's
+    /// `auth_request` sends them).
+    url: Option<String>,
+}
+
+/// The URL a gate request asks about.
+fn asked_url(query: &UrlQuery, headers: &HeaderMap) -> Result<CanonicalUrl, Problem> {
+    let text = match &query.url {
+        Some(url) => url.clone(),
+        None => {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let (Some(host), Some(uri)) = (header("x-original-host"), header("x-original-uri")) else {
+                return Err(Problem::BadQuery("give ?url= or the X-Original-Host and X-Original-URI headers".to_owned()));
+            };
+            let scheme = header("x-original-proto").unwrap_or_else(|| "http".to_owned());
+            format!("{scheme}://{host}{uri}")
+        }
+    };
+    CanonicalUrl::parse(&text).map_err(|e| Problem::BadQuery(format!("url: {e}")))
+}
+
+/// Loopback callers (the reverse proxy beside the node) need no token; others need an operator
+/// or admin token.
+async fn allowed(parts_addr: Option<SocketAddr>, caller: Result<Caller, Problem>) -> Result<(), Problem> {
+    if parts_addr.is_some_and(|a| a.ip().is_loopback()) {
+        return Ok(());
+    }
+    caller?.require(&["operator", "admin"])
+}
+
+/// Whether a URL may be served: 204, or 403 with the blocking order's reference.
+#[utoipa::path(get, path = "/v1/gate/check", tag = "gate", params(UrlQuery),
+    responses(
+        (status = 204, description = "Allowed"),
+        (status = 403, description = "Blocked; `Tocsin-Order-Reference` names the order"),
+    ))]
+pub async fn check(
+    Shared(state): Shared<Arc<State>>,
+    PeerAddr(addr): PeerAddr,
+    caller: Result<Caller, Problem>,
+    query: Result<Query<UrlQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    allowed(addr, caller).await?;
+    let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
+    let url = asked_url(&query, &headers)?;
+    Ok(match state.gate.lookup(&url) {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(block) => {
+            let mut response = StatusCode::FORBIDDEN.into_response();
+            if let Ok(value) = HeaderValue::from_str(&block.reference) {
+                response.headers_mut().insert("tocsin-order-reference", value);
+            }
+            response
+        }
+    })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The page shown instead of blocked content: 451 Unavailable For Legal Reasons (RFC 7725),
+/// naming the authority, the legal basis, the reference and the date, and how to complain.
+#[utoipa::path(get, path = "/v1/gate/notice", tag = "gate", params(UrlQuery),
+    responses(
+        (status = 451, description = "The URL is blocked: the notice", body = String, content_type = "text/html"),
+        (status = 404, description = "The URL is not blocked", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn notice(
+    Shared(state): Shared<Arc<State>>,
+    query: Result<Query<UrlQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
+    let url = asked_url(&query, &headers)?;
+    let block = state.gate.lookup(&url).ok_or_else(|| Problem::NotFound(format!("{url} is not blocked")))?;
+    let date = crate::time::rfc3339_ms(block.blocked_at);
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable for legal reasons</title></head><body>\n\
+         <h1>This content is unavailable for legal reasons</h1>\n\
+         <p>{platform} has disabled access to <code>{url}</code> on a removal order of <strong>{authority}</strong>.</p>\n\
+         <dl><dt>Reference</dt><dd>{reference}</dd><dt>Legal basis</dt><dd>{basis}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
+         <p>If you provided this content, you may ask {platform} why it was removed and contest the removal; the order \
+         may also be challenged before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9 and 10).</p>\n\
+         </body></html>\n",
+        platform = escape_html(&state.config.name),
+        url = escape_html(url.as_str()),
+        authority = escape_html(&block.authority),
+        reference = escape_html(&block.reference),
+        basis = escape_html(&block.legal_basis),
+    );
+    let blocked_by = state.config.public_url.clone().unwrap_or_else(|| format!("http://{}", state.config.listen));
+    let mut response = (StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    if let Ok(link) = HeaderValue::from_str(&format!("<{blocked_by}>; rel=\"blocked-by\"")) {
+        h.insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// The connection's peer address, when the server records it (`serve` does).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| *a)))
+    }
+}
