@@ -300,6 +300,8 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/accounts/{name}/disable",
             "/v1/accounts/{name}/password",
             "/v1/accounts/{name}/tokens",
+            "/v1/gate/check",
+            "/v1/gate/notice",
             "/v1/inbox",
             "/v1/log/entries",
             "/v1/log/head",
