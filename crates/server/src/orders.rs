@@ -88,10 +88,26 @@ pub struct OrderView {
     issued_at: i64,
     /// When its state last changed, Unix milliseconds.
     updated_at: i64,
+    /// When the platform received it (its clock), Unix milliseconds; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received_at: Option<i64>,
+    /// For a removal order: one hour after receipt (TCO Art. 3(3)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deadline_at: Option<i64>,
+    /// Past the deadline with no outcome yet.
+    overdue: bool,
 }
+
+/// The one hour a platform has from receipt (TCO Art. 3(3)), in milliseconds.
+pub const DEADLINE_MS: i64 = 3_600_000;
+
+/// States in which an order has had its answer.
+const SETTLED: &[&str] = &["executed", "partially_executed", "unable", "rejected", "withdrawn"];
 
 impl From<tocsin_store::OrderRow> for OrderView {
     fn from(o: tocsin_store::OrderRow) -> Self {
+        let deadline_at = if o.kind == "removal_order" { o.received_at.map(|r| r + DEADLINE_MS) } else { None };
+        let overdue = deadline_at.is_some_and(|d| now_ms() as i64 > d) && !SETTLED.contains(&o.state.as_str());
         Self {
             id: o.id,
             side: o.side,
@@ -101,6 +117,9 @@ impl From<tocsin_store::OrderRow> for OrderView {
             peer: o.peer,
             issued_at: o.issued_at,
             updated_at: o.updated_at,
+            received_at: o.received_at,
+            deadline_at,
+            overdue,
         }
     }
 }
@@ -220,4 +239,38 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
         .map(|e| EventView { at: e.at, event: e.event, detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null) })
         .collect();
     Ok(Json(OrderDetail { summary: row.into(), order, timeline }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: &str, state: &str, received_at: Option<i64>) -> tocsin_store::OrderRow {
+        tocsin_store::OrderRow {
+            id: "01M8NBJZ9R3XRCERC33TX8ZJ43".into(),
+            side: "received".into(),
+            peer: "fp".into(),
+            kind: kind.into(),
+            reference: "R".into(),
+            body: "{}".into(),
+            state: state.into(),
+            issued_at: 0,
+            updated_at: 0,
+            received_at,
+        }
+    }
+
+    #[test]
+    fn a_removal_order_is_due_one_hour_after_receipt_and_overdue_only_while_unanswered() {
+        let two_hours_ago = now_ms() as i64 - 2 * DEADLINE_MS;
+        let late = OrderView::from(row("removal_order", "received", Some(two_hours_ago)));
+        assert_eq!(late.deadline_at, Some(two_hours_ago + DEADLINE_MS));
+        assert!(late.overdue);
+        assert!(!OrderView::from(row("removal_order", "executed", Some(two_hours_ago))).overdue, "answered in the end");
+        assert!(!OrderView::from(row("removal_order", "received", Some(now_ms() as i64))).overdue, "within the hour");
+        let not_received = OrderView::from(row("removal_order", "issued", None));
+        assert_eq!((not_received.deadline_at, not_received.overdue), (None, false), "the hour runs from receipt");
+        let referral = OrderView::from(row("referral", "received", Some(two_hours_ago)));
+        assert_eq!((referral.deadline_at, referral.overdue), (None, false), "referrals have no legal deadline");
+    }
 }

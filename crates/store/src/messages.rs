@@ -44,6 +44,9 @@ pub struct OrderRow {
     pub issued_at: i64,
     /// When its state last changed, Unix milliseconds.
     pub updated_at: i64,
+    /// When the platform received it, Unix milliseconds by the platform's clock (on the
+    /// authority's side, from the platform's receipt); None until then.
+    pub received_at: Option<i64>,
 }
 
 /// One step of an order's timeline.
@@ -217,6 +220,11 @@ impl Store {
         // delivery either way, the state moves only from `issued`.
         let order = sqlx::query("SELECT state FROM orders WHERE id = $1 AND side = 'issued'").bind(id).fetch_optional(&mut *tx).await?;
         if order.is_some() {
+            sqlx::query("UPDATE orders SET received_at = $1 WHERE id = $2 AND side = 'issued'")
+                .bind(received_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("UPDATE orders SET state = 'delivered', updated_at = $1 WHERE id = $2 AND side = 'issued' AND state = 'issued'")
                 .bind(at)
                 .bind(id)
@@ -304,7 +312,7 @@ impl Store {
     /// Every order, newest first.
     pub async fn orders(&self) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders ORDER BY issued_at DESC, id DESC",
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders ORDER BY issued_at DESC, id DESC",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -313,10 +321,12 @@ impl Store {
 
     /// One order and its timeline.
     pub async fn order(&self, id: &str) -> Result<Option<(OrderRow, Vec<OrderEvent>)>, StoreError> {
-        let row = sqlx::query("SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let events = sqlx::query("SELECT at, event, detail FROM order_events WHERE order_id = $1 ORDER BY seq")
             .bind(id)
@@ -338,8 +348,11 @@ async fn insert_order(
     state: &str,
     at: i64,
 ) -> Result<(), StoreError> {
+    // An order this node receives is received now; one it issues, when the receipt says.
+    let received_at = (side == "received").then_some(at);
     sqlx::query(
-        "INSERT INTO orders (id, side, peer, kind, reference, body, state, issued_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO orders (id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(order.id)
     .bind(side)
@@ -350,6 +363,7 @@ async fn insert_order(
     .bind(state)
     .bind(order.issued_at)
     .bind(at)
+    .bind(received_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -383,6 +397,7 @@ fn order_from(row: &sqlx::any::AnyRow) -> Result<OrderRow, StoreError> {
         state: row.try_get(6)?,
         issued_at: row.try_get(7)?,
         updated_at: row.try_get(8)?,
+        received_at: row.try_get(9)?,
     })
 }
 
@@ -422,7 +437,7 @@ impl Store {
     /// Orders received from peers that wait to be executed (oldest first).
     pub async fn orders_to_execute(&self) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at FROM orders \
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders \
              WHERE side = 'received' AND state = 'received' AND kind = 'removal_order' ORDER BY updated_at, id",
         )
         .fetch_all(&self.pool)

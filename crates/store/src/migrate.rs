@@ -12,6 +12,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0004_peers.sql"),
     include_str!("../migrations/sqlite/0005_messages_orders.sql"),
     include_str!("../migrations/sqlite/0006_blocks.sql"),
+    include_str!("../migrations/sqlite/0007_order_received_at.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -20,6 +21,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0004_peers.sql"),
     include_str!("../migrations/postgres/0005_messages_orders.sql"),
     include_str!("../migrations/postgres/0006_blocks.sql"),
+    include_str!("../migrations/postgres/0007_order_received_at.sql"),
 ];
 
 /// Applies the steps not yet applied.

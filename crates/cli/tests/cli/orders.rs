@@ -171,6 +171,11 @@ fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
     head.verify(&pair.platform_jwk).expect("signed by the platform");
     assert!(head.size > envelope.body["log_index"].as_u64().expect("index"));
 
+    // The hour runs from the platform's time of receipt, as its receipt states it.
+    assert_eq!(order["received_at"], delivered["received_at"]);
+    assert_eq!(order["deadline_at"].as_i64(), order["received_at"].as_i64().map(|r| r + 3_600_000));
+    assert_eq!(order["overdue"], false);
+
     let on_platform = pair.platform_orders();
     assert_eq!(on_platform.len(), 1);
     assert!(on_platform[0].as_str().expect("line").starts_with(&format!("{id}\texecuted\tremoval_order")), "{on_platform:?}");
