@@ -40,6 +40,11 @@ impl Gate {
         }
     }
 
+    /// Lifts every block an order made (after the lifting is committed).
+    pub fn remove_order(&self, order_id: &str) {
+        self.blocked.write().unwrap_or_else(|e| e.into_inner()).retain(|_, b| b.order_id != order_id);
+    }
+
     /// The block on `url`, if any.
     pub fn lookup(&self, url: &CanonicalUrl) -> Option<tocsin_store::Block> {
         self.blocked.read().unwrap_or_else(|e| e.into_inner()).get(&key(url)).cloned()

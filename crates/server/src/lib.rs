@@ -108,6 +108,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/inbox", post(messaging::inbox))
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
+        .route("/v1/orders/{id}/withdraw", post(orders::withdraw))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))
         .route("/v1/log/head", get(log::head))

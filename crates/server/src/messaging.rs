@@ -145,6 +145,16 @@ pub async fn inbox(
     let feedback_detail = feedback_body.as_ref().map(|f| serde_json::to_string(f).unwrap_or_default()).unwrap_or_default();
     let feedback =
         feedback_body.as_ref().map(|f| tocsin_store::Feedback { order_id: &f.order_id, state: &f.state, detail: &feedback_detail });
+    let withdrawn: Option<String> = match envelope.kind {
+        Kind::Withdrawal => Some(
+            envelope.body["order_id"]
+                .as_str()
+                .filter(|id| id.parse::<Ulid>().is_ok())
+                .ok_or_else(|| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the withdrawal names no order_id".to_owned()))?
+                .to_owned(),
+        ),
+        _ => None,
+    };
     let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
     let received = state
         .store
@@ -157,6 +167,7 @@ pub async fn inbox(
                 received_at: received_at as i64,
                 order: new_order,
                 feedback,
+                withdrawal: withdrawn.as_deref(),
             },
             |appended| {
                 let stamp = now_ms();
@@ -176,6 +187,10 @@ pub async fn inbox(
         tracing::info!(id = %id, kind = %kind, from = %sender.name, "message received");
         if envelope.kind == Kind::RemovalOrder {
             state.executor.notify_one();
+        }
+        if let Some(order_id) = &withdrawn {
+            state.gate.remove_order(order_id);
+            tracing::info!(order = %order_id, "order withdrawn; its blocks are lifted");
         }
     }
     let status = if received.first { StatusCode::CREATED } else { StatusCode::OK };

@@ -40,6 +40,7 @@ use crate::{accounts, log, peers};
         crate::orders::issue,
         crate::orders::list,
         crate::orders::show,
+        crate::orders::withdraw,
         crate::gate::check,
         crate::gate::notice,
         log::head,

@@ -212,6 +212,52 @@ pub async fn issue(
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
+/// `POST /v1/orders/{id}/withdraw` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// Why, for the record.
+    #[schema(max_length = 2000)]
+    reason: String,
+}
+
+/// Withdraws an order: the platform is told and lifts its blocks (issuer).
+#[utoipa::path(post, path = "/v1/orders/{id}/withdraw", tag = "orders", security(("bearer" = [])), request_body = WithdrawRequest,
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Withdrawn; the platform is being told", body = OrderView),
+        (status = 409, description = "Not an order of this node, or withdrawn already", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn withdraw(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<WithdrawRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(ISSUERS)?;
+    let request = body.parse()?;
+    if request.reason.trim().is_empty() || request.reason.chars().count() > 2000 {
+        return Err(Problem::Refused("reason: 1 to 2000 characters".to_owned()));
+    }
+    let order_id: tocsin_model::Ulid = id.parse().map_err(|_| Problem::Refused(format!("no order {id:?} of this node to withdraw")))?;
+    let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::Refused(format!("no order {id:?} of this node to withdraw")))?;
+    let peer =
+        state.store.peer_by_fingerprint(&row.peer).await?.ok_or_else(|| Problem::Refused("the platform is no longer a peer".to_owned()))?;
+    let message_id = new_id()?;
+    let jws = seal(
+        &state,
+        Kind::Withdrawal,
+        message_id,
+        &peer.fingerprint,
+        serde_json::json!({ "order_id": order_id.to_string(), "reason": request.reason }),
+    );
+    state.store.withdraw_order(&id, (&message_id.to_string(), &jws, &peer.url), &request.reason).await?;
+    state.outbox.notify_one();
+    tracing::info!(order = %id, "order withdrawn");
+    let (row, _) = state.store.order(&id).await?.ok_or(Problem::Internal)?;
+    Ok(Json(row.into()))
+}
+
 /// Every order, newest first (issuer, operator, reviewer, admin, oversight).
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
     responses((status = 200, description = "Every order, newest first", body = [OrderView])))]

@@ -92,6 +92,8 @@ pub struct Incoming<'a> {
     pub order: Option<NewOrder<'a>>,
     /// The feedback it carries on an order this node issued to the sender, if any.
     pub feedback: Option<Feedback<'a>>,
+    /// The order the sender withdraws, if it is a withdrawal.
+    pub withdrawal: Option<&'a str>,
 }
 
 /// A platform's feedback on an order: the order's new state and what was done, JSON.
@@ -185,6 +187,39 @@ impl Store {
         Ok(())
     }
 
+    /// Withdraws an order this node issued: its state becomes `withdrawn` and the withdrawal
+    /// message is queued for the platform, with a log entry, in one transaction. Refused if the
+    /// order is not this node's or is withdrawn already.
+    pub async fn withdraw_order(&self, order_id: &str, message: (&str, &str, &str), reason: &str) -> Result<(), StoreError> {
+        let at = now_ms();
+        let (message_id, jws, url) = message;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT peer FROM orders WHERE id = $1 AND side = 'issued' AND state <> 'withdrawn'")
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Err(StoreError::Refused(format!("no order {order_id} of this node to withdraw"))) };
+        let peer: String = row.try_get(0)?;
+        sqlx::query("UPDATE orders SET state = 'withdrawn', updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        add_event(&mut tx, order_id, at, "withdrawn", &serde_json::json!({ "reason": reason }).to_string()).await?;
+        sqlx::query("INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 'withdrawal', $4, $5, 0, $5)")
+            .bind(message_id)
+            .bind(&peer)
+            .bind(url)
+            .bind(jws)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let entry = serde_json::json!({ "type": "order.withdrawn", "order": order_id, "reason": reason, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A delivery the receiver refused for good (a 4xx answer other than a timeout or rate
     /// limit): not tried again, the reason kept.
     pub async fn delivery_rejected(&self, id: &str, error: &str) -> Result<(), StoreError> {
@@ -243,7 +278,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -274,6 +309,26 @@ impl Store {
                 return Err(StoreError::Refused(format!("no order {} was issued to this peer", f.order_id)));
             }
             add_event(&mut tx, f.order_id, received_at, "feedback", f.detail).await?;
+        }
+        if let Some(order_id) = withdrawal {
+            let moved = sqlx::query(
+                "UPDATE orders SET state = 'withdrawn', updated_at = $1 WHERE id = $2 AND side = 'received' AND peer = $3 AND state <> 'withdrawn'",
+            )
+            .bind(received_at)
+            .bind(order_id)
+            .bind(peer)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() != 1 {
+                return Err(StoreError::Refused(format!("no order {order_id} from this peer to withdraw")));
+            }
+            let lifted = sqlx::query("UPDATE blocks SET lifted_at = $1 WHERE order_id = $2 AND lifted_at IS NULL")
+                .bind(received_at)
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await?;
+            let detail = serde_json::json!({ "blocks_lifted": lifted.rows_affected() }).to_string();
+            add_event(&mut tx, order_id, received_at, "withdrawn", &detail).await?;
         }
         let entry = serde_json::json!({ "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at });
         let appended = self.append_in(&mut tx, &json_entry(entry)).await?;

@@ -17,6 +17,20 @@ pub enum OrderCommand {
     List(ListArgs),
     /// Show one order: its state, fields and timeline.
     Show(ShowArgs),
+    /// Withdraw an order: the platform is told and lifts its blocks.
+    Withdraw(WithdrawArgs),
+}
+
+/// Arguments of `tocsin order withdraw`.
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    /// The order id.
+    id: String,
+    /// Why, for the record.
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin order issue`.
@@ -113,6 +127,11 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                     o["issued_at"]
                 )?;
             }
+        }
+        OrderCommand::Withdraw(args) => {
+            let order: Value =
+                args.server.post(&format!("/v1/orders/{}/withdraw", args.id), &serde_json::json!({ "reason": args.reason }))?;
+            writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
         }
         OrderCommand::Show(args) => {
             let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;

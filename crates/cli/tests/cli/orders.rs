@@ -315,4 +315,29 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
         drop(pair.platform.take());
         pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
     }
+
+    // Withdrawn by the authority: the platform lifts the block, and it stays lifted after a restart.
+    let withdrawn =
+        pair.cli_on_authority(&pair.issuer, &["order", "withdraw", &id, "--reason", "posted by a journalist, not a terrorist group"]);
+    assert_eq!(withdrawn.code, 0, "{}", withdrawn.stderr);
+    assert!(withdrawn.stdout.ends_with("\twithdrawn\n"), "{}", withdrawn.stdout);
+    let again = pair.cli_on_authority(&pair.issuer, &["order", "withdraw", &id, "--reason", "twice"]);
+    assert_ne!(again.code, 0, "withdrawn once only");
+    let check = "/v1/gate/check?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F1.jpg";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pair.gate(check).0 != 204 {
+        assert!(Instant::now() < deadline, "the block was not lifted within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(pair.platform_orders()[0].as_str().expect("line").contains("\twithdrawn\t"), "{:?}", pair.platform_orders());
+    drop(pair.platform.take());
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+    assert_eq!(pair.gate(check).0, 204, "still lifted after a restart");
+    for (dir, url, token) in [
+        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
+        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
+    ] {
+        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
+        assert_eq!(verify.code, 0, "{}", verify.stderr);
+    }
 }
