@@ -103,6 +103,7 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
             Ok(()) => {
                 state.gate.add(blocks);
                 state.outbox.notify_one();
+                state.preserver.notify_one();
                 tracing::info!(order = %row.id, state = new_state, "order executed");
             }
             Err(tocsin_store::StoreError::Refused(reason)) => tracing::info!(order = %row.id, %reason, "order not executed"),

@@ -13,6 +13,7 @@ pub mod metrics;
 mod openapi;
 mod orders;
 mod peers;
+mod preservation;
 mod problem;
 mod time;
 
@@ -45,6 +46,8 @@ pub struct State {
     pub outbox: tokio::sync::Notify,
     /// Wakes the executor when an order arrives.
     pub executor: tokio::sync::Notify,
+    /// Wakes the preserver when URLs are blocked.
+    pub preserver: tokio::sync::Notify,
     /// The blocked URLs.
     pub gate: gate::Gate,
 }
@@ -59,6 +62,7 @@ impl State {
             metrics: Default::default(),
             outbox: tokio::sync::Notify::new(),
             executor: tokio::sync::Notify::new(),
+            preserver: tokio::sync::Notify::new(),
             gate: gate::Gate::default(),
         }
     }
@@ -71,6 +75,7 @@ impl State {
 }
 
 pub use execution::run_executor;
+pub use preservation::{blob_path, run_preserver};
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -109,6 +114,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
         .route("/v1/orders/{id}/withdraw", post(orders::withdraw))
+        .route("/v1/banks/stay-down", get(orders::stay_down))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))
         .route("/v1/log/head", get(log::head))

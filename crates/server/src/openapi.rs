@@ -41,6 +41,7 @@ use crate::{accounts, log, peers};
         crate::orders::list,
         crate::orders::show,
         crate::orders::withdraw,
+        crate::orders::stay_down,
         crate::gate::check,
         crate::gate::notice,
         log::head,

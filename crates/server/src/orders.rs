@@ -146,6 +146,53 @@ pub struct OrderDetail {
     order: serde_json::Value,
     /// What happened to it, in order.
     timeline: Vec<EventView>,
+    /// What the platform preserved (on the platform's node).
+    evidence: Vec<EvidenceView>,
+}
+
+/// What the platform preserved of one target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceView {
+    /// The canonical URL.
+    url: String,
+    /// `preserved` or `failed`.
+    status: String,
+    /// SHA-256 of the content, hex: also the blob's name.
+    sha256: Option<String>,
+    /// MD5 of the content, hex.
+    md5: Option<String>,
+    /// Bytes.
+    size: Option<i64>,
+    /// As the origin gave it.
+    content_type: Option<String>,
+    /// PDQ hash, hex, for images.
+    pdq: Option<String>,
+    /// PDQ quality, 0 to 100.
+    pdq_quality: Option<i64>,
+    /// When it was fetched, Unix milliseconds.
+    fetched_at: i64,
+    /// Kept until, Unix milliseconds (six months).
+    retain_until: Option<i64>,
+    /// Why it could not be preserved.
+    error: Option<String>,
+}
+
+impl From<tocsin_store::Evidence> for EvidenceView {
+    fn from(e: tocsin_store::Evidence) -> Self {
+        Self {
+            url: e.url,
+            status: e.status,
+            sha256: e.sha256,
+            md5: e.md5,
+            size: e.size,
+            content_type: e.content_type,
+            pdq: e.pdq,
+            pdq_quality: e.pdq_quality,
+            fetched_at: e.fetched_at,
+            retain_until: e.retain_until,
+            error: e.error,
+        }
+    }
 }
 
 /// Issues a removal order or referral to a peer; it is delivered at once and retried until the
@@ -284,7 +331,31 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
         .into_iter()
         .map(|e| EventView { at: e.at, event: e.event, detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null) })
         .collect();
-    Ok(Json(OrderDetail { summary: row.into(), order, timeline }))
+    let evidence = state.store.evidence(&id).await?.into_iter().map(EvidenceView::from).collect();
+    Ok(Json(OrderDetail { summary: row.into(), order, timeline, evidence }))
+}
+
+/// One entry of the stay-down bank.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BankEntryView {
+    /// `sha256`, `md5` or `pdq`.
+    signal_type: String,
+    /// The hash, hex.
+    value: String,
+    /// The order it came from (provenance).
+    order_id: String,
+    /// The URL it was preserved from.
+    url: String,
+}
+
+/// The platform's stay-down bank: the hashes of everything removed on an order (admin,
+/// operator, reviewer).
+#[utoipa::path(get, path = "/v1/banks/stay-down", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "The bank's entries, oldest first", body = [BankEntryView])))]
+pub async fn stay_down(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<BankEntryView>>, Problem> {
+    caller.require(&["admin", "operator", "reviewer"])?;
+    let entries = state.store.stay_down().await?;
+    Ok(Json(entries.into_iter().map(|(signal_type, value, order_id, url)| BankEntryView { signal_type, value, order_id, url }).collect()))
 }
 
 #[cfg(test)]

@@ -4,12 +4,14 @@
 //! log itself.
 
 mod accounts;
+mod evidence;
 mod messages;
 mod migrate;
 mod password;
 mod peers;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
+pub use evidence::{Evidence, RETENTION_MS};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;

@@ -13,6 +13,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0005_messages_orders.sql"),
     include_str!("../migrations/sqlite/0006_blocks.sql"),
     include_str!("../migrations/sqlite/0007_order_received_at.sql"),
+    include_str!("../migrations/sqlite/0008_evidence.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -22,6 +23,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0005_messages_orders.sql"),
     include_str!("../migrations/postgres/0006_blocks.sql"),
     include_str!("../migrations/postgres/0007_order_received_at.sql"),
+    include_str!("../migrations/postgres/0008_evidence.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -97,10 +97,12 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     state.load_gate().await.context("loading the gate's blocks")?;
     let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
     let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
+    let preserver = tokio::spawn(tocsin_server::run_preserver(state.clone()));
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
     executor.abort();
+    preserver.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -23,6 +23,7 @@ struct Pair {
     authority_jwk: Jwk,
     platform_jwk: Jwk,
     platform_listen: String,
+    origin: String,
 }
 
 fn identity(node: &Node) -> (Jwk, String) {
@@ -40,9 +41,50 @@ fn free_port() -> String {
     listener.local_addr().expect("addr").to_string()
 }
 
-/// The platform's flags: it serves videohost.example and its subdomains.
-fn platform_args(listen: &str) -> Vec<&str> {
-    vec!["--name", "videohost", "--role", "platform", "--serves", "videohost.example", "--listen", listen]
+/// The platform's flags: it serves videohost.example and its subdomains, from `origin`.
+fn platform_args<'a>(listen: &'a str, origin: &'a str) -> Vec<&'a str> {
+    vec!["--name", "videohost", "--role", "platform", "--serves", "videohost.example", "--listen", listen, "--origin", origin]
+}
+
+/// The image the platform's origin serves at `/v/1.jpg` (one of Meta's PDQ reference images).
+fn origin_image() -> Vec<u8> {
+    std::fs::read(crate::helpers::data_dir().join("bridge-mods/aaa-orig.jpg")).expect("reference image")
+}
+
+/// The HTML page the origin serves at `/page`.
+const ORIGIN_PAGE: &[u8] = b"<!doctype html><title>a page</title><p>propaganda</p>";
+
+/// A small origin server on loopback: `/v/1.jpg`, `/page`, 404 otherwise. Runs until the test
+/// process ends.
+fn start_origin() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let image = origin_image();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (status, content_type, body) = match path.as_str() {
+                "/v/1.jpg" => ("200 OK", "image/jpeg", image.as_slice()),
+                "/page" => ("200 OK", "text/html", ORIGIN_PAGE),
+                _ => ("404 Not Found", "text/plain", &b"no"[..]),
+            };
+            let mut stream = reader.into_inner();
+            let head =
+                format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
+        }
+    });
+    addr
 }
 
 impl Pair {
@@ -52,7 +94,8 @@ impl Pair {
         let platform_admin = token(platform_dir.path(), "tns", "admin");
         let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
         let platform_listen = free_port();
-        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen), &[]);
+        let origin = start_origin();
+        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen, &origin), &[]);
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
         let pair = Pair {
@@ -66,6 +109,7 @@ impl Pair {
             authority_jwk,
             platform_jwk,
             platform_listen,
+            origin,
         };
         let a = pair
             .cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp]);
@@ -252,8 +296,18 @@ fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
         &["log", "verify", "--url", &format!("http://{}", pair.platform_listen), "--token", &pair.platform_admin],
     );
     assert_eq!(verify.code, 0, "{}", verify.stderr);
-    // The admin's account and token, the peer, one message, and its execution.
-    assert!(verify.stdout.starts_with("ok: 5 entries"), "{}", verify.stdout);
+    // Of all the messages above, one was taken in: the log holds one `message.received`.
+    let node = pair.platform.as_ref().expect("running");
+    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&pair.platform_admin), "", b"");
+    let kinds: Vec<String> = serde_json::from_str::<Vec<Value>>(&entries)
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
+            serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
+        })
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "message.received").count(), 1, "{kinds:?}");
 }
 
 #[test]
@@ -263,7 +317,7 @@ fn an_order_issued_while_the_platform_is_down_is_delivered_once_it_is_back() {
     let id = pair.issue("https://videohost.example/v/9");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(pair.order_on_authority(&id)["state"], "issued", "not delivered while the platform is down");
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
     pair.wait_for(&id, "executed");
     assert_eq!(pair.platform_orders().len(), 1, "received once");
 }
@@ -313,7 +367,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
 
         // The blocked set is rebuilt from the database after a crash.
         drop(pair.platform.take());
-        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
     }
 
     // Withdrawn by the authority: the platform lifts the block, and it stays lifted after a restart.
@@ -331,7 +385,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
     }
     assert!(pair.platform_orders()[0].as_str().expect("line").contains("\twithdrawn\t"), "{:?}", pair.platform_orders());
     drop(pair.platform.take());
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen), &[]));
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
     assert_eq!(pair.gate(check).0, 204, "still lifted after a restart");
     for (dir, url, token) in [
         (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
@@ -340,4 +394,58 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
         let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
         assert_eq!(verify.code, 0, "{}", verify.stderr);
     }
+}
+
+#[test]
+fn an_image_and_a_page_are_blocked_preserved_and_hashed_into_the_stay_down_bank() {
+    let pair = Pair::start();
+    let id = pair.issue_many(&["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
+    let order = pair.wait_for(&id, "executed");
+    let feedback = order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "feedback").expect("feedback");
+    assert!(feedback["detail"]["targets"].as_array().expect("targets").iter().all(|t| t["action"] == "blocked" && t["at"].is_u64()));
+    for url in ["https%3A%2F%2Fmedia.videohost.example%2Fv%2F1.jpg", "https%3A%2F%2Fvideohost.example%2Fpage"] {
+        assert_eq!(pair.gate(&format!("/v1/gate/check?url={url}")).0, 403);
+        assert_eq!(pair.gate(&format!("/v1/gate/notice?url={url}")).0, 451);
+    }
+
+    // The platform preserved both, under their SHA-256, and hashed the image with PDQ.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let evidence = loop {
+        let run = pair.cli_on_platform(&["order", "show", &id, "--format", "json"]);
+        let shown: Value = serde_json::from_str(&run.stdout).expect("JSON");
+        let evidence = shown["evidence"].as_array().cloned().unwrap_or_default();
+        if evidence.len() == 2 {
+            break evidence;
+        }
+        assert!(Instant::now() < deadline, "not preserved within 30 s: {shown}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let sha256 = |bytes: &[u8]| {
+        use sha2::Digest;
+        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let image = origin_image();
+    let image_path = crate::helpers::data_dir().join("bridge-mods/aaa-orig.jpg");
+    let hashed = tocsin_in(pair.platform_dir.path(), &["hash", image_path.to_str().expect("path")]);
+    let expected_pdq = hashed.stdout.split('\t').next().expect("hash").to_owned();
+    for (item, bytes, pdq) in [(&evidence[0], image.as_slice(), Some(expected_pdq.as_str())), (&evidence[1], ORIGIN_PAGE, None)] {
+        assert_eq!(item["status"], "preserved", "{item}");
+        assert_eq!(item["sha256"].as_str(), Some(sha256(bytes).as_str()), "{item}");
+        assert_eq!(item["size"].as_u64(), Some(bytes.len() as u64));
+        assert_eq!(item["pdq"].as_str(), pdq, "{item}");
+        let kept =
+            std::fs::read(tocsin_server::blob_path(pair.platform_dir.path(), item["sha256"].as_str().expect("hash"))).expect("the blob");
+        assert_eq!(kept, bytes, "the blob is the content");
+        let six_months = item["retain_until"].as_i64().expect("retention") - item["fetched_at"].as_i64().expect("fetched");
+        assert_eq!(six_months, 183 * 86_400_000);
+    }
+    let node = pair.platform.as_ref().expect("running");
+    let (status, _, bank) = node.call("GET", "/v1/banks/stay-down", Some(&pair.platform_admin), "", b"");
+    assert_eq!(status, 200, "{bank}");
+    let bank: Vec<Value> = serde_json::from_str(&bank).expect("JSON");
+    assert!(
+        bank.iter().any(|e| e["signal_type"] == "pdq" && e["value"] == expected_pdq.as_str() && e["order_id"] == id.as_str()),
+        "{bank:?}"
+    );
+    assert_eq!(bank.iter().filter(|e| e["signal_type"] == "sha256").count(), 2);
 }

@@ -300,6 +300,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/accounts/{name}/disable",
             "/v1/accounts/{name}/password",
             "/v1/accounts/{name}/tokens",
+            "/v1/banks/stay-down",
             "/v1/gate/check",
             "/v1/gate/notice",
             "/v1/inbox",

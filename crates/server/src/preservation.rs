@@ -1,0 +1,137 @@
+//! Preservation (TCO Art. 6): for every URL the platform blocked, fetch the content from the
+//! platform's origin, keep it as a content-addressed blob in the data folder for six months, and
+//! hash it (SHA-256, MD5, and PDQ for images) into the stay-down bank with the order as
+//! provenance. Runs after the block, so that preservation never delays removal; picked up from
+//! the database, so a crash only delays it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use tocsin_model::CanonicalUrl;
+
+use crate::State;
+use crate::messaging::now_ms;
+
+/// The most bytes preserved of one URL.
+pub const MAX_CONTENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Where the blob with SHA-256 `hex` lives: `DATA/evidence/sha256/ab/cdef...`.
+pub fn blob_path(data: &Path, hex: &str) -> PathBuf {
+    data.join("evidence").join("sha256").join(&hex[..2]).join(&hex[2..])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `bytes` under its hash, durably (temporary file, fsync, rename); an existing blob is
+/// the same content and is left alone.
+fn store_blob(data: &Path, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let path = blob_path(data, sha256);
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(".{}.tmp", &sha256[2..]));
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, &path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Fetches `url`'s path from the origin, naming the original host.
+fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
+    let target = format!("{}{}", origin.trim_end_matches('/'), url.path_and_query());
+    let mut response = agent
+        .get(&target)
+        .header("X-Forwarded-Host", url.host())
+        .header("X-Forwarded-Proto", url.scheme())
+        .call()
+        .map_err(|e| format!("GET {target}: {e}"))?;
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = response.body_mut().with_config().limit(MAX_CONTENT_BYTES).read_to_vec().map_err(|e| format!("GET {target}: {e}"))?;
+    Ok((bytes, content_type))
+}
+
+/// Fetches, stores and hashes one blocked URL: the evidence row to record.
+fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_store::Evidence {
+    let fetched_at = now_ms() as i64;
+    let mut evidence = tocsin_store::Evidence {
+        order_id: block.order_id.clone(),
+        url: block.url.clone(),
+        status: "failed".to_owned(),
+        sha256: None,
+        md5: None,
+        size: None,
+        content_type: None,
+        pdq: None,
+        pdq_quality: None,
+        fetched_at,
+        retain_until: None,
+        error: None,
+    };
+    let outcome = CanonicalUrl::parse(&block.url).map_err(|e| e.to_string()).and_then(|url| fetch(origin, &url));
+    let (bytes, content_type) = match outcome {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            evidence.error = Some(e);
+            return evidence;
+        }
+    };
+    let sha256 = hex(&Sha256::digest(&bytes));
+    if let Err(e) = store_blob(data, &sha256, &bytes) {
+        evidence.error = Some(format!("keeping the content: {e}"));
+        return evidence;
+    }
+    evidence.md5 = Some(hex(&Md5::digest(&bytes)));
+    evidence.size = Some(bytes.len() as i64);
+    evidence.content_type = content_type;
+    // Anything that decodes as an image gets its PDQ hash, whatever the origin called it.
+    let mut hasher = tocsin_hash::pdq::Hasher::new();
+    if let Ok(image) = tocsin_hash::hash_bytes(&mut hasher, &bytes, &Default::default(), &Default::default()) {
+        evidence.pdq = Some(image.pdq.hash.to_string());
+        evidence.pdq_quality = Some(i64::from(image.pdq.quality.get()));
+    }
+    evidence.sha256 = Some(sha256);
+    evidence.status = "preserved".to_owned();
+    evidence.retain_until = Some(fetched_at + tocsin_store::RETENTION_MS);
+    evidence
+}
+
+/// Runs until the process ends: preserves what is blocked and not yet preserved, then sleeps
+/// until notified (or a minute).
+pub async fn run_preserver(state: Arc<State>) {
+    loop {
+        if let Err(e) = preserve_waiting(&state).await {
+            tracing::warn!(error = %e, "preserving content");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), state.preserver.notified()).await;
+    }
+}
+
+async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
+    let Some(origin) = state.config.origin.clone() else { return Ok(()) };
+    for block in state.store.blocks_to_preserve().await? {
+        let (data, origin) = (state.config.data.clone(), origin.clone());
+        let evidence = match tokio::task::spawn_blocking(move || preserve(&data, &origin, &block)).await {
+            Ok(evidence) => evidence,
+            Err(e) => {
+                tracing::error!(error = %e, "preservation task failed");
+                continue;
+            }
+        };
+        match &evidence.error {
+            None => tracing::info!(order = %evidence.order_id, url = %evidence.url, "content preserved"),
+            Some(error) => tracing::warn!(order = %evidence.order_id, url = %evidence.url, %error, "content not preserved"),
+        }
+        state.store.record_evidence(&evidence).await?;
+    }
+    Ok(())
+}

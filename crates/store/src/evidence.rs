@@ -1,0 +1,155 @@
+//! Evidence: what the platform preserved of each blocked URL (content-addressed blobs live in
+//! the data folder; their metadata and hashes here), and the stay-down bank the hashes feed,
+//! each entry with the order as its provenance.
+
+use sqlx::Row;
+
+use crate::messages::{Block, now_ms};
+use crate::{Store, StoreError};
+
+/// Six months, in milliseconds: how long preserved content is kept (TCO Art. 6(2)).
+pub const RETENTION_MS: i64 = 183 * 86_400_000;
+
+/// What was preserved of one URL (or why nothing was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The order.
+    pub order_id: String,
+    /// The canonical URL.
+    pub url: String,
+    /// `preserved`, or `failed` with `error`.
+    pub status: String,
+    /// SHA-256 of the content, hex (the blob's name).
+    pub sha256: Option<String>,
+    /// MD5 of the content, hex.
+    pub md5: Option<String>,
+    /// Bytes.
+    pub size: Option<i64>,
+    /// As the origin gave it.
+    pub content_type: Option<String>,
+    /// PDQ hash, hex, for images.
+    pub pdq: Option<String>,
+    /// PDQ quality, 0 to 100.
+    pub pdq_quality: Option<i64>,
+    /// When it was fetched, Unix milliseconds.
+    pub fetched_at: i64,
+    /// Kept until, Unix milliseconds.
+    pub retain_until: Option<i64>,
+    /// Why it could not be preserved.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Blocks whose content has not been preserved (nor failed to be) yet.
+    pub async fn blocks_to_preserve(&self) -> Result<Vec<Block>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at FROM blocks b \
+             LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url WHERE e.url IS NULL ORDER BY b.blocked_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Block {
+                    url: r.try_get(0)?,
+                    order_id: r.try_get(1)?,
+                    reference: r.try_get(2)?,
+                    legal_basis: r.try_get(3)?,
+                    authority: r.try_get(4)?,
+                    blocked_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records what was preserved and adds its hashes to the stay-down bank (a hash already in
+    /// the bank keeps its first provenance), with a log entry, in one transaction.
+    pub async fn record_evidence(&self, e: &Evidence) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&e.order_id)
+        .bind(&e.url)
+        .bind(&e.status)
+        .bind(&e.sha256)
+        .bind(&e.md5)
+        .bind(e.size)
+        .bind(&e.content_type)
+        .bind(&e.pdq)
+        .bind(e.pdq_quality)
+        .bind(e.fetched_at)
+        .bind(e.retain_until)
+        .bind(&e.error)
+        .execute(&mut *tx)
+        .await?;
+        for (signal, value) in [("sha256", &e.sha256), ("md5", &e.md5), ("pdq", &e.pdq)] {
+            let Some(value) = value else { continue };
+            let known = sqlx::query("SELECT 1 FROM bank_entries WHERE bank = 'stay-down' AND signal_type = $1 AND value = $2")
+                .bind(signal)
+                .bind(value)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                sqlx::query(
+                    "INSERT INTO bank_entries (bank, signal_type, value, order_id, url, added_at) VALUES ('stay-down', $1, $2, $3, $4, $5)",
+                )
+                .bind(signal)
+                .bind(value)
+                .bind(&e.order_id)
+                .bind(&e.url)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let entry = serde_json::json!({
+            "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
+            "order": e.order_id, "url": e.url, "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "at": at,
+        });
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What was preserved for an order.
+    pub async fn evidence(&self, order_id: &str) -> Result<Vec<Evidence>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error \
+             FROM evidence WHERE order_id = $1 ORDER BY url",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Evidence {
+                    order_id: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    sha256: r.try_get(3)?,
+                    md5: r.try_get(4)?,
+                    size: r.try_get(5)?,
+                    content_type: r.try_get(6)?,
+                    pdq: r.try_get(7)?,
+                    pdq_quality: r.try_get(8)?,
+                    fetched_at: r.try_get(9)?,
+                    retain_until: r.try_get(10)?,
+                    error: r.try_get(11)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The stay-down bank's entries: signal type, value, order, URL.
+    pub async fn stay_down(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT signal_type, value, order_id, url FROM bank_entries WHERE bank = 'stay-down' ORDER BY added_at, signal_type",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    }
+}
