@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::messages::{Block, now_ms};
+use crate::messages::{Block, block_from, now_ms};
 use crate::{Store, StoreError};
 
 /// Six months, in milliseconds: how long preserved content is kept (TCO Art. 6(2)).
@@ -48,18 +48,7 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Block {
-                    url: r.try_get(0)?,
-                    order_id: r.try_get(1)?,
-                    reference: r.try_get(2)?,
-                    legal_basis: r.try_get(3)?,
-                    authority: r.try_get(4)?,
-                    blocked_at: r.try_get(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(block_from).collect()
     }
 
     /// Records what was preserved and adds its hashes to the stay-down bank (a hash already in

@@ -555,17 +555,18 @@ impl Store {
         let rows = sqlx::query("SELECT url, order_id, reference, legal_basis, authority, blocked_at FROM blocks WHERE lifted_at IS NULL")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Block {
-                    url: r.try_get(0)?,
-                    order_id: r.try_get(1)?,
-                    reference: r.try_get(2)?,
-                    legal_basis: r.try_get(3)?,
-                    authority: r.try_get(4)?,
-                    blocked_at: r.try_get(5)?,
-                })
-            })
-            .collect()
+        rows.iter().map(block_from).collect()
     }
+}
+
+/// A block from a row of `url, order_id, reference, legal_basis, authority, blocked_at`.
+pub(crate) fn block_from(r: &sqlx::any::AnyRow) -> Result<Block, StoreError> {
+    Ok(Block {
+        url: r.try_get(0)?,
+        order_id: r.try_get(1)?,
+        reference: r.try_get(2)?,
+        legal_basis: r.try_get(3)?,
+        authority: r.try_get(4)?,
+        blocked_at: r.try_get(5)?,
+    })
 }
