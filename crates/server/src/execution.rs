@@ -35,6 +35,9 @@ pub struct FeedbackBody {
     pub state: String,
     /// Per target.
     pub targets: Vec<TargetOutcome>,
+    /// Why, when a referral was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Runs until the process ends: executes waiting orders, then sleeps until notified (or a
@@ -51,7 +54,7 @@ pub async fn run_executor(state: Arc<State>) {
 async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
     for row in state.store.orders_to_execute().await? {
         let Some(peer) = state.store.peer_by_fingerprint(&row.peer).await? else { continue };
-        if !peer.roles.iter().any(|r| r == "authority") {
+        if row.state != "accepted" && !peer.roles.iter().any(|r| r == "authority") {
             // Not a competent authority by this node's lights: left for a person to decide.
             continue;
         }
@@ -87,7 +90,7 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
             n if n == outcomes.len() => "executed",
             _ => "partially_executed",
         };
-        let body = FeedbackBody { order_id: row.id.clone(), state: new_state.to_owned(), targets: outcomes };
+        let body = FeedbackBody { order_id: row.id.clone(), state: new_state.to_owned(), targets: outcomes, reason: None };
         let detail = serde_json::to_value(&body).unwrap_or_default();
         let Ok(id) = new_id() else { continue };
         let id_text = id.to_string();

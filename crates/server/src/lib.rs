@@ -114,6 +114,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
         .route("/v1/orders/{id}/withdraw", post(orders::withdraw))
+        .route("/v1/orders/{id}/accept", post(orders::accept))
+        .route("/v1/orders/{id}/reject", post(orders::reject))
         .route("/v1/banks/stay-down", get(orders::stay_down))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))

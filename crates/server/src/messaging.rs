@@ -138,7 +138,7 @@ pub async fn inbox(
         _ => None,
     };
     if let Some(f) = &feedback_body
-        && !["executed", "partially_executed", "unable"].contains(&f.state.as_str())
+        && !["executed", "partially_executed", "unable", "rejected"].contains(&f.state.as_str())
     {
         return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the feedback: state {:?}", f.state)));
     }

@@ -41,6 +41,8 @@ use crate::{accounts, log, peers};
         crate::orders::list,
         crate::orders::show,
         crate::orders::withdraw,
+        crate::orders::accept,
+        crate::orders::reject,
         crate::orders::stay_down,
         crate::gate::check,
         crate::gate::notice,

@@ -335,6 +335,94 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
     Ok(Json(OrderDetail { summary: row.into(), order, timeline, evidence }))
 }
 
+/// `POST /v1/orders/{id}/accept` and `/reject` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// Why, for the record (and, on a rejection, for the authority).
+    #[schema(max_length = 2000)]
+    reason: String,
+}
+
+const REVIEWERS: &[&str] = &["reviewer", "operator"];
+
+async fn review(
+    state: &Arc<State>,
+    caller: &Caller,
+    id: &str,
+    body: JsonBody<ReviewRequest>,
+    accept: bool,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(REVIEWERS)?;
+    let request = body.parse()?;
+    if request.reason.trim().is_empty() || request.reason.chars().count() > 2000 {
+        return Err(Problem::Refused("reason: 1 to 2000 characters".to_owned()));
+    }
+    let (row, _) = state.store.order(id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    if accept {
+        state.store.review_referral(id, "accepted", &caller.0.name, &request.reason, None).await?;
+        state.executor.notify_one();
+    } else {
+        let peer = state
+            .store
+            .peer_by_fingerprint(&row.peer)
+            .await?
+            .ok_or_else(|| Problem::Refused("the authority is no longer a peer".to_owned()))?;
+        let body = crate::execution::FeedbackBody {
+            order_id: id.to_owned(),
+            state: "rejected".to_owned(),
+            targets: Vec::new(),
+            reason: Some(request.reason.clone()),
+        };
+        let message_id = new_id()?;
+        let jws = seal(state, Kind::Feedback, message_id, &peer.fingerprint, serde_json::to_value(&body).map_err(|_| Problem::Internal)?);
+        let message_id = message_id.to_string();
+        state
+            .store
+            .review_referral(id, "rejected", &caller.0.name, &request.reason, Some((&message_id, &peer.fingerprint, &peer.url, &jws)))
+            .await?;
+        state.outbox.notify_one();
+    }
+    let (row, _) = state.store.order(id).await?.ok_or(Problem::Internal)?;
+    Ok(Json(row.into()))
+}
+
+/// Accepts a referral after review: the platform then removes the content as for a removal
+/// order (reviewer, operator).
+#[utoipa::path(post, path = "/v1/orders/{id}/accept", tag = "orders", security(("bearer" = [])), request_body = ReviewRequest,
+    params(("id" = String, Path, description = "The referral's id")),
+    responses(
+        (status = 200, description = "Accepted; removal follows", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not a referral waiting for review", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn accept(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<ReviewRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    review(&state, &caller, &id, body, true).await
+}
+
+/// Rejects a referral after review: the content does not breach the platform's terms; the
+/// authority is told why (reviewer, operator).
+#[utoipa::path(post, path = "/v1/orders/{id}/reject", tag = "orders", security(("bearer" = [])), request_body = ReviewRequest,
+    params(("id" = String, Path, description = "The referral's id")),
+    responses(
+        (status = 200, description = "Rejected; the authority is being told", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not a referral waiting for review", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn reject(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<ReviewRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    review(&state, &caller, &id, body, false).await
+}
+
 /// One entry of the stay-down bank.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BankEntryView {

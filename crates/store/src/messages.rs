@@ -489,11 +489,12 @@ pub struct Execution<'a> {
 }
 
 impl Store {
-    /// Orders received from peers that wait to be executed (oldest first).
+    /// Orders received from peers that wait to be executed (oldest first): removal orders as
+    /// they arrive, referrals once a reviewer has accepted them.
     pub async fn orders_to_execute(&self) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders \
-             WHERE side = 'received' AND state = 'received' AND kind = 'removal_order' ORDER BY updated_at, id",
+             WHERE side = 'received' AND ((state = 'received' AND kind = 'removal_order') OR state = 'accepted') ORDER BY updated_at, id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -506,12 +507,14 @@ impl Store {
     pub async fn execute_order(&self, e: &Execution<'_>) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND state = 'received'")
-            .bind(e.state)
-            .bind(at)
-            .bind(e.order_id)
-            .execute(&mut *tx)
-            .await?;
+        let moved = sqlx::query(
+            "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND state IN ('received', 'accepted')",
+        )
+        .bind(e.state)
+        .bind(at)
+        .bind(e.order_id)
+        .execute(&mut *tx)
+        .await?;
         if moved.rows_affected() != 1 {
             return Err(StoreError::Refused(format!("order {} is not waiting for execution", e.order_id)));
         }
@@ -545,6 +548,50 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let entry = serde_json::json!({ "type": "order.executed", "order": e.order_id, "state": e.state, "targets": e.detail, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A reviewer's decision on a referral received from a peer: `accepted` (the executor then
+    /// runs it as a removal order) or `rejected` with the feedback message queued for the
+    /// authority. Refused unless the order is a referral waiting for review.
+    pub async fn review_referral(
+        &self,
+        order_id: &str,
+        decision: &str,
+        reviewer: &str,
+        reason: &str,
+        feedback: Option<(&str, &str, &str, &str)>,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND kind = 'referral' AND state = 'received'",
+        )
+        .bind(decision)
+        .bind(at)
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("no referral {order_id} waiting for review")));
+        }
+        add_event(&mut tx, order_id, at, decision, &serde_json::json!({ "by": reviewer, "reason": reason }).to_string()).await?;
+        if let Some((id, peer, url, jws)) = feedback {
+            sqlx::query(
+                "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 'feedback', $4, $5, 0, $5)",
+            )
+            .bind(id)
+            .bind(peer)
+            .bind(url)
+            .bind(jws)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let entry =
+            serde_json::json!({ "type": format!("referral.{decision}"), "order": order_id, "by": reviewer, "reason": reason, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
         Ok(())

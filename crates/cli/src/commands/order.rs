@@ -19,9 +19,13 @@ pub enum OrderCommand {
     Show(ShowArgs),
     /// Withdraw an order: the platform is told and lifts its blocks.
     Withdraw(WithdrawArgs),
+    /// On a platform: accept a referral after review (the content is then removed).
+    Accept(WithdrawArgs),
+    /// On a platform: reject a referral after review (the authority is told why).
+    Reject(WithdrawArgs),
 }
 
-/// Arguments of `tocsin order withdraw`.
+/// Arguments of `tocsin order withdraw`, `accept` and `reject`: the order and why.
 #[derive(Debug, Args)]
 pub struct WithdrawArgs {
     /// The order id.
@@ -128,11 +132,9 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                 )?;
             }
         }
-        OrderCommand::Withdraw(args) => {
-            let order: Value =
-                args.server.post(&format!("/v1/orders/{}/withdraw", args.id), &serde_json::json!({ "reason": args.reason }))?;
-            writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
-        }
+        OrderCommand::Withdraw(args) => decide(&mut out, &args, "withdraw")?,
+        OrderCommand::Accept(args) => decide(&mut out, &args, "accept")?,
+        OrderCommand::Reject(args) => decide(&mut out, &args, "reject")?,
         OrderCommand::Show(args) => {
             let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;
             match args.format {
@@ -155,4 +157,11 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
 
 fn text(v: &Value) -> &str {
     v.as_str().unwrap_or("")
+}
+
+/// `POST /v1/orders/{id}/{action}` with the reason; prints the id and the new state.
+fn decide(out: &mut impl Write, args: &WithdrawArgs, action: &str) -> anyhow::Result<()> {
+    let order: Value = args.server.post(&format!("/v1/orders/{}/{action}", args.id), &serde_json::json!({ "reason": args.reason }))?;
+    writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
+    Ok(())
 }

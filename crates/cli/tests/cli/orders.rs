@@ -134,7 +134,12 @@ impl Pair {
     }
 
     fn issue_many(&self, urls: &[&str]) -> String {
+        self.issue_with(urls, &[])
+    }
+
+    fn issue_with(&self, urls: &[&str], extra: &[&str]) -> String {
         let mut args = vec!["order", "issue", "--to", "videohost", "--reference", "NL-2026-0042", "--reason", "incite"];
+        args.extend_from_slice(extra);
         args.extend(["--legal-basis", "Regulation (EU) 2021/784, Art. 3"]);
         for url in urls {
             args.extend(["--url", url]);
@@ -448,4 +453,44 @@ fn an_image_and_a_page_are_blocked_preserved_and_hashed_into_the_stay_down_bank(
         "{bank:?}"
     );
     assert_eq!(bank.iter().filter(|e| e["signal_type"] == "sha256").count(), 2);
+}
+
+#[test]
+fn referrals_wait_for_review_then_an_accepted_one_is_removed_and_a_rejected_one_answered_with_the_reason() {
+    let pair = Pair::start();
+    let accepted = pair.issue_with(&["https://videohost.example/page"], &["--referral"]);
+    let rejected = pair.issue_with(&["https://videohost.example/other"], &["--referral"]);
+    let check = "/v1/gate/check?url=https%3A%2F%2Fvideohost.example%2Fpage";
+    // Delivered, but not acted on by itself.
+    for id in [&accepted, &rejected] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while pair.order_on_authority(id)["state"] != "delivered" {
+            assert!(Instant::now() < deadline, "not delivered within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(pair.gate(check).0, 204, "a referral is not executed before review");
+    let queue = pair.cli_on_platform(&["order", "list"]).stdout;
+    assert_eq!(queue.lines().filter(|l| l.contains("\treceived\treferral")).count(), 2, "{queue}");
+
+    let reviewer = token(pair.platform_dir.path(), "moderator-1", "reviewer");
+    let server = format!("http://{}", pair.platform_listen);
+    let decide = |action: &str, id: &str, reason: &str| {
+        tocsin_in(pair.platform_dir.path(), &["order", action, id, "--reason", reason, "--server", &server, "--token", &reviewer])
+    };
+    let done = decide("accept", &accepted, "breaches our terms on violent extremism");
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let done = decide("reject", &rejected, "news reporting, allowed by our terms");
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_ne!(decide("reject", &rejected, "again").code, 0, "reviewed once only");
+    let admin_only = pair.cli_on_platform(&["order", "accept", &rejected, "--reason", "x"]);
+    assert!(admin_only.stderr.contains("403"), "an admin is not a reviewer: {}", admin_only.stderr);
+
+    pair.wait_for(&accepted, "executed");
+    assert_eq!(pair.gate(check).0, 403);
+    let answered = pair.wait_for(&rejected, "rejected");
+    let feedback = answered["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "feedback").expect("feedback");
+    assert_eq!(feedback["detail"]["reason"], "news reporting, allowed by our terms");
+    assert_eq!(pair.gate("/v1/gate/check?url=https%3A%2F%2Fvideohost.example%2Fother").0, 204);
 }

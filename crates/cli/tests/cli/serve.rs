@@ -312,6 +312,8 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/openapi.json",
             "/v1/orders",
             "/v1/orders/{id}",
+            "/v1/orders/{id}/accept",
+            "/v1/orders/{id}/reject",
             "/v1/orders/{id}/withdraw",
             "/v1/peers",
             "/v1/peers/{name}",
