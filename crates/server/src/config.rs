@@ -62,6 +62,8 @@ pub struct PlatformPartial {
     pub serves: Option<Vec<String>>,
     /// Where the platform's content can be fetched from, to preserve it.
     pub origin: Option<String>,
+    /// Called once per URL the platform blocks, so its own systems can act (signed, retried).
+    pub action_webhook: Option<String>,
 }
 
 impl Partial {
@@ -75,7 +77,11 @@ impl Partial {
             public_url: self.public_url.or(lower.public_url),
             role: self.role.or(lower.role),
             platform: match (self.platform, lower.platform) {
-                (Some(high), Some(low)) => Some(PlatformPartial { serves: high.serves.or(low.serves), origin: high.origin.or(low.origin) }),
+                (Some(high), Some(low)) => Some(PlatformPartial {
+                    serves: high.serves.or(low.serves),
+                    origin: high.origin.or(low.origin),
+                    action_webhook: high.action_webhook.or(low.action_webhook),
+                }),
                 (high, low) => high.or(low),
             },
         }
@@ -111,6 +117,8 @@ pub struct Config {
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
     pub origin: Option<String>,
+    /// The platform's action webhook, if any.
+    pub action_webhook: Option<String>,
 }
 
 impl Config {
@@ -141,7 +149,8 @@ impl Config {
                 .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
-            origin: p.platform.and_then(|pl| pl.origin),
+            origin: p.platform.as_ref().and_then(|pl| pl.origin.clone()),
+            action_webhook: p.platform.and_then(|pl| pl.action_webhook),
             data,
         }
     }
@@ -173,8 +182,10 @@ mod tests {
         assert_eq!(config.origin.as_deref(), Some("http://127.0.0.1:9"));
         assert!(config.serves_host("videohost.example") && config.serves_host("media.videohost.example"));
         assert!(!config.serves_host("evilvideohost.example") && !config.serves_host("example"));
-        let flags =
-            Partial { platform: Some(PlatformPartial { serves: Some(vec!["other.example".into()]), origin: None }), ..Partial::default() };
+        let flags = Partial {
+            platform: Some(PlatformPartial { serves: Some(vec!["other.example".into()]), origin: None, action_webhook: None }),
+            ..Partial::default()
+        };
         let merged = Config::from_partial(flags.over(toml_from_str("[platform]\norigin = \"http://o\"\n").expect("valid")));
         assert_eq!((merged.serves, merged.origin.as_deref()), (vec!["other.example".to_owned()], Some("http://o")));
     }

@@ -95,18 +95,33 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
         let Ok(id) = new_id() else { continue };
         let id_text = id.to_string();
         let jws = seal(state, Kind::Feedback, id, &peer.fingerprint, detail.clone());
+        let mut webhooks = Vec::new();
+        if let Some(hook) = &state.config.action_webhook {
+            for block in &blocks {
+                let Ok(delivery) = new_id() else { continue };
+                let event = serde_json::json!({
+                    "event": "content.blocked", "delivery": delivery.to_string(), "order_id": row.id, "reference": order.reference,
+                    "authority": order.issuing_authority, "legal_basis": order.legal_basis, "url": block.url, "blocked_at": block.blocked_at,
+                });
+                let body = event.to_string();
+                let signature = tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));
+                webhooks.push((delivery.to_string(), hook.clone(), body, signature));
+            }
+        }
         let execution = tocsin_store::Execution {
             order_id: &row.id,
             state: new_state,
             detail,
             blocks: blocks.clone(),
             feedback: (&id_text, &peer.fingerprint, &peer.url, "feedback", &jws),
+            webhooks,
         };
         match state.store.execute_order(&execution).await {
             Ok(()) => {
                 state.gate.add(blocks);
                 state.outbox.notify_one();
                 state.preserver.notify_one();
+                state.webhooks.notify_one();
                 tracing::info!(order = %row.id, state = new_state, "order executed");
             }
             Err(tocsin_store::StoreError::Refused(reason)) => tracing::info!(order = %row.id, %reason, "order not executed"),

@@ -16,6 +16,7 @@ mod peers;
 mod preservation;
 mod problem;
 mod time;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -48,6 +49,8 @@ pub struct State {
     pub executor: tokio::sync::Notify,
     /// Wakes the preserver when URLs are blocked.
     pub preserver: tokio::sync::Notify,
+    /// Wakes the webhook caller when calls are queued.
+    pub webhooks: tokio::sync::Notify,
     /// The blocked URLs.
     pub gate: gate::Gate,
 }
@@ -63,6 +66,7 @@ impl State {
             outbox: tokio::sync::Notify::new(),
             executor: tokio::sync::Notify::new(),
             preserver: tokio::sync::Notify::new(),
+            webhooks: tokio::sync::Notify::new(),
             gate: gate::Gate::default(),
         }
     }
@@ -76,6 +80,7 @@ impl State {
 
 pub use execution::run_executor;
 pub use preservation::{blob_path, run_preserver};
+pub use webhooks::run_webhooks;
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -486,6 +486,23 @@ pub struct Execution<'a> {
     pub blocks: Vec<Block>,
     /// The feedback message to the authority: id, peer, URL, kind, signed message.
     pub feedback: (&'a str, &'a str, &'a str, &'a str, &'a str),
+    /// Calls to the platform's action webhook: id, URL, body, signature.
+    pub webhooks: Vec<(String, String, String, String)>,
+}
+
+/// A webhook call waiting to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookCall {
+    /// Its id (sent as `Tocsin-Delivery`, so the receiver can drop repeats).
+    pub id: String,
+    /// Where to POST.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// The node's compact JWS over the body.
+    pub signature: String,
+    /// Attempts so far.
+    pub attempts: i64,
 }
 
 impl Store {
@@ -547,6 +564,18 @@ impl Store {
         .bind(at)
         .execute(&mut *tx)
         .await?;
+        for (id, url, body, signature) in &e.webhooks {
+            sqlx::query(
+                "INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)",
+            )
+            .bind(id)
+            .bind(url)
+            .bind(body)
+            .bind(signature)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
         let entry = serde_json::json!({ "type": "order.executed", "order": e.order_id, "state": e.state, "targets": e.detail, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
@@ -594,6 +623,46 @@ impl Store {
             serde_json::json!({ "type": format!("referral.{decision}"), "order": order_id, "by": reviewer, "reason": reason, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Webhook calls due at `now` (Unix ms), oldest first.
+    pub async fn due_webhooks(&self, now: i64, limit: i64) -> Result<Vec<WebhookCall>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, body, signature, attempts FROM webhooks WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+             ORDER BY next_attempt_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WebhookCall {
+                    id: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    body: r.try_get(2)?,
+                    signature: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// When the next webhook call is due, if any (Unix ms).
+    pub async fn next_webhook_due(&self) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT MIN(next_attempt_at) FROM webhooks WHERE delivered_at IS NULL").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
+    /// A webhook call's outcome: answered (`error` None) or to be tried again at `next_attempt_at`.
+    pub async fn webhook_attempted(&self, id: &str, error: Option<&str>, next_attempt_at: i64) -> Result<(), StoreError> {
+        let query = match error {
+            None => "UPDATE webhooks SET attempts = attempts + 1, delivered_at = $1, next_attempt_at = NULL, last_error = $2 WHERE id = $3",
+            Some(_) => "UPDATE webhooks SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
+        };
+        let when = if error.is_none() { now_ms() } else { next_attempt_at };
+        sqlx::query(query).bind(when).bind(error).bind(id).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0006_blocks.sql"),
     include_str!("../migrations/sqlite/0007_order_received_at.sql"),
     include_str!("../migrations/sqlite/0008_evidence.sql"),
+    include_str!("../migrations/sqlite/0009_webhooks.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -24,6 +25,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0006_blocks.sql"),
     include_str!("../migrations/postgres/0007_order_received_at.sql"),
     include_str!("../migrations/postgres/0008_evidence.sql"),
+    include_str!("../migrations/postgres/0009_webhooks.sql"),
 ];
 
 /// Applies the steps not yet applied.

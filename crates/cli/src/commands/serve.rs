@@ -51,6 +51,10 @@ pub struct ServeArgs {
     /// Where this platform's content can be fetched, to preserve it.
     #[arg(long, env = "TOCSIN_ORIGIN", value_name = "URL")]
     origin: Option<String>,
+
+    /// Called (POST, signed, retried) once for each URL this platform blocks.
+    #[arg(long, env = "TOCSIN_ACTION_WEBHOOK", value_name = "URL")]
+    action_webhook: Option<String>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -62,9 +66,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         name: args.name,
         public_url: args.public_url,
         role: (!args.roles.is_empty()).then_some(args.roles),
-        platform: (!args.serves.is_empty() || args.origin.is_some()).then(|| tocsin_server::config::PlatformPartial {
-            serves: (!args.serves.is_empty()).then_some(args.serves),
-            origin: args.origin,
+        platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some()).then(|| {
+            tocsin_server::config::PlatformPartial {
+                serves: (!args.serves.is_empty()).then_some(args.serves),
+                origin: args.origin,
+                action_webhook: args.action_webhook,
+            }
         }),
     };
     let file = match &args.config {
@@ -98,11 +105,13 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
     let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
     let preserver = tokio::spawn(tocsin_server::run_preserver(state.clone()));
+    let webhooks = tokio::spawn(tocsin_server::run_webhooks(state.clone()));
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
     executor.abort();
     preserver.abort();
+    webhooks.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -3,6 +3,7 @@
 //! nothing; an order issued while the platform is down is delivered once it is back.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,6 +25,8 @@ struct Pair {
     platform_jwk: Jwk,
     platform_listen: String,
     origin: String,
+    hook: String,
+    hooks: Arc<Mutex<Hooks>>,
 }
 
 fn identity(node: &Node) -> (Jwk, String) {
@@ -41,9 +44,23 @@ fn free_port() -> String {
     listener.local_addr().expect("addr").to_string()
 }
 
-/// The platform's flags: it serves videohost.example and its subdomains, from `origin`.
-fn platform_args<'a>(listen: &'a str, origin: &'a str) -> Vec<&'a str> {
-    vec!["--name", "videohost", "--role", "platform", "--serves", "videohost.example", "--listen", listen, "--origin", origin]
+/// The platform's flags: it serves videohost.example and its subdomains, from `origin`, whose
+/// `/hook` is its action webhook.
+fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a str> {
+    vec![
+        "--name",
+        "videohost",
+        "--role",
+        "platform",
+        "--serves",
+        "videohost.example",
+        "--listen",
+        listen,
+        "--origin",
+        origin,
+        "--action-webhook",
+        hook,
+    ]
 }
 
 /// The image the platform's origin serves at `/v/1.jpg` (one of Meta's PDQ reference images).
@@ -54,13 +71,23 @@ fn origin_image() -> Vec<u8> {
 /// The HTML page the origin serves at `/page`.
 const ORIGIN_PAGE: &[u8] = b"<!doctype html><title>a page</title><p>propaganda</p>";
 
-/// A small origin server on loopback: `/v/1.jpg`, `/page`, 404 otherwise. Runs until the test
-/// process ends.
-fn start_origin() -> String {
-    use std::io::{BufRead, BufReader, Write};
+/// Calls the platform made to its action webhook: (delivery id, signature, body), in order,
+/// and how many were refused on purpose (the first call gets a 503, to exercise the retry).
+#[derive(Default)]
+struct Hooks {
+    answered: Vec<(String, String, String)>,
+    refused: usize,
+}
+
+/// A small origin server on loopback: `GET /v/1.jpg`, `GET /page`, `POST /hook` (the action
+/// webhook), 404 otherwise. Runs until the test process ends.
+fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let addr = format!("http://{}", listener.local_addr().expect("addr"));
     let image = origin_image();
+    let hooks = Arc::new(Mutex::new(Hooks::default()));
+    let seen = hooks.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
@@ -68,23 +95,49 @@ fn start_origin() -> String {
             if reader.read_line(&mut request_line).is_err() {
                 continue;
             }
+            let mut headers = std::collections::HashMap::new();
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                }
                 line.clear();
             }
+            let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+            let mut body = vec![0u8; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
             let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
-            let (status, content_type, body) = match path.as_str() {
+            let (status, content_type, reply): (&str, &str, &[u8]) = match path.as_str() {
                 "/v/1.jpg" => ("200 OK", "image/jpeg", image.as_slice()),
                 "/page" => ("200 OK", "text/html", ORIGIN_PAGE),
+                "/hook" => {
+                    let mut hooks = seen.lock().expect("lock");
+                    if hooks.refused == 0 {
+                        hooks.refused += 1;
+                        ("503 Service Unavailable", "text/plain", &b"busy"[..])
+                    } else {
+                        let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
+                        hooks.answered.push((
+                            header("tocsin-delivery"),
+                            header("tocsin-signature"),
+                            String::from_utf8_lossy(&body).into_owned(),
+                        ));
+                        ("204 No Content", "text/plain", &b""[..])
+                    }
+                }
                 _ => ("404 Not Found", "text/plain", &b"no"[..]),
             };
             let mut stream = reader.into_inner();
-            let head =
-                format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                reply.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(reply));
         }
     });
-    addr
+    (addr, hooks)
 }
 
 impl Pair {
@@ -94,8 +147,9 @@ impl Pair {
         let platform_admin = token(platform_dir.path(), "tns", "admin");
         let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
         let platform_listen = free_port();
-        let origin = start_origin();
-        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen, &origin), &[]);
+        let (origin, hooks) = start_origin();
+        let hook = format!("{origin}/hook");
+        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen, &origin, &hook), &[]);
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
         let pair = Pair {
@@ -110,6 +164,8 @@ impl Pair {
             platform_jwk,
             platform_listen,
             origin,
+            hook,
+            hooks,
         };
         let a = pair
             .cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp]);
@@ -322,7 +378,7 @@ fn an_order_issued_while_the_platform_is_down_is_delivered_once_it_is_back() {
     let id = pair.issue("https://videohost.example/v/9");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(pair.order_on_authority(&id)["state"], "issued", "not delivered while the platform is down");
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
     pair.wait_for(&id, "executed");
     assert_eq!(pair.platform_orders().len(), 1, "received once");
 }
@@ -372,7 +428,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
 
         // The blocked set is rebuilt from the database after a crash.
         drop(pair.platform.take());
-        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
+        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
     }
 
     // Withdrawn by the authority: the platform lifts the block, and it stays lifted after a restart.
@@ -390,7 +446,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
     }
     assert!(pair.platform_orders()[0].as_str().expect("line").contains("\twithdrawn\t"), "{:?}", pair.platform_orders());
     drop(pair.platform.take());
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin), &[]));
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
     assert_eq!(pair.gate(check).0, 204, "still lifted after a restart");
     for (dir, url, token) in [
         (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
@@ -453,6 +509,29 @@ fn an_image_and_a_page_are_blocked_preserved_and_hashed_into_the_stay_down_bank(
         "{bank:?}"
     );
     assert_eq!(bank.iter().filter(|e| e["signal_type"] == "sha256").count(), 2);
+
+    // The action webhook was called once per target, signed by the platform, after one refusal.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pair.hooks.lock().expect("lock").answered.len() < 2 {
+        assert!(Instant::now() < deadline, "the webhook was not called twice within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let hooks = pair.hooks.lock().expect("lock");
+    assert_eq!((hooks.refused, hooks.answered.len()), (1, 2), "one refused, then one call per target, no repeat");
+    let mut urls = Vec::new();
+    for (delivery, signature, body) in &hooks.answered {
+        let verified = tocsin_wire::verify_compact(signature, &pair.platform_jwk).expect("signed by the platform");
+        assert_eq!(verified.payload, body.as_bytes(), "the signature covers the body");
+        let event: Value = serde_json::from_str(body).expect("JSON");
+        assert_eq!(
+            (event["event"].as_str(), event["order_id"].as_str(), event["delivery"].as_str()),
+            (Some("content.blocked"), Some(id.as_str()), Some(delivery.as_str()))
+        );
+        urls.push(event["url"].as_str().expect("url").to_owned());
+    }
+    urls.sort();
+    assert_eq!(urls, ["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
 }
 
 #[test]
