@@ -11,7 +11,7 @@ mod log;
 pub mod messaging;
 pub mod metrics;
 mod openapi;
-mod orders;
+pub(crate) mod orders;
 mod peers;
 mod preservation;
 mod problem;
@@ -121,6 +121,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/orders/{id}/withdraw", post(orders::withdraw))
         .route("/v1/orders/{id}/accept", post(orders::accept))
         .route("/v1/orders/{id}/reject", post(orders::reject))
+        .route("/v1/orders/{id}/inability", post(orders::inability))
+        .route("/v1/orders/{id}/clarify", post(orders::clarify))
         .route("/v1/banks/stay-down", get(orders::stay_down))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))

@@ -155,6 +155,42 @@ pub async fn inbox(
         ),
         _ => None,
     };
+    // An inability answer (to an order this node issued) or a clarification (of an order it
+    // received), checked for shape here and applied with the message.
+    let (transition_detail, transition_order) = match envelope.kind {
+        Kind::Inability => {
+            let answer: crate::orders::InabilityBody = serde_json::from_value(envelope.body.clone())
+                .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the inability answer: {e}")))?;
+            (serde_json::to_string(&answer).unwrap_or_default(), answer.order_id)
+        }
+        Kind::Clarification => {
+            let clarification: crate::orders::ClarificationBody = serde_json::from_value(envelope.body.clone())
+                .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the clarification: {e}")))?;
+            (serde_json::to_string(&clarification).unwrap_or_default(), clarification.order_id)
+        }
+        _ => (String::new(), String::new()),
+    };
+    let transition = match envelope.kind {
+        Kind::Inability => Some(tocsin_store::Transition {
+            order_id: &transition_order,
+            side: "issued",
+            from: &["issued", "delivered", "partially_executed"],
+            to: "unable",
+            event: "inability",
+            detail: &transition_detail,
+            restart_clock: false,
+        }),
+        Kind::Clarification => Some(tocsin_store::Transition {
+            order_id: &transition_order,
+            side: "received",
+            from: &["unable"],
+            to: "received",
+            event: "clarification",
+            detail: &transition_detail,
+            restart_clock: true,
+        }),
+        _ => None,
+    };
     let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
     let received = state
         .store
@@ -168,6 +204,7 @@ pub async fn inbox(
                 order: new_order,
                 feedback,
                 withdrawal: withdrawn.as_deref(),
+                transition,
             },
             |appended| {
                 let stamp = now_ms();
@@ -185,7 +222,7 @@ pub async fn inbox(
         .await?;
     if received.first {
         tracing::info!(id = %id, kind = %kind, from = %sender.name, "message received");
-        if envelope.kind == Kind::RemovalOrder {
+        if matches!(envelope.kind, Kind::RemovalOrder | Kind::Clarification) {
             state.executor.notify_one();
         }
         if let Some(order_id) = &withdrawn {

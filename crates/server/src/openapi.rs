@@ -43,6 +43,8 @@ use crate::{accounts, log, peers};
         crate::orders::withdraw,
         crate::orders::accept,
         crate::orders::reject,
+        crate::orders::inability,
+        crate::orders::clarify,
         crate::orders::stay_down,
         crate::gate::check,
         crate::gate::notice,

@@ -423,6 +423,183 @@ pub async fn reject(
     review(&state, &caller, &id, body, false).await
 }
 
+/// Why a platform cannot execute an order (TCO Annex III).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InabilityGround {
+    /// Force majeure (Art. 3(7)).
+    ForceMajeure,
+    /// De facto impossibility not attributable to the platform, including technical reasons (Art. 3(7)).
+    TechnicalImpossibility,
+    /// The order contains manifest errors (Art. 3(8)).
+    ManifestError,
+    /// The order lacks information needed to execute it (Art. 3(8)).
+    InsufficientInformation,
+}
+
+/// An inability answer as sent between nodes (and as `POST /v1/orders/{id}/inability` takes it,
+/// less the id).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InabilityBody {
+    /// The order.
+    pub order_id: String,
+    /// The Annex III ground.
+    pub ground: InabilityGround,
+    /// The platform's explanation.
+    #[schema(max_length = 2000)]
+    pub explanation: String,
+}
+
+/// A clarification as sent between nodes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClarificationBody {
+    /// The order.
+    pub order_id: String,
+    /// The authority's clarification.
+    #[schema(max_length = 5000)]
+    pub text: String,
+}
+
+/// `POST /v1/orders/{id}/inability` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InabilityRequest {
+    /// The Annex III ground.
+    ground: InabilityGround,
+    /// Why, for the authority.
+    #[schema(max_length = 2000)]
+    explanation: String,
+}
+
+/// `POST /v1/orders/{id}/clarify` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClarifyRequest {
+    /// The clarification.
+    #[schema(max_length = 5000)]
+    text: String,
+}
+
+fn bounded(field: &str, text: &str, max: usize) -> Result<(), Problem> {
+    if text.trim().is_empty() || text.chars().count() > max {
+        Err(Problem::Refused(format!("{field}: 1 to {max} characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Answers that an order cannot be executed, on an Annex III ground (operator, reviewer). For a
+/// manifest error or insufficient information, the authority may clarify, and the hour runs again.
+#[utoipa::path(post, path = "/v1/orders/{id}/inability", tag = "orders", security(("bearer" = [])), request_body = InabilityRequest,
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Answered; the authority is being told", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not an order waiting to be executed here", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn inability(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<InabilityRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(REVIEWERS)?;
+    let request = body.parse()?;
+    bounded("explanation", &request.explanation, 2000)?;
+    let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    let answer = InabilityBody { order_id: id.clone(), ground: request.ground, explanation: request.explanation };
+    tell(
+        &state,
+        &row,
+        Kind::Inability,
+        serde_json::to_value(&answer).map_err(|_| Problem::Internal)?,
+        tocsin_store::Transition {
+            order_id: &id,
+            side: "received",
+            from: &["received", "accepted", "partially_executed"],
+            to: "unable",
+            event: "inability",
+            detail: &serde_json::to_string(&answer).map_err(|_| Problem::Internal)?,
+            restart_clock: false,
+        },
+    )
+    .await
+}
+
+/// Answers a platform's inability (for a manifest error or insufficient information) with a
+/// clarification; the platform's hour runs again from its receipt (issuer).
+#[utoipa::path(post, path = "/v1/orders/{id}/clarify", tag = "orders", security(("bearer" = [])), request_body = ClarifyRequest,
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Sent", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "The order is not awaiting a clarification", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn clarify(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<ClarifyRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(ISSUERS)?;
+    let request = body.parse()?;
+    bounded("text", &request.text, 5000)?;
+    let (row, events) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    // Only a manifest error or missing information can be clarified (Art. 3(8)); force majeure
+    // and impossibility cannot.
+    let clarifiable = events.iter().rev().find(|e| e.event == "inability" || e.event == "feedback").is_some_and(|e| {
+        let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+        matches!(detail["ground"].as_str(), Some("manifest_error" | "insufficient_information"))
+            || detail["targets"].as_array().is_some_and(|ts| ts.iter().any(|t| t["action"] == "manifest_error"))
+    });
+    if row.state != "unable" || !clarifiable {
+        return Err(Problem::Refused(format!("order {id} is not awaiting a clarification (a manifest error or insufficient information)")));
+    }
+    let clarification = ClarificationBody { order_id: id.clone(), text: request.text };
+    tell(
+        &state,
+        &row,
+        Kind::Clarification,
+        serde_json::to_value(&clarification).map_err(|_| Problem::Internal)?,
+        tocsin_store::Transition {
+            order_id: &id,
+            side: "issued",
+            from: &["unable"],
+            to: "delivered",
+            event: "clarification",
+            detail: &serde_json::to_string(&clarification).map_err(|_| Problem::Internal)?,
+            restart_clock: false,
+        },
+    )
+    .await
+}
+
+/// Applies `transition` to this node's copy of `row` and tells the other node with a message of
+/// `kind` carrying `body`.
+async fn tell(
+    state: &Arc<State>,
+    row: &tocsin_store::OrderRow,
+    kind: Kind,
+    body: serde_json::Value,
+    transition: tocsin_store::Transition<'_>,
+) -> Result<Json<OrderView>, Problem> {
+    let peer = state
+        .store
+        .peer_by_fingerprint(&row.peer)
+        .await?
+        .ok_or_else(|| Problem::Refused("the other node is no longer a peer".to_owned()))?;
+    let message_id = new_id()?;
+    let jws = seal(state, kind, message_id, &peer.fingerprint, body);
+    let message_id = message_id.to_string();
+    let kind_name = serde_json::to_value(kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
+    state.store.transition_and_tell(&transition, (&message_id, &peer.fingerprint, &peer.url, &kind_name, &jws)).await?;
+    state.outbox.notify_one();
+    let (row, _) = state.store.order(&row.id).await?.ok_or(Problem::Internal)?;
+    Ok(Json(row.into()))
+}
+
 /// One entry of the stay-down bank.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BankEntryView {

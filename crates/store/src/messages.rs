@@ -94,6 +94,28 @@ pub struct Incoming<'a> {
     pub feedback: Option<Feedback<'a>>,
     /// The order the sender withdraws, if it is a withdrawal.
     pub withdrawal: Option<&'a str>,
+    /// Another change the message makes to one of the orders between the two nodes (an
+    /// inability answer, a clarification), if any.
+    pub transition: Option<Transition<'a>>,
+}
+
+/// A change of an order's state, allowed only from the states named.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    /// The order.
+    pub order_id: &'a str,
+    /// `issued` or `received`: which node's copy.
+    pub side: &'a str,
+    /// The states it may be in.
+    pub from: &'a [&'a str],
+    /// The state it moves to.
+    pub to: &'a str,
+    /// The timeline event.
+    pub event: &'a str,
+    /// The event's particulars, JSON.
+    pub detail: &'a str,
+    /// Whether the time of receipt starts again now (a clarification restarts the deadline).
+    pub restart_clock: bool,
 }
 
 /// A platform's feedback on an order: the order's new state and what was done, JSON.
@@ -278,7 +300,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -309,6 +331,9 @@ impl Store {
                 return Err(StoreError::Refused(format!("no order {} was issued to this peer", f.order_id)));
             }
             add_event(&mut tx, f.order_id, received_at, "feedback", f.detail).await?;
+        }
+        if let Some(t) = &transition {
+            apply_transition(&mut tx, t, Some(peer), received_at).await?;
         }
         if let Some(order_id) = withdrawal {
             let moved = sqlx::query(
@@ -422,6 +447,50 @@ async fn insert_order(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Moves an order as `t` says (from the sender `peer`, when a message asks), refused unless it
+/// is in one of the states `t` allows.
+async fn apply_transition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &Transition<'_>,
+    peer: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT state, peer FROM orders WHERE id = $1 AND side = $2")
+        .bind(t.order_id)
+        .bind(t.side)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Err(StoreError::Refused(format!("no order {}", t.order_id))) };
+    let (state, owner): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+    if peer.is_some_and(|p| p != owner) {
+        return Err(StoreError::Refused(format!("order {} is not between this node and the sender", t.order_id)));
+    }
+    if !t.from.contains(&state.as_str()) {
+        return Err(StoreError::Refused(format!(
+            "order {} is {state}; {} is allowed only when it is {}",
+            t.order_id,
+            t.event,
+            t.from.join(" or ")
+        )));
+    }
+    sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = $4")
+        .bind(t.to)
+        .bind(at)
+        .bind(t.order_id)
+        .bind(t.side)
+        .execute(&mut **tx)
+        .await?;
+    if t.restart_clock {
+        sqlx::query("UPDATE orders SET received_at = $1 WHERE id = $2 AND side = $3")
+            .bind(at)
+            .bind(t.order_id)
+            .bind(t.side)
+            .execute(&mut **tx)
+            .await?;
+    }
+    add_event(tx, t.order_id, at, t.event, t.detail).await
 }
 
 async fn add_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order: &str, at: i64, event: &str, detail: &str) -> Result<(), StoreError> {
@@ -663,6 +732,32 @@ impl Store {
         };
         let when = if error.is_none() { now_ms() } else { next_attempt_at };
         sqlx::query(query).bind(when).bind(error).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A change this node makes to an order (an inability answer, a clarification), with the
+    /// message that tells the other node queued and a log entry, in one transaction.
+    pub async fn transition_and_tell(&self, t: &Transition<'_>, message: (&str, &str, &str, &str, &str)) -> Result<(), StoreError> {
+        let at = now_ms();
+        let (id, peer, url, kind, jws) = message;
+        let mut tx = self.pool.begin().await?;
+        apply_transition(&mut tx, t, None, at).await?;
+        sqlx::query(
+            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        )
+        .bind(id)
+        .bind(peer)
+        .bind(url)
+        .bind(kind)
+        .bind(jws)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let detail: serde_json::Value = serde_json::from_str(t.detail).unwrap_or_default();
+        let entry =
+            serde_json::json!({ "type": format!("order.{}", t.event), "order": t.order_id, "state": t.to, "detail": detail, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -23,6 +23,38 @@ pub enum OrderCommand {
     Accept(WithdrawArgs),
     /// On a platform: reject a referral after review (the authority is told why).
     Reject(WithdrawArgs),
+    /// On a platform: answer that an order cannot be executed (TCO Annex III).
+    Inability(InabilityArgs),
+    /// On an authority: clarify an order the platform could not execute for a manifest error or
+    /// missing information; the platform's hour runs again.
+    Clarify(ClarifyArgs),
+}
+
+/// Arguments of `tocsin order inability`.
+#[derive(Debug, Args)]
+pub struct InabilityArgs {
+    /// The order id.
+    id: String,
+    /// force_majeure, technical_impossibility, manifest_error or insufficient_information.
+    #[arg(long, value_name = "GROUND")]
+    ground: String,
+    /// Why, for the authority.
+    #[arg(long, value_name = "TEXT")]
+    explanation: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Arguments of `tocsin order clarify`.
+#[derive(Debug, Args)]
+pub struct ClarifyArgs {
+    /// The order id.
+    id: String,
+    /// The clarification.
+    #[arg(long, value_name = "TEXT")]
+    text: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin order withdraw`, `accept` and `reject`: the order and why.
@@ -135,6 +167,15 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
         OrderCommand::Withdraw(args) => decide(&mut out, &args, "withdraw")?,
         OrderCommand::Accept(args) => decide(&mut out, &args, "accept")?,
         OrderCommand::Reject(args) => decide(&mut out, &args, "reject")?,
+        OrderCommand::Inability(args) => {
+            let body = serde_json::json!({ "ground": args.ground, "explanation": args.explanation });
+            let order: Value = args.server.post(&format!("/v1/orders/{}/inability", args.id), &body)?;
+            writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
+        }
+        OrderCommand::Clarify(args) => {
+            let order: Value = args.server.post(&format!("/v1/orders/{}/clarify", args.id), &serde_json::json!({ "text": args.text }))?;
+            writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
+        }
         OrderCommand::Show(args) => {
             let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;
             match args.format {

@@ -573,3 +573,93 @@ fn referrals_wait_for_review_then_an_accepted_one_is_removed_and_a_rejected_one_
     assert_eq!(feedback["detail"]["reason"], "news reporting, allowed by our terms");
     assert_eq!(pair.gate("/v1/gate/check?url=https%3A%2F%2Fvideohost.example%2Fother").0, 204);
 }
+
+impl Pair {
+    /// The platform's view of an order.
+    fn order_on_platform(&self, id: &str) -> Value {
+        let run = self.cli_on_platform(&["order", "show", id, "--format", "json"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("JSON")
+    }
+
+    /// Waits (at most 30 s) until `node` (the authority or the platform) shows `id` in `state`.
+    fn wait_state(&self, on_platform: bool, id: &str, state: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let order = if on_platform { self.order_on_platform(id) } else { self.order_on_authority(id) };
+            if order["state"] == state {
+                return order;
+            }
+            assert!(Instant::now() < deadline, "not {state} within 30 s: {order}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn every_annex_iii_answer_reaches_the_authority_and_only_errors_and_missing_information_can_be_clarified() {
+    let pair = Pair::start();
+    let operator = token(pair.platform_dir.path(), "tns-desk", "operator");
+    let server = format!("http://{}", pair.platform_listen);
+    let answer = |id: &str, ground: &str| {
+        tocsin_in(
+            pair.platform_dir.path(),
+            &["order", "inability", id, "--ground", ground, "--explanation", "see ground", "--server", &server, "--token", &operator],
+        )
+    };
+    let clarify = |id: &str| {
+        pair.cli_on_authority(&pair.issuer, &["order", "clarify", id, "--text", "the video is at /v/1.jpg on media.videohost.example"])
+    };
+
+    // Referrals wait for review, so the platform can answer them by hand.
+    for (ground, clarifiable) in
+        [("force_majeure", false), ("technical_impossibility", false), ("insufficient_information", true), ("manifest_error", true)]
+    {
+        let id = pair.issue_with(&["https://videohost.example/watch?v=1"], &["--referral"]);
+        pair.wait_state(false, &id, "delivered");
+        let run = answer(&id, ground);
+        assert_eq!(run.code, 0, "{ground}: {}", run.stderr);
+        let order = pair.wait_state(false, &id, "unable");
+        let inability = order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "inability").expect("inability");
+        assert_eq!(inability["detail"]["ground"], ground);
+        let first_receipt = pair.order_on_platform(&id)["received_at"].as_i64().expect("received");
+        let run = clarify(&id);
+        if clarifiable {
+            assert_eq!(run.code, 0, "{ground}: {}", run.stderr);
+            // The platform has the order back, with its hour starting again.
+            let again = pair.wait_state(true, &id, "received");
+            assert!(again["received_at"].as_i64().expect("received") > first_receipt, "the deadline runs from the clarification");
+            assert!(again["timeline"].as_array().expect("timeline").iter().any(|e| e["event"] == "clarification"));
+            assert_eq!(pair.order_on_authority(&id)["state"], "delivered");
+        } else {
+            assert_ne!(run.code, 0, "{ground} cannot be clarified");
+            assert!(run.stderr.contains("not awaiting a clarification"), "{}", run.stderr);
+        }
+    }
+    assert_ne!(answer("01M8NBJZ9R3XRCERC33TX8ZJ43", "force_majeure").code, 0, "no such order");
+    let bad = answer(&pair.issue_with(&["https://videohost.example/x"], &["--referral"]), "bad_weather");
+    assert!(bad.stderr.contains("422"), "an unknown ground: {}", bad.stderr);
+
+    // A manifest error found by the platform itself (a host it does not serve) can be clarified
+    // too; the order is then executed again.
+    let id = pair.issue("https://elsewhere.example/page");
+    pair.wait_for(&id, "unable");
+    assert_eq!(clarify(&id).code, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let order = pair.order_on_authority(&id);
+        let feedbacks = order["timeline"].as_array().expect("timeline").iter().filter(|e| e["event"] == "feedback").count();
+        if order["state"] == "unable" && feedbacks == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not answered again within 30 s: {order}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (dir, url, token) in [
+        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
+        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
+    ] {
+        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
+        assert_eq!(verify.code, 0, "{}", verify.stderr);
+    }
+}

@@ -313,6 +313,8 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/orders",
             "/v1/orders/{id}",
             "/v1/orders/{id}/accept",
+            "/v1/orders/{id}/clarify",
+            "/v1/orders/{id}/inability",
             "/v1/orders/{id}/reject",
             "/v1/orders/{id}/withdraw",
             "/v1/peers",
