@@ -663,3 +663,28 @@ fn every_annex_iii_answer_reaches_the_authority_and_only_errors_and_missing_info
         assert_eq!(verify.code, 0, "{}", verify.stderr);
     }
 }
+
+#[test]
+fn a_platform_killed_right_after_the_order_is_issued_executes_it_once_after_the_restart() {
+    let mut pair = Pair::start();
+    let id = pair.issue_many(&["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
+    drop(pair.platform.take()); // SIGKILL, before, during or after the delivery
+    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
+    let order = pair.wait_for(&id, "executed");
+    // Let any repeat that was going to happen happen.
+    std::thread::sleep(Duration::from_millis(1500));
+    let order_again = pair.order_on_authority(&id);
+    let count = |o: &Value, event: &str| o["timeline"].as_array().expect("timeline").iter().filter(|e| e["event"] == event).count();
+    assert_eq!((count(&order, "delivered"), count(&order_again, "feedback")), (1, 1), "{order_again}");
+    assert_eq!(pair.platform_orders().len(), 1, "received once");
+    let platform_view = pair.order_on_platform(&id);
+    assert_eq!(count(&platform_view, "executed"), 1, "executed once: {platform_view}");
+    assert_eq!(pair.gate("/v1/gate/check?url=https%3A%2F%2Fvideohost.example%2Fpage").0, 403);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pair.hooks.lock().expect("lock").answered.len() < 2 {
+        assert!(Instant::now() < deadline, "the webhook was not called for both targets");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(pair.hooks.lock().expect("lock").answered.len(), 2, "one call per target, never two");
+}
