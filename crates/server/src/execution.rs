@@ -1,5 +1,6 @@
-//! The platform executes removal orders from peers it accepts as competent authorities (today:
-//! peers that announce the authority role; automatic): each target on a host this platform
+//! The platform executes removal orders from peers it accepts as competent authorities (peers
+//! that announce the authority role, automatically unless the peer's policy is `review`, and any
+//! order a reviewer accepted): each target on a host this platform
 //! serves is blocked in the gate, any other is answered as a manifest error (TCO Annex III), and
 //! feedback goes back to the authority. Work is picked up from the database, so an order
 //! received just before a crash is executed after the restart, once.
@@ -54,7 +55,7 @@ pub async fn run_executor(state: Arc<State>) {
 async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
     for row in state.store.orders_to_execute().await? {
         let Some(peer) = state.store.peer_by_fingerprint(&row.peer).await? else { continue };
-        if row.state != "accepted" && !peer.roles.iter().any(|r| r == "authority") {
+        if row.state != "accepted" && (peer.policy != "auto" || !peer.roles.iter().any(|r| r == "authority")) {
             // Not a competent authority by this node's lights: left for a person to decide.
             continue;
         }

@@ -115,6 +115,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/tokens/revoke", post(accounts::revoke))
         .route("/v1/peers", get(peers::list).post(peers::add))
         .route("/v1/peers/{name}", axum::routing::delete(peers::remove))
+        .route("/v1/peers/{name}/policy", post(peers::set_policy))
         .route("/v1/inbox", post(messaging::inbox))
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))

@@ -36,6 +36,7 @@ use crate::{accounts, log, peers};
         peers::add,
         peers::list,
         peers::remove,
+        peers::set_policy,
         crate::messaging::inbox,
         crate::orders::issue,
         crate::orders::list,

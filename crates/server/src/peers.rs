@@ -31,6 +31,17 @@ pub struct NewPeer {
     /// The fingerprint of the peer's key, as its operator gave it out of band.
     #[schema(max_length = 128)]
     fingerprint: String,
+    /// `auto` (default): its removal orders are executed at once if it is an authority;
+    /// `review`: they wait for a reviewer.
+    policy: Option<String>,
+}
+
+/// `POST /v1/peers/{name}/policy` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    /// `auto` or `review`.
+    policy: String,
 }
 
 /// A peer as the API shows it.
@@ -46,11 +57,13 @@ pub struct PeerView {
     roles: Vec<String>,
     /// When it was added, Unix seconds.
     added_at: i64,
+    /// `auto` or `review`.
+    policy: String,
 }
 
 impl From<tocsin_store::Peer> for PeerView {
     fn from(p: tocsin_store::Peer) -> Self {
-        Self { name: p.name, url: p.url, fingerprint: p.fingerprint, roles: p.roles, added_at: p.added_at }
+        Self { name: p.name, url: p.url, fingerprint: p.fingerprint, roles: p.roles, added_at: p.added_at, policy: p.policy }
     }
 }
 
@@ -116,7 +129,7 @@ pub async fn add(
     if remote.protocol_version != crate::PROTOCOL_VERSION {
         return Err(Problem::Refused(format!("{base} speaks {}, this node {}", remote.protocol_version, crate::PROTOCOL_VERSION)));
     }
-    let peer = state.store.add_peer(&remote.name, &base, &remote.jwk, &remote.roles).await?;
+    let peer = state.store.add_peer(&remote.name, &base, &remote.jwk, &remote.roles, request.policy.as_deref().unwrap_or("auto")).await?;
     tracing::info!(peer = %peer.name, %fingerprint, "peer added");
     Ok((StatusCode::CREATED, Json(peer.into())))
 }
@@ -127,6 +140,26 @@ pub async fn add(
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<PeerView>>, Problem> {
     caller.require(ADMIN)?;
     Ok(Json(state.store.peers().await?.into_iter().map(PeerView::from).collect()))
+}
+
+/// Sets how this node treats a peer's removal orders (admin).
+#[utoipa::path(post, path = "/v1/peers/{name}/policy", tag = "peers", security(("bearer" = [])), request_body = PolicyRequest,
+    params(("name" = String, Path, description = "The peer")),
+    responses(
+        (status = 204, description = "Set"),
+        (status = 409, description = "No such peer, or not auto or review", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn set_policy(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(name): Path<String>,
+    body: JsonBody<PolicyRequest>,
+) -> Result<StatusCode, Problem> {
+    caller.require(ADMIN)?;
+    let request = body.parse()?;
+    state.store.set_peer_policy(&name, &request.policy).await?;
+    state.executor.notify_one();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Removes a peer: its messages are refused from now on (admin).

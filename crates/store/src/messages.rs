@@ -664,16 +664,15 @@ impl Store {
     ) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND kind = 'referral' AND state = 'received'",
-        )
-        .bind(decision)
-        .bind(at)
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?;
+        // Removal orders held for review (a peer with the review policy) may be accepted; only
+        // referrals may be rejected (a removal order is answered with an inability, if at all).
+        let kinds = if decision == "accepted" { "('referral', 'removal_order')" } else { "('referral')" };
+        let sql = format!(
+            "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND kind IN {kinds} AND state = 'received'"
+        );
+        let moved = sqlx::query(&sql).bind(decision).bind(at).bind(order_id).execute(&mut *tx).await?;
         if moved.rows_affected() != 1 {
-            return Err(StoreError::Refused(format!("no referral {order_id} waiting for review")));
+            return Err(StoreError::Refused(format!("no order {order_id} waiting for review that can be {decision}")));
         }
         add_event(&mut tx, order_id, at, decision, &serde_json::json!({ "by": reviewer, "reason": reason }).to_string()).await?;
         if let Some((id, peer, url, jws)) = feedback {

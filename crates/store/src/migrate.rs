@@ -15,6 +15,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0007_order_received_at.sql"),
     include_str!("../migrations/sqlite/0008_evidence.sql"),
     include_str!("../migrations/sqlite/0009_webhooks.sql"),
+    include_str!("../migrations/sqlite/0010_peer_policy.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -26,6 +27,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0007_order_received_at.sql"),
     include_str!("../migrations/postgres/0008_evidence.sql"),
     include_str!("../migrations/postgres/0009_webhooks.sql"),
+    include_str!("../migrations/postgres/0010_peer_policy.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -23,12 +23,21 @@ pub struct Peer {
     pub roles: Vec<String>,
     /// When it was added, Unix seconds.
     pub added_at: i64,
+    /// `auto`: its removal orders are executed at once (if it is an authority); `review`: they
+    /// wait for a reviewer.
+    pub policy: String,
 }
+
+/// The policies a peer may have.
+pub const POLICIES: [&str; 2] = ["auto", "review"];
 
 impl Store {
     /// Adds a peer; refused if its name or key is already a peer's, or its name is not well
     /// formed, or the fingerprint is not its key's.
-    pub async fn add_peer(&self, name: &str, url: &str, jwk: &Jwk, roles: &[String]) -> Result<Peer, StoreError> {
+    pub async fn add_peer(&self, name: &str, url: &str, jwk: &Jwk, roles: &[String], policy: &str) -> Result<Peer, StoreError> {
+        if !POLICIES.contains(&policy) {
+            return Err(StoreError::Refused(format!("policy {policy:?}: auto or review")));
+        }
         check_account_name(name)
             .map_err(|_| StoreError::Refused(format!("peer name {name:?}: 1 to 64 letters, digits, '-', '_' or '.'")))?;
         let fingerprint = jwk.thumbprint();
@@ -44,15 +53,17 @@ impl Store {
             let existing: String = row.try_get(0)?;
             return Err(StoreError::Refused(format!("already a peer: {existing:?} has this name or key")));
         }
-        let inserted = sqlx::query("INSERT INTO peers (name, url, fingerprint, jwk, roles, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(name)
-            .bind(url)
-            .bind(&fingerprint)
-            .bind(&jwk_json)
-            .bind(roles.join(","))
-            .bind(added_at)
-            .execute(&mut *tx)
-            .await;
+        let inserted =
+            sqlx::query("INSERT INTO peers (name, url, fingerprint, jwk, roles, added_at, policy) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(name)
+                .bind(url)
+                .bind(&fingerprint)
+                .bind(&jwk_json)
+                .bind(roles.join(","))
+                .bind(added_at)
+                .bind(policy)
+                .execute(&mut *tx)
+                .await;
         match inserted {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -61,27 +72,53 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
         let entry = serde_json::json!({
-            "type": "peer.added", "peer": name, "url": url, "fingerprint": fingerprint, "roles": roles, "at": added_at,
+            "type": "peer.added", "peer": name, "url": url, "fingerprint": fingerprint, "roles": roles, "policy": policy, "at": added_at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
-        Ok(Peer { name: name.to_owned(), url: url.to_owned(), fingerprint, jwk: jwk.clone(), roles: roles.to_vec(), added_at })
+        Ok(Peer {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            fingerprint,
+            jwk: jwk.clone(),
+            roles: roles.to_vec(),
+            added_at,
+            policy: policy.to_owned(),
+        })
     }
 
     /// Every peer, by name.
     pub async fn peers(&self) -> Result<Vec<Peer>, StoreError> {
-        let rows =
-            sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at FROM peers ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy FROM peers ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(peer_from).collect()
     }
 
     /// The peer whose key has `fingerprint`, if any.
     pub async fn peer_by_fingerprint(&self, fingerprint: &str) -> Result<Option<Peer>, StoreError> {
-        let row = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at FROM peers WHERE fingerprint = $1")
+        let row = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy FROM peers WHERE fingerprint = $1")
             .bind(fingerprint)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(peer_from).transpose()
+    }
+
+    /// Sets how this node treats a peer's removal orders (`auto` or `review`), with a log entry.
+    pub async fn set_peer_policy(&self, name: &str, policy: &str) -> Result<(), StoreError> {
+        if !POLICIES.contains(&policy) {
+            return Err(StoreError::Refused(format!("policy {policy:?}: auto or review")));
+        }
+        check_account_name(name).map_err(|_| StoreError::Refused(format!("no peer {name:?}")))?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE peers SET policy = $1 WHERE name = $2").bind(policy).bind(name).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("no peer {name:?}")));
+        }
+        let entry = serde_json::json!({ "type": "peer.policy", "peer": name, "policy": policy, "at": now() });
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Removes a peer: its messages are refused from now on. Refused if there is none by that name.
@@ -109,5 +146,6 @@ fn peer_from(row: &sqlx::any::AnyRow) -> Result<Peer, StoreError> {
         jwk: serde_json::from_str(&jwk).map_err(|_| StoreError::Inconsistent("a stored peer key is not a JWK"))?,
         roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         added_at: row.try_get(5)?,
+        policy: row.try_get(6)?,
     })
 }

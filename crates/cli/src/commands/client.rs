@@ -61,6 +61,11 @@ impl ServerArgs {
         serde_json::from_str(&text).with_context(|| format!("POST {path}: not the JSON expected"))
     }
 
+    /// `POST path` with a JSON body, for an answer without a body (204).
+    pub fn post_unit(&self, path: &str, body: &impl Serialize) -> anyhow::Result<()> {
+        self.request("POST", path, Some(serde_json::to_value(body)?)).map(|_| ())
+    }
+
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.request("DELETE", path, None).map(|_| ())

@@ -14,10 +14,23 @@ use super::client::ServerArgs;
 pub enum PeerCommand {
     /// Add a peer by URL, checking that its key has the fingerprint its operator gave you.
     Add(AddArgs),
-    /// List the peers: name, URL, fingerprint, roles.
+    /// List the peers: name, URL, fingerprint, roles, policy.
     List(ListArgs),
     /// Remove a peer: its messages are refused from now on.
     Remove(RemoveArgs),
+    /// Set how this node treats a peer's removal orders: auto (executed at once) or review.
+    Policy(PolicyArgs),
+}
+
+/// Arguments of `tocsin peer policy`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// The peer's name.
+    name: String,
+    /// auto or review.
+    policy: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin peer add`.
@@ -28,6 +41,10 @@ pub struct AddArgs {
     /// The fingerprint of the peer's key, confirmed out of band (phone, letter, in person).
     #[arg(long, value_name = "FP", allow_hyphen_values = true)]
     fingerprint: String,
+    /// auto: its removal orders are executed at once (if it is an authority); review: they wait
+    /// for a reviewer.
+    #[arg(long, default_value = "auto")]
+    policy: String,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -54,6 +71,7 @@ struct Peer {
     url: String,
     fingerprint: String,
     roles: Vec<String>,
+    policy: String,
 }
 
 /// Runs a `tocsin peer` command.
@@ -61,15 +79,19 @@ pub fn run(command: PeerCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match command {
         PeerCommand::Add(args) => {
-            let body = serde_json::json!({ "url": args.url, "fingerprint": args.fingerprint });
+            let body = serde_json::json!({ "url": args.url, "fingerprint": args.fingerprint, "policy": args.policy });
             let peer: Peer = args.server.post("/v1/peers", &body)?;
             writeln!(out, "added peer {} ({}) at {}, key {}", peer.name, peer.roles.join(","), peer.url, peer.fingerprint)?;
         }
         PeerCommand::List(args) => {
             let peers: Vec<Peer> = args.server.get("/v1/peers")?;
             for p in peers {
-                writeln!(out, "{}\t{}\t{}\t{}", p.name, p.url, p.fingerprint, p.roles.join(","))?;
+                writeln!(out, "{}\t{}\t{}\t{}\t{}", p.name, p.url, p.fingerprint, p.roles.join(","), p.policy)?;
             }
+        }
+        PeerCommand::Policy(args) => {
+            args.server.post_unit(&format!("/v1/peers/{}/policy", args.name), &serde_json::json!({ "policy": args.policy }))?;
+            writeln!(out, "peer {}: policy {}", args.name, args.policy)?;
         }
         PeerCommand::Remove(args) => {
             args.server.delete(&format!("/v1/peers/{}", args.name)).context("removing the peer")?;

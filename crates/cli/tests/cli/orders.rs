@@ -688,3 +688,25 @@ fn a_platform_killed_right_after_the_order_is_issued_executes_it_once_after_the_
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(pair.hooks.lock().expect("lock").answered.len(), 2, "one call per target, never two");
 }
+
+#[test]
+fn with_the_review_policy_an_authoritys_removal_orders_wait_for_a_reviewer() {
+    let pair = Pair::start();
+    assert_eq!(pair.cli_on_platform(&["peer", "policy", "police-nl", "review"]).code, 0);
+    let id = pair.issue("https://videohost.example/page");
+    pair.wait_state(false, &id, "delivered");
+    std::thread::sleep(Duration::from_millis(300));
+    let check = "/v1/gate/check?url=https%3A%2F%2Fvideohost.example%2Fpage";
+    assert_eq!(pair.gate(check).0, 204, "held for review");
+    assert_eq!(pair.order_on_platform(&id)["state"], "received");
+    let reviewer = token(pair.platform_dir.path(), "moderator-2", "reviewer");
+    let server = format!("http://{}", pair.platform_listen);
+    let reject =
+        tocsin_in(pair.platform_dir.path(), &["order", "reject", &id, "--reason", "no", "--server", &server, "--token", &reviewer]);
+    assert_ne!(reject.code, 0, "a removal order cannot be rejected, only answered with an inability");
+    let accept =
+        tocsin_in(pair.platform_dir.path(), &["order", "accept", &id, "--reason", "checked", "--server", &server, "--token", &reviewer]);
+    assert_eq!(accept.code, 0, "{}", accept.stderr);
+    pair.wait_for(&id, "executed");
+    assert_eq!(pair.gate(check).0, 403);
+}

@@ -39,7 +39,11 @@ fn a_peer_is_added_only_with_its_confirmed_fingerprint_then_listed_and_removed()
     let added = peer(&["add", &format!("{authority_url}/"), "--fingerprint", &fingerprint]);
     assert_eq!(added.code, 0, "{}", added.stderr);
     assert!(added.stdout.starts_with("added peer police-nl (authority)"), "{}", added.stdout);
-    assert_eq!(peer(&["list"]).stdout, format!("police-nl\t{authority_url}\t{fingerprint}\tauthority\n"));
+    assert_eq!(peer(&["list"]).stdout, format!("police-nl\t{authority_url}\t{fingerprint}\tauthority\tauto\n"));
+    assert_eq!(peer(&["policy", "police-nl", "review"]).code, 0);
+    assert!(peer(&["list"]).stdout.ends_with("\tauthority\treview\n"));
+    let bad = peer(&["policy", "police-nl", "sometimes"]);
+    assert!(bad.stderr.contains("auto or review"), "{}", bad.stderr);
     let again = peer(&["add", &authority_url, "--fingerprint", &fingerprint]);
     assert!(again.stderr.contains("already a peer"), "{}", again.stderr);
 
@@ -49,7 +53,7 @@ fn a_peer_is_added_only_with_its_confirmed_fingerprint_then_listed_and_removed()
 
     let verify = tocsin_in(platform_dir.path(), &["log", "verify", "--url", &server, "--token", &token]);
     assert_eq!(verify.code, 0, "{}", verify.stderr);
-    // The admin's account and token, the peer added and removed.
-    assert!(verify.stdout.starts_with("ok: 4 entries"), "{}", verify.stdout);
+    // The admin's account and token, the peer added, its policy set, the peer removed.
+    assert!(verify.stdout.starts_with("ok: 5 entries"), "{}", verify.stdout);
     drop(authority);
 }

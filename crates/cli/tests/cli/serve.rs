@@ -319,6 +319,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/orders/{id}/withdraw",
             "/v1/peers",
             "/v1/peers/{name}",
+            "/v1/peers/{name}/policy",
             "/v1/tokens/revoke",
         ]
     );

@@ -12,15 +12,16 @@ fn key(seed: u8) -> Jwk {
 async fn peers_are_kept_by_name_and_key_and_every_change_is_logged(fresh: &Fresh) {
     let store = Store::open(fresh.url()).await.expect("opens");
     let authority = key(1);
-    let made = store.add_peer("police-nl", "http://127.0.0.1:9001", &authority, &["authority".to_owned()]).await.expect("added");
+    let made = store.add_peer("police-nl", "http://127.0.0.1:9001", &authority, &["authority".to_owned()], "auto").await.expect("added");
     assert_eq!(made.fingerprint, authority.thumbprint());
     assert_eq!(store.peer_by_fingerprint(&authority.thumbprint()).await.expect("query"), Some(made.clone()));
     assert_eq!(store.peer_by_fingerprint(&key(2).thumbprint()).await.expect("query"), None);
 
     for (name, jwk) in [("police-nl", key(2)), ("another-name", authority.clone()), ("bad name", key(3))] {
-        let refused = store.add_peer(name, "http://127.0.0.1:9002", &jwk, &[]).await;
+        let refused = store.add_peer(name, "http://127.0.0.1:9002", &jwk, &[], "auto").await;
         assert!(matches!(refused, Err(StoreError::Refused(_))), "{name}: {refused:?}");
     }
+    assert!(matches!(store.add_peer("other", "http://127.0.0.1:9003", &key(4), &[], "sometimes").await, Err(StoreError::Refused(_))));
     assert_eq!(store.peers().await.expect("list"), [made]);
 
     store.remove_peer("police-nl").await.expect("removed");
