@@ -64,6 +64,8 @@ pub struct PlatformPartial {
     pub origin: Option<String>,
     /// Called once per URL the platform blocks, so its own systems can act (signed, retried).
     pub action_webhook: Option<String>,
+    /// Called when a removal order has 30 and 10 minutes left, and when it is overdue.
+    pub escalation_webhook: Option<String>,
 }
 
 impl Partial {
@@ -81,6 +83,7 @@ impl Partial {
                     serves: high.serves.or(low.serves),
                     origin: high.origin.or(low.origin),
                     action_webhook: high.action_webhook.or(low.action_webhook),
+                    escalation_webhook: high.escalation_webhook.or(low.escalation_webhook),
                 }),
                 (high, low) => high.or(low),
             },
@@ -119,6 +122,8 @@ pub struct Config {
     pub origin: Option<String>,
     /// The platform's action webhook, if any.
     pub action_webhook: Option<String>,
+    /// The platform's escalation webhook, if any.
+    pub escalation_webhook: Option<String>,
 }
 
 impl Config {
@@ -150,7 +155,8 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect(),
             origin: p.platform.as_ref().and_then(|pl| pl.origin.clone()),
-            action_webhook: p.platform.and_then(|pl| pl.action_webhook),
+            action_webhook: p.platform.as_ref().and_then(|pl| pl.action_webhook.clone()),
+            escalation_webhook: p.platform.and_then(|pl| pl.escalation_webhook),
             data,
         }
     }
@@ -183,7 +189,12 @@ mod tests {
         assert!(config.serves_host("videohost.example") && config.serves_host("media.videohost.example"));
         assert!(!config.serves_host("evilvideohost.example") && !config.serves_host("example"));
         let flags = Partial {
-            platform: Some(PlatformPartial { serves: Some(vec!["other.example".into()]), origin: None, action_webhook: None }),
+            platform: Some(PlatformPartial {
+                serves: Some(vec!["other.example".into()]),
+                origin: None,
+                action_webhook: None,
+                escalation_webhook: None,
+            }),
             ..Partial::default()
         };
         let merged = Config::from_partial(flags.over(toml_from_str("[platform]\norigin = \"http://o\"\n").expect("valid")));

@@ -4,6 +4,7 @@
 
 mod accounts;
 pub mod config;
+mod deadlines;
 mod execution;
 pub mod gate;
 pub mod identity;
@@ -78,6 +79,7 @@ impl State {
     }
 }
 
+pub use deadlines::run_deadlines;
 pub use execution::run_executor;
 pub use preservation::{blob_path, run_preserver};
 pub use webhooks::run_webhooks;

@@ -694,6 +694,63 @@ impl Store {
         Ok(())
     }
 
+    /// Removal orders received and not yet answered, with the deadline warnings already given
+    /// (`30`, `10`, `overdue`).
+    pub async fn open_removal_orders(&self) -> Result<Vec<(OrderRow, Vec<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders \
+             WHERE side = 'received' AND kind = 'removal_order' AND state IN ('received', 'accepted') AND received_at IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let order = order_from(row)?;
+            let warned = sqlx::query("SELECT detail FROM order_events WHERE order_id = $1 AND event = 'deadline_warning'")
+                .bind(&order.id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    let detail: String = r.try_get(0)?;
+                    let value: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
+                    Ok(value["level"].as_str().unwrap_or_default().to_owned())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            out.push((order, warned));
+        }
+        Ok(out)
+    }
+
+    /// Records a deadline warning on an order and queues its escalation webhook call (if there
+    /// is one), with a log entry, in one transaction.
+    pub async fn deadline_warning(
+        &self,
+        order_id: &str,
+        level: &str,
+        webhook: Option<(String, String, String, String)>,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        add_event(&mut tx, order_id, at, "deadline_warning", &serde_json::json!({ "level": level }).to_string()).await?;
+        if let Some((id, url, body, signature)) = webhook {
+            sqlx::query(
+                "INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)",
+            )
+            .bind(id)
+            .bind(url)
+            .bind(body)
+            .bind(signature)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let entry = serde_json::json!({ "type": "order.deadline_warning", "order": order_id, "level": level, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Webhook calls due at `now` (Unix ms), oldest first.
     pub async fn due_webhooks(&self, now: i64, limit: i64) -> Result<Vec<WebhookCall>, StoreError> {
         let rows = sqlx::query(

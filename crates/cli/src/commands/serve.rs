@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// Called (POST, signed, retried) once for each URL this platform blocks.
     #[arg(long, env = "TOCSIN_ACTION_WEBHOOK", value_name = "URL")]
     action_webhook: Option<String>,
+
+    /// Called (POST, signed, retried) when a removal order has 30 and 10 minutes left, and when
+    /// it is overdue.
+    #[arg(long, env = "TOCSIN_ESCALATION_WEBHOOK", value_name = "URL")]
+    escalation_webhook: Option<String>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -66,13 +71,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         name: args.name,
         public_url: args.public_url,
         role: (!args.roles.is_empty()).then_some(args.roles),
-        platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some()).then(|| {
-            tocsin_server::config::PlatformPartial {
+        platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some() || args.escalation_webhook.is_some())
+            .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
                 origin: args.origin,
                 action_webhook: args.action_webhook,
-            }
-        }),
+                escalation_webhook: args.escalation_webhook,
+            }),
     };
     let file = match &args.config {
         Some(path) => Partial::from_toml_file(path).map_err(anyhow::Error::msg)?,
@@ -106,12 +111,14 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
     let preserver = tokio::spawn(tocsin_server::run_preserver(state.clone()));
     let webhooks = tokio::spawn(tocsin_server::run_webhooks(state.clone()));
+    let deadlines = tokio::spawn(tocsin_server::run_deadlines(state.clone()));
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
     executor.abort();
     preserver.abort();
     webhooks.abort();
+    deadlines.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

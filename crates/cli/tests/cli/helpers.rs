@@ -268,6 +268,7 @@ impl Database {
                 query = match p {
                     Param::Int(n) => query.bind(*n),
                     Param::Bytes(b) => query.bind(b.clone()),
+                    Param::Text(t) => query.bind(t.clone()),
                 };
             }
             query.execute(&mut conn).await.expect("statement runs");
@@ -300,6 +301,7 @@ impl Drop for Database {
 pub enum Param {
     Int(i64),
     Bytes(Vec<u8>),
+    Text(String),
 }
 
 fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {

@@ -45,7 +45,7 @@ fn free_port() -> String {
 }
 
 /// The platform's flags: it serves videohost.example and its subdomains, from `origin`, whose
-/// `/hook` is its action webhook.
+/// `/hook` is its action and escalation webhook.
 fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a str> {
     vec![
         "--name",
@@ -59,6 +59,8 @@ fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a
         "--origin",
         origin,
         "--action-webhook",
+        hook,
+        "--escalation-webhook",
         hook,
     ]
 }
@@ -709,4 +711,54 @@ fn with_the_review_policy_an_authoritys_removal_orders_wait_for_a_reviewer() {
     assert_eq!(accept.code, 0, "{}", accept.stderr);
     pair.wait_for(&id, "executed");
     assert_eq!(pair.gate(check).0, 403);
+}
+
+#[test]
+fn an_unanswered_removal_order_escalates_at_30_and_10_minutes_left_and_when_overdue_once_each() {
+    let pair = Pair::start();
+    assert_eq!(pair.cli_on_platform(&["peer", "policy", "police-nl", "review"]).code, 0);
+    let id = pair.issue("https://videohost.example/page");
+    pair.wait_state(true, &id, "received");
+    let db = crate::helpers::Database::sqlite(pair.platform_dir.path());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    let levels = || -> Vec<String> {
+        let hooks = pair.hooks.lock().expect("lock");
+        hooks
+            .answered
+            .iter()
+            .filter_map(|(_, _, body)| serde_json::from_str::<Value>(body).ok())
+            .filter(|e| e["event"] == "deadline.warning" && e["order_id"] == id.as_str())
+            .map(|e| e["level"].as_str().expect("level").to_owned())
+            .collect()
+    };
+    let wait_levels = |want: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while levels().len() < want {
+            assert!(Instant::now() < deadline, "warnings so far: {:?}", levels());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Received 55 minutes ago, as far as the platform's clock of this order goes.
+    db.execute(
+        "UPDATE orders SET received_at = $1 WHERE id = $2",
+        &[crate::helpers::Param::Int(now - 55 * 60_000), crate::helpers::Param::Text(id.clone())],
+    );
+    wait_levels(2);
+    let mut seen = levels();
+    seen.sort();
+    assert_eq!(seen, ["10", "30"]);
+    assert_eq!(pair.order_on_platform(&id)["overdue"], false);
+    db.execute(
+        "UPDATE orders SET received_at = $1 WHERE id = $2",
+        &[crate::helpers::Param::Int(now - 61 * 60_000), crate::helpers::Param::Text(id.clone())],
+    );
+    wait_levels(3);
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut seen = levels();
+    seen.sort();
+    assert_eq!(seen, ["10", "30", "overdue"], "once each");
+    let order = pair.order_on_platform(&id);
+    assert_eq!(order["overdue"], true);
+    let warnings = order["timeline"].as_array().expect("timeline").iter().filter(|e| e["event"] == "deadline_warning").count();
+    assert_eq!(warnings, 3);
 }
