@@ -1,13 +1,16 @@
 //! What Tocsin reasons about, as types that make wrong states unrepresentable: URLs in Safe
 //! Browsing canonical form (the one form in which orders, the gate and blocklists compare them),
 //! ids (ULIDs), and removal orders and referrals with the fields TCO Annex I asks for, checked
-//! once when they are made or read. No I/O, no async.
+//! once when they are made or read, and the state machine each copy of an order follows. No I/O,
+//! no async.
 
 mod order;
+mod state;
 mod ulid;
 mod url;
 
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
+pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
 pub use ulid::{Ulid, UlidError};
 pub use url::{CanonicalUrl, MAX_URL_BYTES, UrlError};
 

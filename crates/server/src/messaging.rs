@@ -142,6 +142,23 @@ pub async fn inbox(
     {
         return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the feedback: state {:?}", f.state)));
     }
+    // Feedback must be one the order's state machine allows (a removal order cannot come back
+    // rejected; a withdrawn order takes no feedback).
+    if let Some(f) = &feedback_body
+        && let Some((row, _)) = state.store.order(&f.order_id).await?
+    {
+        let outcome = match f.state.as_str() {
+            "executed" => tocsin_model::Outcome::Executed,
+            "partially_executed" => tocsin_model::Outcome::PartiallyExecuted,
+            "unable" => tocsin_model::Outcome::Unable,
+            _ => tocsin_model::Outcome::Rejected,
+        };
+        let kind = if row.kind == "referral" { tocsin_model::OrderKind::Referral } else { tocsin_model::OrderKind::RemovalOrder };
+        let current: tocsin_model::OrderState = row.state.parse().map_err(|_| Problem::Internal)?;
+        current
+            .next(tocsin_model::Side::Issued, kind, tocsin_model::OrderEvent::Feedback(outcome))
+            .map_err(|e| Problem::Refused(e.to_string()))?;
+    }
     let feedback_detail = feedback_body.as_ref().map(|f| serde_json::to_string(f).unwrap_or_default()).unwrap_or_default();
     let feedback =
         feedback_body.as_ref().map(|f| tocsin_store::Feedback { order_id: &f.order_id, state: &f.state, detail: &feedback_detail });
@@ -174,7 +191,7 @@ pub async fn inbox(
         Kind::Inability => Some(tocsin_store::Transition {
             order_id: &transition_order,
             side: "issued",
-            from: &["issued", "delivered", "partially_executed"],
+            from: &crate::orders::allowed_from(tocsin_model::Side::Issued, tocsin_model::OrderEvent::Inability),
             to: "unable",
             event: "inability",
             detail: &transition_detail,
@@ -183,7 +200,7 @@ pub async fn inbox(
         Kind::Clarification => Some(tocsin_store::Transition {
             order_id: &transition_order,
             side: "received",
-            from: &["unable"],
+            from: &crate::orders::allowed_from(tocsin_model::Side::Received, tocsin_model::OrderEvent::Clarification),
             to: "received",
             event: "clarification",
             detail: &transition_detail,

@@ -482,6 +482,19 @@ pub struct ClarifyRequest {
     text: String,
 }
 
+/// The stored names of the states from which `event` may happen on `side`, per the model's
+/// state machine (the same for both kinds of order where this is used).
+pub fn allowed_from(side: tocsin_model::Side, event: tocsin_model::OrderEvent) -> Vec<&'static str> {
+    let mut states: Vec<&'static str> = [OrderKind::RemovalOrder, OrderKind::Referral]
+        .into_iter()
+        .flat_map(|kind| tocsin_model::OrderState::sources(side, kind, event))
+        .map(tocsin_model::OrderState::as_str)
+        .collect();
+    states.sort_unstable();
+    states.dedup();
+    states
+}
+
 fn bounded(field: &str, text: &str, max: usize) -> Result<(), Problem> {
     if text.trim().is_empty() || text.chars().count() > max {
         Err(Problem::Refused(format!("{field}: 1 to {max} characters")))
@@ -518,7 +531,7 @@ pub async fn inability(
         tocsin_store::Transition {
             order_id: &id,
             side: "received",
-            from: &["received", "accepted", "partially_executed"],
+            from: &allowed_from(tocsin_model::Side::Received, tocsin_model::OrderEvent::Inability),
             to: "unable",
             event: "inability",
             detail: &serde_json::to_string(&answer).map_err(|_| Problem::Internal)?,
@@ -566,7 +579,7 @@ pub async fn clarify(
         tocsin_store::Transition {
             order_id: &id,
             side: "issued",
-            from: &["unable"],
+            from: &allowed_from(tocsin_model::Side::Issued, tocsin_model::OrderEvent::Clarification),
             to: "delivered",
             event: "clarification",
             detail: &serde_json::to_string(&clarification).map_err(|_| Problem::Internal)?,

@@ -1,4 +1,5 @@
 //! Integration tests of tocsin-model: canonical URLs against the Safe Browsing vectors.
 
 mod order;
+mod state;
 mod url;
