@@ -16,7 +16,7 @@ pub(crate) mod orders;
 mod peers;
 mod preservation;
 mod problem;
-mod time;
+pub mod time;
 mod webhooks;
 
 use std::sync::Arc;

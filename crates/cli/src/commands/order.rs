@@ -183,11 +183,16 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                 Format::Text => {
                     writeln!(out, "order {} ({}), reference {}", text(&order["id"]), text(&order["kind"]), text(&order["reference"]))?;
                     writeln!(out, "state: {}", text(&order["state"]))?;
+                    if let Some(deadline) = order["deadline_at"].as_i64() {
+                        let overdue = if order["overdue"] == true { " (overdue)" } else { "" };
+                        writeln!(out, "deadline: {}{overdue}", tocsin_server::time::rfc3339_ms(deadline))?;
+                    }
                     for t in order["order"]["targets"].as_array().into_iter().flatten() {
                         writeln!(out, "target: {}", text(&t["url"]))?;
                     }
                     for e in order["timeline"].as_array().into_iter().flatten() {
-                        writeln!(out, "{}\t{}", e["at"], text(&e["event"]))?;
+                        let at = e["at"].as_i64().map(tocsin_server::time::rfc3339_ms).unwrap_or_default();
+                        writeln!(out, "{at}\t{}", text(&e["event"]))?;
                     }
                 }
             }

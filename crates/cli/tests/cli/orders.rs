@@ -278,6 +278,10 @@ fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
     head.verify(&pair.platform_jwk).expect("signed by the platform");
     assert!(head.size > envelope.body["log_index"].as_u64().expect("index"));
 
+    // The text form, for people: state, deadline and the timeline in UTC.
+    let text = pair.cli_on_authority(&pair.issuer, &["order", "show", &id]).stdout;
+    assert!(text.contains("state: executed\ndeadline: 20") && text.contains("Z\tissued\n"), "{text}");
+
     // The hour runs from the platform's time of receipt, as its receipt states it.
     assert_eq!(order["received_at"], delivered["received_at"]);
     assert_eq!(order["deadline_at"].as_i64(), order["received_at"].as_i64().map(|r| r + 3_600_000));
