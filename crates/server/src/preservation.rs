@@ -2,7 +2,7 @@
 //! platform's origin, keep it as a content-addressed blob in the data folder for six months, and
 //! hash it (SHA-256, MD5, and PDQ for images) into the stay-down bank with the order as
 //! provenance. Runs after the block, so that preservation never delays removal; picked up from
-//! the database, so a crash only delays it.
+//! the database, so a crash only delays it; a failed fetch is tried again a few times.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -112,13 +112,14 @@ pub async fn run_preserver(state: Arc<State>) {
         if let Err(e) = preserve_waiting(&state).await {
             tracing::warn!(error = %e, "preserving content");
         }
-        let _ = tokio::time::timeout(Duration::from_secs(60), state.preserver.notified()).await;
+        // Failed fetches come due again within seconds; look again soon while any wait.
+        let _ = tokio::time::timeout(Duration::from_secs(2), state.preserver.notified()).await;
     }
 }
 
 async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
     let Some(origin) = state.config.origin.clone() else { return Ok(()) };
-    for block in state.store.blocks_to_preserve().await? {
+    for block in state.store.blocks_to_preserve(now_ms() as i64).await? {
         let (data, origin) = (state.config.data.clone(), origin.clone());
         let evidence = match tokio::task::spawn_blocking(move || preserve(&data, &origin, &block)).await {
             Ok(evidence) => evidence,

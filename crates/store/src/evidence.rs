@@ -10,6 +10,9 @@ use crate::{Store, StoreError};
 /// Six months, in milliseconds: how long preserved content is kept (TCO Art. 6(2)).
 pub const RETENTION_MS: i64 = 183 * 86_400_000;
 
+/// How many times fetching a blocked URL's content is tried before it is left as failed.
+pub const PRESERVATION_ATTEMPTS: i64 = 5;
+
 /// What was preserved of one URL (or why nothing was).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
@@ -40,12 +43,16 @@ pub struct Evidence {
 }
 
 impl Store {
-    /// Blocks whose content has not been preserved (nor failed to be) yet.
-    pub async fn blocks_to_preserve(&self) -> Result<Vec<Block>, StoreError> {
+    /// Blocks whose content has not been preserved yet: never tried, or failed fewer than
+    /// [`PRESERVATION_ATTEMPTS`] times and due again at `now` (Unix ms).
+    pub async fn blocks_to_preserve(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let rows = sqlx::query(
             "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at FROM blocks b \
-             LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url WHERE e.url IS NULL ORDER BY b.blocked_at",
+             LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url \
+             WHERE e.url IS NULL OR (e.status = 'failed' AND e.attempts < $1 AND e.next_attempt_at <= $2) ORDER BY b.blocked_at",
         )
+        .bind(PRESERVATION_ATTEMPTS)
+        .bind(now)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(block_from).collect()
@@ -53,12 +60,25 @@ impl Store {
 
     /// Records what was preserved and adds its hashes to the stay-down bank (a hash already in
     /// the bank keeps its first provenance), with a log entry, in one transaction.
+    /// A failed attempt is kept with its reason and tried again after 1, 2, 4, 8 seconds (until
+    /// [`PRESERVATION_ATTEMPTS`] run out; an origin restarting is back by then); a success
+    /// replaces it.
     pub async fn record_evidence(&self, e: &Evidence) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
+        let earlier = sqlx::query("SELECT attempts FROM evidence WHERE order_id = $1 AND url = $2")
+            .bind(&e.order_id)
+            .bind(&e.url)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?;
+        sqlx::query("DELETE FROM evidence WHERE order_id = $1 AND url = $2").bind(&e.order_id).bind(&e.url).execute(&mut *tx).await?;
+        let attempts = earlier.unwrap_or(0) + 1;
+        let next_attempt_at = (e.status == "failed" && attempts < PRESERVATION_ATTEMPTS).then(|| at + (1000 << (attempts - 1)));
         sqlx::query(
-            "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
+             attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&e.order_id)
         .bind(&e.url)
@@ -72,6 +92,8 @@ impl Store {
         .bind(e.fetched_at)
         .bind(e.retain_until)
         .bind(&e.error)
+        .bind(attempts)
+        .bind(next_attempt_at)
         .execute(&mut *tx)
         .await?;
         for (signal, value) in [("sha256", &e.sha256), ("md5", &e.md5), ("pdq", &e.pdq)] {
@@ -96,7 +118,7 @@ impl Store {
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
-            "order": e.order_id, "url": e.url, "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "at": at,
+            "order": e.order_id, "url": e.url, "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts, "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;

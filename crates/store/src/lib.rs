@@ -11,7 +11,7 @@ mod password;
 mod peers;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
-pub use evidence::{Evidence, RETENTION_MS};
+pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;

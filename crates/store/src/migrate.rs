@@ -16,6 +16,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0008_evidence.sql"),
     include_str!("../migrations/sqlite/0009_webhooks.sql"),
     include_str!("../migrations/sqlite/0010_peer_policy.sql"),
+    include_str!("../migrations/sqlite/0011_evidence_retries.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -28,6 +29,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0008_evidence.sql"),
     include_str!("../migrations/postgres/0009_webhooks.sql"),
     include_str!("../migrations/postgres/0010_peer_policy.sql"),
+    include_str!("../migrations/postgres/0011_evidence_retries.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -79,6 +79,8 @@ const ORIGIN_PAGE: &[u8] = b"<!doctype html><title>a page</title><p>propaganda</
 struct Hooks {
     answered: Vec<(String, String, String)>,
     refused: usize,
+    /// Requests for `/flaky` so far.
+    flaky: usize,
 }
 
 /// A small origin server on loopback: `GET /v/1.jpg`, `GET /page`, `POST /hook` (the action
@@ -114,6 +116,16 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
             let (status, content_type, reply): (&str, &str, &[u8]) = match path.as_str() {
                 "/v/1.jpg" => ("200 OK", "image/jpeg", image.as_slice()),
                 "/page" => ("200 OK", "text/html", ORIGIN_PAGE),
+                // Down for the first two requests, as an origin restarting would be.
+                "/flaky" => {
+                    let mut hooks = seen.lock().expect("lock");
+                    hooks.flaky += 1;
+                    if hooks.flaky <= 2 {
+                        ("503 Service Unavailable", "text/plain", &b"restarting"[..])
+                    } else {
+                        ("200 OK", "text/html", ORIGIN_PAGE)
+                    }
+                }
                 "/hook" => {
                     let mut hooks = seen.lock().expect("lock");
                     if hooks.refused == 0 {
@@ -765,4 +777,35 @@ fn an_unanswered_removal_order_escalates_at_30_and_10_minutes_left_and_when_over
     assert_eq!(order["overdue"], true);
     let warnings = order["timeline"].as_array().expect("timeline").iter().filter(|e| e["event"] == "deadline_warning").count();
     assert_eq!(warnings, 3);
+}
+
+#[test]
+fn content_the_origin_fails_to_give_at_first_is_preserved_on_a_later_attempt() {
+    let pair = Pair::start();
+    let id = pair.issue("https://videohost.example/flaky");
+    pair.wait_for(&id, "executed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let evidence = loop {
+        let shown = pair.order_on_platform(&id);
+        let first = shown["evidence"][0].clone();
+        if first["status"] == "preserved" {
+            break first;
+        }
+        assert!(Instant::now() < deadline, "not preserved within 30 s: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(evidence["size"].as_u64(), Some(ORIGIN_PAGE.len() as u64));
+    assert_eq!(pair.hooks.lock().expect("lock").flaky, 3, "two failures, then the content");
+    let node = pair.platform.as_ref().expect("running");
+    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&pair.platform_admin), "", b"");
+    let types: Vec<String> = serde_json::from_str::<Vec<Value>>(&entries)
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
+            serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
+        })
+        .filter(|t| t.starts_with("evidence."))
+        .collect();
+    assert_eq!(types, ["evidence.failed", "evidence.failed", "evidence.preserved"], "each attempt is on the record");
 }
