@@ -112,9 +112,30 @@ pub async fn run_preserver(state: Arc<State>) {
         if let Err(e) = preserve_waiting(&state).await {
             tracing::warn!(error = %e, "preserving content");
         }
+        if let Err(e) = expire_old(&state).await {
+            tracing::warn!(error = %e, "expiring preserved content");
+        }
         // Failed fetches come due again within seconds; look again soon while any wait.
         let _ = tokio::time::timeout(Duration::from_secs(2), state.preserver.notified()).await;
     }
+}
+
+/// Deletes content whose six months are over (and nothing else still keeps), marking it
+/// expired on the record: kept as long as the law asks, not longer.
+async fn expire_old(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
+    for (order_id, url, sha256) in state.store.expired_evidence(now_ms() as i64).await? {
+        let still_kept = state.store.expire_evidence(&order_id, &url, &sha256).await?;
+        if !still_kept {
+            let path = blob_path(&state.config.data, &sha256);
+            if let Err(e) = std::fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::error!(path = %path.display(), error = %e, "deleting expired content");
+            }
+        }
+        tracing::info!(order = %order_id, %url, "preserved content expired");
+    }
+    Ok(())
 }
 
 async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {

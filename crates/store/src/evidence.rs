@@ -125,6 +125,36 @@ impl Store {
         Ok(())
     }
 
+    /// Preserved content whose retention has run out at `now` (Unix ms): order, URL, SHA-256.
+    pub async fn expired_evidence(&self, now: i64) -> Result<Vec<(String, String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT order_id, url, sha256 FROM evidence WHERE status = 'preserved' AND retain_until < $1")
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Marks preserved content as expired (its blob deleted), with a log entry; whether another
+    /// piece of evidence still keeps the same content (its blob must then stay).
+    pub async fn expire_evidence(&self, order_id: &str, url: &str, sha256: &str) -> Result<bool, StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE evidence SET status = 'expired' WHERE order_id = $1 AND url = $2 AND status = 'preserved'")
+            .bind(order_id)
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+        let still_kept = sqlx::query("SELECT 1 FROM evidence WHERE sha256 = $1 AND status = 'preserved'")
+            .bind(sha256)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        let entry = serde_json::json!({ "type": "evidence.expired", "order": order_id, "url": url, "sha256": sha256, "at": at });
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        tx.commit().await?;
+        Ok(still_kept)
+    }
+
     /// What was preserved for an order.
     pub async fn evidence(&self, order_id: &str) -> Result<Vec<Evidence>, StoreError> {
         let rows = sqlx::query(

@@ -808,4 +808,16 @@ fn content_the_origin_fails_to_give_at_first_is_preserved_on_a_later_attempt() {
         .filter(|t| t.starts_with("evidence."))
         .collect();
     assert_eq!(types, ["evidence.failed", "evidence.failed", "evidence.preserved"], "each attempt is on the record");
+
+    // Six months later (as far as this record goes), the content is deleted, and that is logged.
+    let blob = tocsin_server::blob_path(pair.platform_dir.path(), evidence["sha256"].as_str().expect("hash"));
+    assert!(blob.exists());
+    let db = crate::helpers::Database::sqlite(pair.platform_dir.path());
+    db.execute("UPDATE evidence SET retain_until = 1 WHERE order_id = $1", &[crate::helpers::Param::Text(id.clone())]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pair.order_on_platform(&id)["evidence"][0]["status"] != "expired" {
+        assert!(Instant::now() < deadline, "not expired within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!blob.exists(), "the content is gone");
 }
