@@ -91,6 +91,20 @@ pub async fn inbox(
     Shared(state): Shared<Arc<State>>,
     body: Result<String, axum::extract::rejection::StringRejection>,
 ) -> Result<(StatusCode, Json<ReceiptResponse>), Problem> {
+    let outcome = take_in(&state, body).await;
+    if let Err(problem) = &outcome {
+        // Refusals are counted and logged by the node, not written to the Merkle log: anyone can
+        // send a refused message, and the audit log must not grow at a stranger's will.
+        let reason = state.metrics.count_refused_message(problem);
+        tracing::warn!(reason, "message refused");
+    }
+    outcome
+}
+
+async fn take_in(
+    state: &Arc<State>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> Result<(StatusCode, Json<ReceiptResponse>), Problem> {
     let received_at = now_ms();
     let jws = body.map_err(|e| Problem::BadBody(e.status(), e.body_text()))?;
     let jws = jws.trim();
@@ -233,7 +247,7 @@ pub async fn inbox(
                 );
                 let body = ReceiptBody { message_id: envelope.id, received_at, log_index: appended.index, tree_head: head };
                 let receipt_id = new_id().unwrap_or(envelope.id);
-                seal(&state, Kind::Receipt, receipt_id, &sender.fingerprint, serde_json::to_value(body).unwrap_or_default())
+                seal(state, Kind::Receipt, receipt_id, &sender.fingerprint, serde_json::to_value(body).unwrap_or_default())
             },
         )
         .await?;

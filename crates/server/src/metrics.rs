@@ -11,10 +11,27 @@ use axum::response::{IntoResponse, Response};
 
 use crate::State;
 
-/// Requests answered, by status class (1xx to 5xx).
+/// Requests answered, by status class (1xx to 5xx), and messages refused, by reason.
 #[derive(Debug, Default)]
 pub struct Metrics {
     by_class: [AtomicU64; 5],
+    refused: [AtomicU64; 3],
+}
+
+/// Why a message was refused, as `/metrics` names it.
+const REFUSAL_REASONS: [&str; 3] = ["untrusted", "malformed", "refused"];
+
+impl Metrics {
+    /// Counts a refused message; the reason's name.
+    pub(crate) fn count_refused_message(&self, problem: &crate::problem::Problem) -> &'static str {
+        let i = match problem {
+            crate::problem::Problem::UntrustedMessage(_) => 0,
+            crate::problem::Problem::BadBody(..) => 1,
+            _ => 2,
+        };
+        self.refused[i].fetch_add(1, Ordering::Relaxed);
+        REFUSAL_REASONS[i]
+    }
 }
 
 /// Counts the response's status class.
@@ -35,6 +52,12 @@ pub async fn render(Shared(state): Shared<Arc<State>>) -> Response {
     );
     for (i, n) in state.metrics.by_class.iter().enumerate() {
         out.push_str(&format!("tocsin_http_requests_total{{class=\"{}xx\"}} {}\n", i + 1, n.load(Ordering::Relaxed)));
+    }
+    out.push_str(
+        "# HELP tocsin_messages_refused_total Messages from other nodes refused, by reason.\n# TYPE tocsin_messages_refused_total counter\n",
+    );
+    for (reason, n) in REFUSAL_REASONS.iter().zip(&state.metrics.refused) {
+        out.push_str(&format!("tocsin_messages_refused_total{{reason=\"{reason}\"}} {}\n", n.load(Ordering::Relaxed)));
     }
     out.push_str("# HELP tocsin_up Whether the node's database answers (1) or not (0).\n# TYPE tocsin_up gauge\n");
     match state.store.log_head().await {

@@ -387,6 +387,15 @@ fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
         })
         .collect();
     assert_eq!(kinds.iter().filter(|k| *k == "message.received").count(), 1, "{kinds:?}");
+    // The refusals are counted, by reason, where an operator watches.
+    let (_, metrics) = node.get("/metrics");
+    for line in [
+        "tocsin_messages_refused_total{reason=\"untrusted\"} 2",
+        "tocsin_messages_refused_total{reason=\"malformed\"} 3",
+        "tocsin_messages_refused_total{reason=\"refused\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing: {metrics}");
+    }
 }
 
 #[test]
