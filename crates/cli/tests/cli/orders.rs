@@ -303,13 +303,7 @@ fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
     assert_eq!(on_platform.len(), 1);
     assert!(on_platform[0].as_str().expect("line").starts_with(&format!("{id}\texecuted\tremoval_order")), "{on_platform:?}");
 
-    for (dir, url, token) in [
-        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
-        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
-    ] {
-        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
-        assert_eq!(verify.code, 0, "{}", verify.stderr);
-    }
+    pair.verify_both_logs();
 }
 
 /// The same message with the first character of its signature changed (still base64url).
@@ -377,15 +371,7 @@ fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
     assert_eq!(verify.code, 0, "{}", verify.stderr);
     // Of all the messages above, one was taken in: the log holds one `message.received`.
     let node = pair.platform.as_ref().expect("running");
-    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&pair.platform_admin), "", b"");
-    let kinds: Vec<String> = serde_json::from_str::<Vec<Value>>(&entries)
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
-            serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
-        })
-        .collect();
+    let kinds = pair.platform_log_types();
     assert_eq!(kinds.iter().filter(|k| *k == "message.received").count(), 1, "{kinds:?}");
     // The refusals are counted, by reason, where an operator watches.
     let (_, metrics) = node.get("/metrics");
@@ -454,8 +440,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
         assert_eq!(pair.gate("/v1/gate/notice?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F2.jpg").0, 404);
 
         // The blocked set is rebuilt from the database after a crash.
-        drop(pair.platform.take());
-        pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
+        pair.restart_platform();
     }
 
     // Withdrawn by the authority: the platform lifts the block, and it stays lifted after a restart.
@@ -472,16 +457,9 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(pair.platform_orders()[0].as_str().expect("line").contains("\twithdrawn\t"), "{:?}", pair.platform_orders());
-    drop(pair.platform.take());
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
+    pair.restart_platform();
     assert_eq!(pair.gate(check).0, 204, "still lifted after a restart");
-    for (dir, url, token) in [
-        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
-        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
-    ] {
-        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
-        assert_eq!(verify.code, 0, "{}", verify.stderr);
-    }
+    pair.verify_both_logs();
 }
 
 #[test]
@@ -602,6 +580,37 @@ fn referrals_wait_for_review_then_an_accepted_one_is_removed_and_a_rejected_one_
 }
 
 impl Pair {
+    /// SIGKILLs the platform and starts it again at the same address.
+    fn restart_platform(&mut self) {
+        drop(self.platform.take());
+        self.platform = Some(Node::start(self.platform_dir.path(), &platform_args(&self.platform_listen, &self.origin, &self.hook), &[]));
+    }
+
+    /// `tocsin log verify` passes on both nodes.
+    fn verify_both_logs(&self) {
+        for (dir, url, token) in [
+            (self.authority_dir.path(), format!("http://{}", self.authority.addr), &self.admin),
+            (self.platform_dir.path(), format!("http://{}", self.platform_listen), &self.platform_admin),
+        ] {
+            let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
+            assert_eq!(verify.code, 0, "{}", verify.stderr);
+        }
+    }
+
+    /// The `type` of every entry in the platform's Merkle log, in order.
+    fn platform_log_types(&self) -> Vec<String> {
+        let node = self.platform.as_ref().expect("running");
+        let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&self.platform_admin), "", b"");
+        serde_json::from_str::<Vec<Value>>(&entries)
+            .expect("entries")
+            .iter()
+            .map(|e| {
+                let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
+                serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
+            })
+            .collect()
+    }
+
     /// The platform's view of an order.
     fn order_on_platform(&self, id: &str) -> Value {
         let run = self.cli_on_platform(&["order", "show", id, "--format", "json"]);
@@ -682,13 +691,7 @@ fn every_annex_iii_answer_reaches_the_authority_and_only_errors_and_missing_info
         assert!(Instant::now() < deadline, "not answered again within 30 s: {order}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    for (dir, url, token) in [
-        (pair.authority_dir.path(), format!("http://{}", pair.authority.addr), &pair.admin),
-        (pair.platform_dir.path(), format!("http://{}", pair.platform_listen), &pair.platform_admin),
-    ] {
-        let verify = tocsin_in(dir, &["log", "verify", "--url", &url, "--token", token]);
-        assert_eq!(verify.code, 0, "{}", verify.stderr);
-    }
+    pair.verify_both_logs();
 }
 
 #[test]
@@ -805,17 +808,7 @@ fn content_the_origin_fails_to_give_at_first_is_preserved_on_a_later_attempt() {
     };
     assert_eq!(evidence["size"].as_u64(), Some(ORIGIN_PAGE.len() as u64));
     assert_eq!(pair.hooks.lock().expect("lock").flaky, 3, "two failures, then the content");
-    let node = pair.platform.as_ref().expect("running");
-    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&pair.platform_admin), "", b"");
-    let types: Vec<String> = serde_json::from_str::<Vec<Value>>(&entries)
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
-            serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
-        })
-        .filter(|t| t.starts_with("evidence."))
-        .collect();
+    let types: Vec<String> = pair.platform_log_types().into_iter().filter(|t| t.starts_with("evidence.")).collect();
     assert_eq!(types, ["evidence.failed", "evidence.failed", "evidence.preserved"], "each attempt is on the record");
 
     // Six months later (as far as this record goes), the content is deleted, and that is logged.
