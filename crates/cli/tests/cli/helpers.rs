@@ -217,7 +217,10 @@ impl Database {
     /// scripts/test sets, else the local one).
     pub fn postgres(tag: &str) -> Self {
         let admin_url = std::env::var("TOCSIN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let name = format!("tocsin_cli_{tag}_{}", std::process::id());
+        // Unique within the process too: tests running at once must not share a database.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("tocsin_cli_{tag}_{}_{n}", std::process::id());
         let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
         let url = format!("{base}/{name}");
         let db = Database::Postgres { admin_url, name, url };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tocsin_wire::{Envelope, Jwk, Kind, PROTOCOL_VERSION, Ulid};
 
-use crate::helpers::{Node, tocsin_in};
+use crate::helpers::{Database, Node, tocsin_in};
 
 /// An authority and a platform node that have confirmed each other's keys.
 struct Pair {
@@ -27,6 +27,9 @@ struct Pair {
     origin: String,
     hook: String,
     hooks: Arc<Mutex<Hooks>>,
+    /// Dropped after the nodes (fields drop in order), which matters for PostgreSQL.
+    authority_db: Database,
+    platform_db: Database,
 }
 
 fn identity(node: &Node) -> (Jwk, String) {
@@ -36,12 +39,6 @@ fn identity(node: &Node) -> (Jwk, String) {
 
 fn token(dir: &Path, account: &str, role: &str) -> String {
     tocsin_in(dir, &["admin", "token", "--data", ".", "--account", account, "--role", role]).stdout.trim().to_owned()
-}
-
-/// A free loopback port, so the platform can be restarted at the same address.
-fn free_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    listener.local_addr().expect("addr").to_string()
 }
 
 /// The platform's flags: it serves videohost.example and its subdomains, from `origin`, whose
@@ -157,13 +154,39 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
 impl Pair {
     fn start() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-        let (admin, issuer) = (token(authority_dir.path(), "chief", "admin"), token(authority_dir.path(), "desk-1", "issuer"));
-        let platform_admin = token(platform_dir.path(), "tns", "admin");
-        let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
-        let platform_listen = free_port();
+        let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db)
+    }
+
+    /// Both nodes on PostgreSQL, each with a fresh database.
+    fn start_on_postgres() -> Pair {
+        let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"))
+    }
+
+    fn start_with(
+        authority_dir: tempfile::TempDir,
+        platform_dir: tempfile::TempDir,
+        authority_db: Database,
+        platform_db: Database,
+    ) -> Pair {
+        let token = |dir: &Path, db: &Database, account: &str, role: &str| {
+            tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", account, "--role", role][..], &db.args()].concat())
+                .stdout
+                .trim()
+                .to_owned()
+        };
+        let (admin, issuer) =
+            (token(authority_dir.path(), &authority_db, "chief", "admin"), token(authority_dir.path(), &authority_db, "desk-1", "issuer"));
+        let platform_admin = token(platform_dir.path(), &platform_db, "tns", "admin");
+        let authority =
+            Node::start(authority_dir.path(), &[&["--name", "police-nl", "--role", "authority"][..], &authority_db.args()].concat(), &[]);
         let (origin, hooks) = start_origin();
         let hook = format!("{origin}/hook");
-        let platform = Node::start(platform_dir.path(), &platform_args(&platform_listen, &origin, &hook), &[]);
+        // A port the OS picks (no race with other tests for a port picked beforehand); restarts
+        // reuse it.
+        let platform = Node::start(platform_dir.path(), &[platform_args("127.0.0.1:0", &origin, &hook), platform_db.args()].concat(), &[]);
+        let platform_listen = platform.addr.clone();
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
         let pair = Pair {
@@ -180,6 +203,8 @@ impl Pair {
             origin,
             hook,
             hooks,
+            authority_db,
+            platform_db,
         };
         let a = pair
             .cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp]);
@@ -315,7 +340,15 @@ fn with_signature_changed(jws: &str) -> String {
 
 #[test]
 fn repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
-    let pair = Pair::start();
+    repeats_and_strangers(Pair::start());
+}
+
+#[test]
+fn on_postgres_repeats_strangers_misaddressed_and_malformed_messages_change_nothing() {
+    repeats_and_strangers(Pair::start_on_postgres());
+}
+
+fn repeats_and_strangers(pair: Pair) {
     let platform_fp = pair.platform_jwk.thumbprint();
     let order_body = |id: Ulid| {
         serde_json::json!({
@@ -464,7 +497,17 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
 
 #[test]
 fn an_image_and_a_page_are_blocked_preserved_and_hashed_into_the_stay_down_bank() {
-    let pair = Pair::start();
+    image_and_page(Pair::start());
+}
+
+#[test]
+fn on_postgres_an_image_and_a_page_are_blocked_preserved_and_hashed_into_the_stay_down_bank() {
+    let pair = Pair::start_on_postgres();
+    assert!(pair.authority_db.args().contains(&"--database-url") && pair.platform_db.args().contains(&"--database-url"));
+    image_and_page(pair);
+}
+
+fn image_and_page(pair: Pair) {
     let id = pair.issue_many(&["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
     let order = pair.wait_for(&id, "executed");
     let feedback = order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "feedback").expect("feedback");
@@ -583,7 +626,8 @@ impl Pair {
     /// SIGKILLs the platform and starts it again at the same address.
     fn restart_platform(&mut self) {
         drop(self.platform.take());
-        self.platform = Some(Node::start(self.platform_dir.path(), &platform_args(&self.platform_listen, &self.origin, &self.hook), &[]));
+        let args = [platform_args(&self.platform_listen, &self.origin, &self.hook), self.platform_db.args()].concat();
+        self.platform = Some(Node::start(self.platform_dir.path(), &args, &[]));
     }
 
     /// `tocsin log verify` passes on both nodes.
