@@ -319,12 +319,18 @@ pub async fn run_outbox(state: Arc<State>) {
         if let Err(e) = deliver_due(&state).await {
             tracing::warn!(error = %e, "outbox");
         }
-        let wait = match state.store.next_due().await {
-            Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_ms() as i64).clamp(0, 60_000) as u64),
-            _ => Duration::from_secs(60),
-        };
-        let _ = tokio::time::timeout(wait, state.outbox.notified()).await;
+        wait_until_due(state.store.next_due().await, &state.outbox).await;
     }
+}
+
+/// Sleeps until `next_due` (Unix ms; at most a minute, and a minute when nothing is due or the
+/// database did not answer), or until `wake` is notified: the rhythm of every queue worker.
+pub(crate) async fn wait_until_due(next_due: Result<Option<i64>, tocsin_store::StoreError>, wake: &tokio::sync::Notify) {
+    let wait = match next_due {
+        Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_ms() as i64).clamp(0, 60_000) as u64),
+        _ => Duration::from_secs(60),
+    };
+    let _ = tokio::time::timeout(wait, wake.notified()).await;
 }
 
 async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {

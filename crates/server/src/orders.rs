@@ -101,13 +101,11 @@ pub struct OrderView {
 /// The one hour a platform has from receipt (TCO Art. 3(3)), in milliseconds.
 pub const DEADLINE_MS: i64 = 3_600_000;
 
-/// States in which an order has had its answer.
-const SETTLED: &[&str] = &["executed", "partially_executed", "unable", "rejected", "withdrawn"];
-
 impl From<tocsin_store::OrderRow> for OrderView {
     fn from(o: tocsin_store::OrderRow) -> Self {
         let deadline_at = if o.kind == "removal_order" { o.received_at.map(|r| r + DEADLINE_MS) } else { None };
-        let overdue = deadline_at.is_some_and(|d| now_ms() as i64 > d) && !SETTLED.contains(&o.state.as_str());
+        let overdue = deadline_at.is_some_and(|d| now_ms() as i64 > d)
+            && !o.state.parse::<tocsin_model::OrderState>().is_ok_and(tocsin_model::OrderState::is_settled);
         Self {
             id: o.id,
             side: o.side,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::State;
-use crate::messaging::{backoff, now_ms};
+use crate::messaging::{backoff, now_ms, wait_until_due};
 
 fn call(hook: &tocsin_store::WebhookCall) -> Result<(), String> {
     let agent: ureq::Agent =
@@ -30,11 +30,7 @@ pub async fn run_webhooks(state: Arc<State>) {
         if let Err(e) = call_due(&state).await {
             tracing::warn!(error = %e, "webhooks");
         }
-        let wait = match state.store.next_webhook_due().await {
-            Ok(Some(due)) => Duration::from_millis(due.saturating_sub(now_ms() as i64).clamp(0, 60_000) as u64),
-            _ => Duration::from_secs(60),
-        };
-        let _ = tokio::time::timeout(wait, state.webhooks.notified()).await;
+        wait_until_due(state.store.next_webhook_due().await, &state.webhooks).await;
     }
 }
 

@@ -154,17 +154,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         insert_order(&mut tx, &order, "issued", peer, "issued", at).await?;
         add_event(&mut tx, order.id, at, "issued", &serde_json::json!({ "to": peer }).to_string()).await?;
-        sqlx::query(
-            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-        )
-        .bind(order.id)
-        .bind(peer)
-        .bind(url)
-        .bind(order.kind)
-        .bind(jws)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        queue_message(&mut tx, (order.id, peer, url, order.kind, jws), at).await?;
         let entry = serde_json::json!({
             "type": "order.issued", "order": order.id, "kind": order.kind, "reference": order.reference, "to": peer, "at": at,
         });
@@ -228,14 +218,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         add_event(&mut tx, order_id, at, "withdrawn", &serde_json::json!({ "reason": reason }).to_string()).await?;
-        sqlx::query("INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 'withdrawal', $4, $5, 0, $5)")
-            .bind(message_id)
-            .bind(&peer)
-            .bind(url)
-            .bind(jws)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        queue_message(&mut tx, (message_id, &peer, url, "withdrawal", jws), at).await?;
         let entry = serde_json::json!({ "type": "order.withdrawn", "order": order_id, "reason": reason, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
@@ -493,6 +476,42 @@ async fn apply_transition(
     add_event(tx, t.order_id, at, t.event, t.detail).await
 }
 
+/// Queues a message for delivery in the caller's transaction: (id, peer, URL, kind, signed
+/// message), due at once.
+async fn queue_message(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message: (&str, &str, &str, &str, &str),
+    at: i64,
+) -> Result<(), StoreError> {
+    let (id, peer, url, kind, jws) = message;
+    sqlx::query(
+        "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+    )
+    .bind(id)
+    .bind(peer)
+    .bind(url)
+    .bind(kind)
+    .bind(jws)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Queues a webhook call in the caller's transaction: (id, URL, body, signature), due at once.
+async fn queue_webhook(tx: &mut sqlx::Transaction<'_, sqlx::Any>, call: (&str, &str, &str, &str), at: i64) -> Result<(), StoreError> {
+    let (id, url, body, signature) = call;
+    sqlx::query("INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)")
+        .bind(id)
+        .bind(url)
+        .bind(body)
+        .bind(signature)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn add_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order: &str, at: i64, event: &str, detail: &str) -> Result<(), StoreError> {
     let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM order_events WHERE order_id = $1")
         .bind(order)
@@ -622,28 +641,9 @@ impl Store {
         }
         add_event(&mut tx, e.order_id, at, e.state, &e.detail.to_string()).await?;
         let (id, peer, url, kind, jws) = e.feedback;
-        sqlx::query(
-            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-        )
-        .bind(id)
-        .bind(peer)
-        .bind(url)
-        .bind(kind)
-        .bind(jws)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        queue_message(&mut tx, (id, peer, url, kind, jws), at).await?;
         for (id, url, body, signature) in &e.webhooks {
-            sqlx::query(
-                "INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)",
-            )
-            .bind(id)
-            .bind(url)
-            .bind(body)
-            .bind(signature)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            queue_webhook(&mut tx, (id, url, body, signature), at).await?;
         }
         let entry = serde_json::json!({ "type": "order.executed", "order": e.order_id, "state": e.state, "targets": e.detail, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
@@ -676,16 +676,7 @@ impl Store {
         }
         add_event(&mut tx, order_id, at, decision, &serde_json::json!({ "by": reviewer, "reason": reason }).to_string()).await?;
         if let Some((id, peer, url, jws)) = feedback {
-            sqlx::query(
-                "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, 'feedback', $4, $5, 0, $5)",
-            )
-            .bind(id)
-            .bind(peer)
-            .bind(url)
-            .bind(jws)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            queue_message(&mut tx, (id, peer, url, "feedback", jws), at).await?;
         }
         let entry =
             serde_json::json!({ "type": format!("referral.{decision}"), "order": order_id, "by": reviewer, "reason": reason, "at": at });
@@ -734,16 +725,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         add_event(&mut tx, order_id, at, "deadline_warning", &serde_json::json!({ "level": level }).to_string()).await?;
         if let Some((id, url, body, signature)) = webhook {
-            sqlx::query(
-                "INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)",
-            )
-            .bind(id)
-            .bind(url)
-            .bind(body)
-            .bind(signature)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            queue_webhook(&mut tx, (&id, &url, &body, &signature), at).await?;
         }
         let entry = serde_json::json!({ "type": "order.deadline_warning", "order": order_id, "level": level, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
@@ -798,17 +780,7 @@ impl Store {
         let (id, peer, url, kind, jws) = message;
         let mut tx = self.pool.begin().await?;
         apply_transition(&mut tx, t, None, at).await?;
-        sqlx::query(
-            "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-        )
-        .bind(id)
-        .bind(peer)
-        .bind(url)
-        .bind(kind)
-        .bind(jws)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        queue_message(&mut tx, (id, peer, url, kind, jws), at).await?;
         let detail: serde_json::Value = serde_json::from_str(t.detail).unwrap_or_default();
         let entry =
             serde_json::json!({ "type": format!("order.{}", t.event), "order": t.order_id, "state": t.to, "detail": detail, "at": at });
