@@ -29,18 +29,6 @@ fn qps(index: &Index, queries: &[Bits], strategy: Strategy, budget: Duration) ->
     (done as f64 / start.elapsed().as_secs_f64(), found * queries.len() / done.max(1))
 }
 
-/// Queries per second when all of `queries` go to the sorted sweep of `search_batch` at once (as FAISS's
-/// `range_search` takes them), repeated until `budget` has passed; and matches per 1,000 queries.
-fn batch_qps(index: &Index, queries: &[Bits], budget: Duration) -> (f64, usize) {
-    let start = Instant::now();
-    let (mut done, mut found) = (0usize, 0usize);
-    while start.elapsed() < budget {
-        found += std::hint::black_box(index.search_batch_using(queries, 31, Strategy::MultiIndex)).iter().map(Vec::len).sum::<usize>();
-        done += queries.len();
-    }
-    (done as f64 / start.elapsed().as_secs_f64(), found * 1000 / done.max(1))
-}
-
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -106,14 +94,7 @@ fn main() {
                 let (mih, scan) = (loaded.search_using(q, 31, Strategy::MultiIndex), loaded.search_using(q, 31, Strategy::Scan));
                 assert_eq!(mih, scan, "the multi-index differs from the scan");
             }
-            // The batch form must give the multi-index's answers, in query order.
-            let batch = loaded.search_batch_using(&queries, 31, Strategy::MultiIndex);
-            for (q, got) in queries.iter().zip(&batch) {
-                assert_eq!(got, &loaded.search_using(q, 31, Strategy::MultiIndex), "the batch search differs");
-            }
             let label = qname.split('-').next().unwrap_or("");
-            let (rate, found) = batch_qps(&loaded, &queries, budget);
-            println!("{kind}-{n}\t{label}\tMultiIndexBatch\t{build:.2}\t{saved_mb:.0}\t{load_s:.2}\t{rate:.1}\t{found}");
             let strategies: &[Strategy] = if quick { &[Strategy::MultiIndex] } else { &[Strategy::MultiIndex, Strategy::Scan] };
             for &strategy in strategies {
                 // The scan is slow at scale: a tenth of the queries gives its rate.

@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 use crate::Bits;
+use crate::big::Big;
 use crate::index::{Index, PARTS, POSTING, Table};
 
 const MAGIC: &[u8; 8] = b"TOCSIDX\0";
@@ -105,8 +106,8 @@ fn le_bytes<T: Words>(values: &[T]) -> Cow<'_, [u8]> {
 }
 
 /// Reads `len` values straight into their vector, feeding the checksum.
-fn read_values<T: Words>(r: &mut impl Read, len: usize, crc: &mut crc32fast::Hasher) -> Result<Vec<T>, LoadError> {
-    let mut values = vec![T::zeroed(); len];
+fn read_values<T: Words>(r: &mut impl Read, len: usize, crc: &mut crc32fast::Hasher) -> Result<Big<T>, LoadError> {
+    let mut values = Big::zeroed(len);
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut values);
     r.read_exact(bytes)
         .map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { FormatError::Truncated.into() } else { LoadError::Io(e) })?;
@@ -156,12 +157,12 @@ impl Index {
             .map_err(|e| if e.kind() == io::ErrorKind::UnexpectedEof { FormatError::NotAnIndex.into() } else { LoadError::Io(e) })?;
         let n = Self::check_header(&header)?;
         let mut crc = crc32fast::Hasher::new();
-        let hashes: Vec<Bits> = read_values(r, n, &mut crc)?;
-        let ids: Vec<u64> = read_values(r, n, &mut crc)?;
+        let hashes: Big<Bits> = read_values(r, n, &mut crc)?;
+        let ids: Big<u64> = read_values(r, n, &mut crc)?;
         let mut tables = Vec::with_capacity(PARTS.len());
         for p in &PARTS {
-            let offsets: Vec<u32> = read_values(r, offsets_len(p.primary), &mut crc)?;
-            let groups: Vec<u8> = read_values(r, n * POSTING, &mut crc)?;
+            let offsets: Big<u32> = read_values(r, offsets_len(p.primary), &mut crc)?;
+            let groups: Big<u8> = read_values(r, n * POSTING, &mut crc)?;
             tables.push(Table { offsets, groups });
         }
         if crc.finalize().to_le_bytes() != header[24..28] {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use crate::big::Big;
 use crate::{Bits, Match, distance, scan};
 
 /// One part of the hash: bits `start .. start + len`. Its table is keyed by the low `primary`
@@ -121,8 +122,8 @@ fn variants(v: u32, bits: u32, t: u32, mut f: impl FnMut(u32, u32)) {
 /// whose residual passes is in the cache lines just read, not one more random read.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Table {
-    pub(crate) offsets: Vec<u32>,
-    pub(crate) groups: Vec<u8>,
+    pub(crate) offsets: Big<u32>,
+    pub(crate) groups: Big<u8>,
 }
 
 /// Bytes a posting takes in [`Table::groups`].
@@ -139,7 +140,7 @@ impl Table {
             offsets[v + 1] += offsets[v];
         }
         let mut filled = vec![0u32; 1 << p.primary];
-        let mut groups = vec![0u8; hashes.len() * POSTING];
+        let mut groups = Big::zeroed(hashes.len() * POSTING);
         for (slot, h) in hashes.iter().enumerate() {
             let (key, residual) = split(part_value(h, p), p);
             let key = key as usize;
@@ -150,7 +151,7 @@ impl Table {
             groups[POSTING * a + c + 4 * i..][..4].copy_from_slice(&(slot as u32).to_le_bytes());
             filled[key] += 1;
         }
-        Self { offsets, groups }
+        Self { offsets: offsets.into(), groups }
     }
 
     /// The group of postings under `key`: its residuals and its slots' bytes.
@@ -227,8 +228,8 @@ pub struct IndexStats {
 /// [`Index::remove`] drops all of them.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    pub(crate) hashes: Vec<Bits>,
-    pub(crate) ids: Vec<u64>,
+    pub(crate) hashes: Big<Bits>,
+    pub(crate) ids: Big<u64>,
     live: Vec<bool>,
     live_count: usize,
     /// Slots `0..packed_len` are in `tables`; later ones in `recent`.
@@ -248,14 +249,18 @@ impl Index {
     /// # Panics
     /// With 2^32 pairs or more.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u64, Bits)>) -> Self {
-        let (ids, hashes): (Vec<u64>, Vec<Bits>) = pairs.into_iter().unzip();
+        let (mut ids, mut hashes) = (Big::new(), Big::new());
+        for (id, bits) in pairs {
+            ids.push(id);
+            hashes.push(bits);
+        }
         assert!(u32::try_from(hashes.len()).is_ok(), "an index holds at most 2^32 hashes");
         let tables = PARTS.iter().map(|p| Table::build(&hashes, p)).collect();
         Self::from_tables(hashes, ids, tables)
     }
 
     /// An index over tables built here or read back by `format`, all slots live.
-    pub(crate) fn from_tables(hashes: Vec<Bits>, ids: Vec<u64>, tables: Vec<Table>) -> Self {
+    pub(crate) fn from_tables(hashes: Big<Bits>, ids: Big<u64>, tables: Vec<Table>) -> Self {
         let n = hashes.len();
         Self { live: vec![true; n], live_count: n, packed_len: n, tables, recent: Vec::new(), hashes, ids }
     }
@@ -351,39 +356,6 @@ impl Index {
         out
     }
 
-    /// [`Index::search`] for many queries at once: one answer per query, in query order, each
-    /// the same as its own search would give. Faster per query on large indexes: the table and
-    /// hash reads of a whole batch are sorted by address and made in one sweep, instead of
-    /// thousands of random reads a query.
-    pub fn search_batch(&self, queries: &[Bits], radius: u32) -> Vec<Vec<Match>> {
-        self.search_batch_using(queries, radius, Strategy::Auto)
-    }
-
-    /// [`Index::search_batch`] with the strategy chosen by the caller (for tests and benchmarks).
-    pub fn search_batch_using(&self, queries: &[Bits], radius: u32, strategy: Strategy) -> Vec<Vec<Match>> {
-        // `Auto` sweeps only where that was measured faster; `MultiIndex` always does (tests).
-        let sweep_pays = strategy == Strategy::MultiIndex || self.packed_len >= SWEEP_FROM;
-        if queries.len() < 2 || self.use_scan(radius, strategy) || !sweep_pays {
-            return queries.iter().map(|q| self.search_using(q, radius, strategy)).collect();
-        }
-        let mut out = vec![Vec::new(); queries.len()];
-        if self.tables.len() == PARTS.len() {
-            for (queries, out) in queries.chunks(BATCH).zip(out.chunks_mut(BATCH)) {
-                self.batch_dispatch(queries, radius, out);
-            }
-        }
-        if !self.recent.is_empty() {
-            let ts = thresholds(radius);
-            for (query, out) in queries.iter().zip(&mut out) {
-                self.probe_recent(query, &ts, radius, |slot, d| out.push(Match { distance: d, id: self.ids[slot] }));
-            }
-        }
-        for matches in &mut out {
-            matches.sort_unstable();
-        }
-        out
-    }
-
     /// Every stored hash within `radius` of any of `queries` (a picture's eight dihedral
     /// variants, say), each once at its smallest distance, sorted by distance, then id.
     pub fn search_any(&self, queries: &[Bits], radius: u32) -> Vec<Match> {
@@ -437,22 +409,6 @@ impl Index {
             return;
         }
         self.probe_portable(query, radius, |_| {}, found);
-    }
-
-    /// [`Index::batch_packed`] compiled for AVX2 and POPCNT when the CPU has them.
-    #[allow(unsafe_code)]
-    fn batch_dispatch(&self, queries: &[Bits], radius: u32, out: &mut [Vec<Match>]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("popcnt") {
-            #[target_feature(enable = "avx2,popcnt")]
-            fn avx2(index: &Index, queries: &[Bits], radius: u32, out: &mut [Vec<Match>]) {
-                index.batch_packed(queries, radius, out);
-            }
-            // SAFETY: AVX2 and POPCNT, the only features `avx2` enables, were detected just above.
-            unsafe { avx2(self, queries, radius, out) };
-            return;
-        }
-        self.batch_packed(queries, radius, out);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -517,20 +473,6 @@ impl Index {
         }
     }
 
-    /// Calls `found(slot, distance)` for the matches among the inserts since the last pack.
-    fn probe_recent(&self, query: &Bits, ts: &[i8; PARTS.len()], radius: u32, mut found: impl FnMut(usize, u32)) {
-        for (i, p) in PARTS.iter().enumerate() {
-            let Ok(t) = u32::try_from(ts[i]) else { continue };
-            variants(split(part_value(query, p), p).0, p.primary, t, |v, _| {
-                for &slot in self.recent[i].get(&v).map_or(&[][..], Vec::as_slice) {
-                    if let Some(d) = self.check(query, ts, radius, i, slot as usize) {
-                        found(slot as usize, d);
-                    }
-                }
-            });
-        }
-    }
-
     /// The distance of the hash in `slot`, a candidate from part `i`, when it is to be reported
     /// there: live, within `radius`, and `i` the first part where it is within the part's
     /// threshold (so that each hash is reported once, whichever parts found it).
@@ -551,92 +493,6 @@ impl Index {
         // Liveness last: it is one more random read, needed only for the few hits.
         (d <= radius && self.live[slot]).then_some(d)
     }
-
-    /// The packed tables' part of [`Index::search_batch`] for up to [`BATCH`] queries; results
-    /// are appended to `out`, one vector per query.
-    #[inline(always)]
-    fn batch_packed(&self, queries: &[Bits], radius: u32, out: &mut [Vec<Match>]) {
-        let ts = thresholds(radius);
-        let mut groups: Vec<BatchGroup> = Vec::with_capacity(queries.len() * 1400);
-        for (q, query) in queries.iter().enumerate() {
-            for (i, p) in PARTS.iter().enumerate() {
-                let Ok(t) = u32::try_from(ts[i]) else { continue };
-                let (key, residual) = split(part_value(query, p), p);
-                // Parts number 11 and queries BATCH at most, so both fit their fields.
-                let g = |key, k| BatchGroup { part: i as u8, residual, allowed: (t - k) as u8, key, query: q as u32 };
-                variants(key, p.primary, t, |v, k| groups.push(g(v, k)));
-            }
-        }
-        // Tables in address order, near enough: by part, then by the key's top 12 bits (a
-        // window of a few kilobytes of residuals with 18-bit keys).
-        let mut spare = Vec::new();
-        let top = |g: &BatchGroup| usize::from(g.part) << 12 | (g.key >> (PARTS[usize::from(g.part)].primary - 12)) as usize;
-        bucket_sort(&mut groups, &mut spare, top, PARTS.len() << 12);
-        let mut candidates: Vec<BatchCandidate> = Vec::with_capacity(groups.len() * 3);
-        let mut slots = Vec::with_capacity(64);
-        for g in &groups {
-            slots.clear();
-            self.tables[usize::from(g.part)].collect(g.key, g.residual, u32::from(g.allowed), &mut slots);
-            candidates.extend(slots.iter().map(|&slot| BatchCandidate { part: g.part, slot, query: g.query }));
-        }
-        // Hashes in address order, near enough: by the slot's top 16 bits.
-        let shift = (32 - (self.hashes.len() as u32).leading_zeros()).saturating_sub(16);
-        let mut spare = Vec::new();
-        bucket_sort(&mut candidates, &mut spare, |c| (c.slot >> shift) as usize, 1 << 16);
-        for c in &candidates {
-            let (q, slot) = (c.query as usize, c.slot as usize);
-            if let Some(d) = self.check(&queries[q], &ts, radius, usize::from(c.part), slot) {
-                out[q].push(Match { distance: d, id: self.ids[slot] });
-            }
-        }
-    }
-}
-
-/// Packed hashes from which [`Index::search_batch`] sorts its reads into a sweep. Measured
-/// (`bench/RESULTS.md`): at 1 million hashes separate searches are 15-25% faster (the tables fit
-/// in the CPU's caches), at 10 million the sweep is 20-35% faster.
-const SWEEP_FROM: usize = 4_000_000;
-
-/// Queries searched together by [`Index::search_batch`]: enough that their reads cover the
-/// tables densely, few enough that the bookkeeping (about 60 KB a query) stays small.
-const BATCH: usize = 1024;
-
-/// One group of one query's batch search: the postings under `key` in part `part`'s table.
-#[derive(Debug, Clone, Copy)]
-struct BatchGroup {
-    part: u8,
-    residual: u8,
-    allowed: u8,
-    key: u32,
-    query: u32,
-}
-
-/// A posting found for `query` in part `part`.
-#[derive(Debug, Clone, Copy)]
-struct BatchCandidate {
-    part: u8,
-    slot: u32,
-    query: u32,
-}
-
-/// Stable counting sort of `items` by `key` (below `buckets`), one pass, through `spare`.
-fn bucket_sort<T: Copy>(items: &mut Vec<T>, spare: &mut Vec<T>, key: impl Fn(&T) -> usize, buckets: usize) {
-    let mut next = vec![0usize; buckets];
-    for it in items.iter() {
-        next[key(it)] += 1;
-    }
-    let mut sum = 0;
-    for n in &mut next {
-        (*n, sum) = (sum, sum + *n);
-    }
-    spare.clear();
-    spare.extend_from_slice(items);
-    for it in items.iter() {
-        let k = key(it);
-        spare[next[k]] = *it;
-        next[k] += 1;
-    }
-    std::mem::swap(items, spare);
 }
 
 #[cfg(test)]
@@ -696,7 +552,29 @@ mod tests {
             q[1] ^= 0b1011; // three bits off
             let want = vec![Match { distance: 3, id: i as u64 }];
             assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), want);
-            assert_eq!(index.search_batch_using(&[q, q], 31, Strategy::MultiIndex), vec![want.clone(), want]);
+        }
+    }
+
+    #[test]
+    fn an_index_whose_arrays_live_in_mapped_memory_finds_what_the_scan_finds() {
+        // 150,000 hashes are 4.8 MB, past the size from which arrays are mapped (`big.rs`); the
+        // inserts after the build grow the mapped arrays, the removals mark slots dead.
+        let hashes = crate::test_hashes(0x9e37_79b9_7f4a_7c15, 150_000);
+        let mut index = Index::from_pairs(hashes[..140_000].iter().enumerate().map(|(i, h)| (i as u64, *h)));
+        for (i, h) in hashes.iter().enumerate().skip(140_000) {
+            index.insert(i as u64, *h);
+        }
+        for id in (0..150_000).step_by(1_000) {
+            assert_eq!(index.remove(id), 1);
+        }
+        let loaded = Index::from_bytes(&index.to_bytes()).expect("loads");
+        for (i, h) in hashes.iter().enumerate().step_by(499) {
+            let mut q = *h;
+            q[i % 4] ^= 0x0f0f; // eight bits off
+            let want = index.search_using(&q, 31, Strategy::Scan);
+            assert_eq!(want.is_empty(), i % 1_000 == 0, "only removed hashes are missing");
+            assert_eq!(index.search_using(&q, 31, Strategy::MultiIndex), want);
+            assert_eq!(loaded.search_using(&q, 31, Strategy::MultiIndex), want);
         }
     }
 

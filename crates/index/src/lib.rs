@@ -7,6 +7,7 @@
 //! with the query to within a few bits on some part (exact for radii up to 31, PDQ's match
 //! threshold). The crate does no I/O.
 
+mod big;
 mod format;
 mod index;
 pub mod scan;

@@ -229,16 +229,9 @@ pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
         if batch.is_empty() {
             break;
         }
-        // Each worker takes a slice of the batch and searches it in one go (`search_batch`
-        // sorts the reads of many queries into one sweep of the tables).
-        let per_worker = batch.len().div_ceil(jobs).max(1);
-        let found: Vec<Vec<Vec<Match>>> = pool.install(|| {
-            batch
-                .par_chunks(per_worker)
-                .map(|chunk| bank.index.search_batch(&chunk.iter().map(PdqHash::words).collect::<Vec<_>>(), args.max_distance))
-                .collect()
-        });
-        for (query, matches) in batch.iter().zip(found.into_iter().flatten()) {
+        let found: Vec<Vec<Match>> =
+            pool.install(|| batch.par_iter().map(|query| bank.index.search(&query.words(), args.max_distance)).collect());
+        for (query, matches) in batch.iter().zip(found) {
             for m in matches {
                 // Index ids are entry numbers, so the lookup cannot miss.
                 let (bank_hash, bank_id) = bank.entry(m.id as usize);
