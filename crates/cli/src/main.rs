@@ -37,6 +37,9 @@ enum Command {
     /// Build and manage on-disk indexes of banks.
     #[command(subcommand)]
     Index(IndexCommand),
+    /// A node's hash banks: make, list, import, export, dispute (talks to a running node).
+    #[command(subcommand)]
+    Bank(commands::bank::BankCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Peer(command) => commands::peer::run(command),
         Command::Order(command) => commands::order::run(command),
+        Command::Bank(command) => commands::bank::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

@@ -3,6 +3,7 @@
 //! describes them all).
 
 mod accounts;
+pub mod banks;
 pub mod config;
 mod deadlines;
 mod execution;
@@ -54,6 +55,14 @@ pub struct State {
     pub webhooks: tokio::sync::Notify,
     /// The blocked URLs.
     pub gate: gate::Gate,
+    /// Every bank's signals in memory, for scans and lookups.
+    pub matcher: Arc<std::sync::RwLock<banks::Matcher>>,
+    /// Wakes the bank follower when signals change.
+    pub bank_changes: tokio::sync::Notify,
+    /// Places for scans: running and waiting; when none is free, scans answer 503.
+    pub scan_queue: tokio::sync::Semaphore,
+    /// Scans hashing at once: one a core.
+    pub scan_workers: tokio::sync::Semaphore,
 }
 
 impl State {
@@ -69,6 +78,10 @@ impl State {
             preserver: tokio::sync::Notify::new(),
             webhooks: tokio::sync::Notify::new(),
             gate: gate::Gate::default(),
+            matcher: Default::default(),
+            bank_changes: tokio::sync::Notify::new(),
+            scan_queue: tokio::sync::Semaphore::new(banks::scan_places()),
+            scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }
     }
 
@@ -79,6 +92,7 @@ impl State {
     }
 }
 
+pub use banks::run_bank_follower;
 pub use deadlines::run_deadlines;
 pub use execution::run_executor;
 pub use preservation::{blob_path, run_preserver};
@@ -126,7 +140,15 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/orders/{id}/reject", post(orders::reject))
         .route("/v1/orders/{id}/inability", post(orders::inability))
         .route("/v1/orders/{id}/clarify", post(orders::clarify))
-        .route("/v1/banks/stay-down", get(orders::stay_down))
+        .route("/v1/banks", get(banks::list).post(banks::create))
+        .route("/v1/banks/{name}", get(banks::show))
+        .route(
+            "/v1/banks/{name}/signals",
+            get(banks::signals).post(banks::add).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)),
+        )
+        .route("/v1/banks/{name}/signals/{num}/state", post(banks::set_state))
+        .route("/v1/lookup", post(banks::lookup).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)))
+        .route("/v1/scan", post(banks::scan).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SCAN_BYTES)))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))
         .route("/v1/log/head", get(log::head))

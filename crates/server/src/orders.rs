@@ -611,29 +611,6 @@ async fn tell(
     Ok(Json(row.into()))
 }
 
-/// One entry of the stay-down bank.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BankEntryView {
-    /// `sha256`, `md5` or `pdq`.
-    signal_type: String,
-    /// The hash, hex.
-    value: String,
-    /// The order it came from (provenance).
-    order_id: String,
-    /// The URL it was preserved from.
-    url: String,
-}
-
-/// The platform's stay-down bank: the hashes of everything removed on an order (admin,
-/// operator, reviewer).
-#[utoipa::path(get, path = "/v1/banks/stay-down", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, description = "The bank's entries, oldest first", body = [BankEntryView])))]
-pub async fn stay_down(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<BankEntryView>>, Problem> {
-    caller.require(&["admin", "operator", "reviewer"])?;
-    let entries = state.store.stay_down().await?;
-    Ok(Json(entries.into_iter().map(|(signal_type, value, order_id, url)| BankEntryView { signal_type, value, order_id, url }).collect()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

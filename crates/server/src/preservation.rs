@@ -24,7 +24,7 @@ pub fn blob_path(data: &Path, hex: &str) -> PathBuf {
     data.join("evidence").join("sha256").join(&hex[..2]).join(&hex[2..])
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -154,6 +154,8 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
             Some(error) => tracing::warn!(order = %evidence.order_id, url = %evidence.url, %error, "content not preserved"),
         }
         state.store.record_evidence(&evidence).await?;
+        // Its hashes are in the stay-down bank now: into the matcher at once.
+        state.bank_changes.notify_one();
     }
     Ok(())
 }

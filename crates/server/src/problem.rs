@@ -31,6 +31,8 @@ pub enum Problem {
     Upstream(String),
     /// The request took longer than the node allows.
     Timeout,
+    /// Too much work is waiting; the caller should try again after a second.
+    Busy,
     /// The node failed; details stay in its log.
     Internal,
 }
@@ -64,6 +66,7 @@ impl Problem {
             Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message", "The message is not signed by a confirmed peer"),
             Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
             Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
+            Problem::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Too much work is waiting; try again shortly"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
         }
     }
@@ -80,7 +83,7 @@ impl IntoResponse for Problem {
             | Problem::Upstream(d)
             | Problem::NotFound(d)
             | Problem::UntrustedMessage(d) => Some(d.clone()),
-            Problem::Unauthenticated | Problem::Timeout | Problem::Internal => None,
+            Problem::Unauthenticated | Problem::Timeout | Problem::Busy | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };
         let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
@@ -88,6 +91,9 @@ impl IntoResponse for Problem {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if matches!(self, Problem::Unauthenticated) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, Problem::Busy) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -97,6 +103,7 @@ impl From<tocsin_store::StoreError> for Problem {
     fn from(e: tocsin_store::StoreError) -> Self {
         match e {
             tocsin_store::StoreError::Refused(detail) => Problem::Refused(detail),
+            tocsin_store::StoreError::NotFound(detail) => Problem::NotFound(detail),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Problem::Internal

@@ -5,6 +5,9 @@
 use sqlx::Row;
 
 use crate::messages::{Block, block_from, now_ms};
+use tocsin_model::{BankName, Labels, Signal, SignalType};
+
+use crate::banks::{NewSignal, Provenance};
 use crate::{Store, StoreError};
 
 /// Six months, in milliseconds: how long preserved content is kept (TCO Art. 6(2)).
@@ -96,25 +99,18 @@ impl Store {
         .bind(next_attempt_at)
         .execute(&mut *tx)
         .await?;
-        for (signal, value) in [("sha256", &e.sha256), ("md5", &e.md5), ("pdq", &e.pdq)] {
+        // Into the stay-down bank, with the order as provenance. The hashes were computed here,
+        // so a malformed one is this node's fault.
+        let mut signals = Vec::new();
+        for (kind, value) in [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq)] {
             let Some(value) = value else { continue };
-            let known = sqlx::query("SELECT 1 FROM bank_entries WHERE bank = 'stay-down' AND signal_type = $1 AND value = $2")
-                .bind(signal)
-                .bind(value)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_none() {
-                sqlx::query(
-                    "INSERT INTO bank_entries (bank, signal_type, value, order_id, url, added_at) VALUES ('stay-down', $1, $2, $3, $4, $5)",
-                )
-                .bind(signal)
-                .bind(value)
-                .bind(&e.order_id)
-                .bind(&e.url)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let signal = Signal::new(kind, value).map_err(|_| StoreError::Inconsistent("a computed hash is malformed"))?;
+            signals.push(NewSignal::active(signal, Labels::default()));
+        }
+        if !signals.is_empty() {
+            let provenance = Provenance { source: "order".into(), reference: e.order_id.clone(), detail: e.url.clone() };
+            let (_, banked) = self.add_signals_in(&mut tx, BankName::STAY_DOWN, &signals, &provenance, at).await?;
+            self.append_in(&mut tx, banked.to_string().as_bytes()).await?;
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
@@ -182,15 +178,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// The stay-down bank's entries: signal type, value, order, URL.
-    pub async fn stay_down(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT signal_type, value, order_id, url FROM bank_entries WHERE bank = 'stay-down' ORDER BY added_at, signal_type",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
     }
 }

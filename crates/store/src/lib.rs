@@ -4,6 +4,7 @@
 //! log itself.
 
 mod accounts;
+mod banks;
 mod evidence;
 mod messages;
 mod migrate;
@@ -11,6 +12,7 @@ mod password;
 mod peers;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
+pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance};
 pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
@@ -42,6 +44,9 @@ pub enum StoreError {
     /// The request is at fault (a bad name or role, an account that exists or does not).
     #[error("{0}")]
     Refused(String),
+    /// Nothing by that name or number.
+    #[error("{0}")]
+    NotFound(String),
     /// The stored log contradicts itself (edited outside Tocsin, or damaged).
     #[error("the stored log is inconsistent: {0}")]
     Inconsistent(&'static str),

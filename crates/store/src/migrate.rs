@@ -17,6 +17,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0009_webhooks.sql"),
     include_str!("../migrations/sqlite/0010_peer_policy.sql"),
     include_str!("../migrations/sqlite/0011_evidence_retries.sql"),
+    include_str!("../migrations/sqlite/0012_banks.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -30,6 +31,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0009_webhooks.sql"),
     include_str!("../migrations/postgres/0010_peer_policy.sql"),
     include_str!("../migrations/postgres/0011_evidence_retries.sql"),
+    include_str!("../migrations/postgres/0012_banks.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -1,16 +1,16 @@
 //! `tocsin hash`: PDQ hashes of image files and folders, in parallel, in a stable order.
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+
+use super::progress::Progress;
 use serde::Serialize;
 use tocsin_hash::pdq::{Dihedral, Hasher, Resize};
 use tocsin_hash::{DecodeOptions, HashOptions, ImageHash, decode};
@@ -18,9 +18,6 @@ use tocsin_hash::{DecodeOptions, HashOptions, ImageHash, decode};
 /// Files larger than this are refused unread: no supported image needs more, and reading a
 /// multi-gigabyte stray file into memory would stall the run.
 const MAX_FILE_BYTES: u64 = 1 << 30;
-
-/// Show the progress bar only once a run has taken this long, so short runs stay quiet.
-const PROGRESS_DELAY: Duration = Duration::from_millis(800);
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,7 +113,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
         });
     });
 
-    let progress = Progress::new(total);
+    let mut progress = Progress::new(total, "images");
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut pending = BTreeMap::new();
@@ -277,37 +274,5 @@ fn write_record(out: &mut impl Write, format: OutputFormat, path: &Path, hash: &
             serde_json::to_writer(&mut *out, &record).map_err(io::Error::other)?;
             writeln!(out)
         }
-    }
-}
-
-/// A progress bar on stderr, drawn only when stderr is a terminal and the run is long.
-struct Progress {
-    bar: ProgressBar,
-    started: Instant,
-    interactive: bool,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
-        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}") {
-            bar.set_style(style);
-        }
-        Self { bar, started: Instant::now(), interactive: io::stderr().is_terminal() }
-    }
-
-    fn tick(&self) {
-        self.bar.inc(1);
-        if self.interactive && self.bar.is_hidden() && self.started.elapsed() >= PROGRESS_DELAY {
-            self.bar.set_draw_target(ProgressDrawTarget::stderr());
-        }
-    }
-
-    fn suspend(&self, f: impl FnOnce()) {
-        self.bar.suspend(f);
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
     }
 }

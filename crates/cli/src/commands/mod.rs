@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod admin;
+pub mod bank;
 pub mod client;
 pub mod hash;
 pub mod log;
 pub mod matching;
 pub mod order;
 pub mod peer;
+pub mod progress;
 pub mod serve;

@@ -107,11 +107,14 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     tracing::info!(name = %config.name, %fingerprint, "listening on http://{addr} ");
     let state = Arc::new(State::new(config, identity, store.clone()));
     state.load_gate().await.context("loading the gate's blocks")?;
+    // Every bank in memory before the first scan is answered.
+    tocsin_server::banks::follow(&state).await.context("loading the banks")?;
     let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
     let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
     let preserver = tokio::spawn(tocsin_server::run_preserver(state.clone()));
     let webhooks = tokio::spawn(tocsin_server::run_webhooks(state.clone()));
     let deadlines = tokio::spawn(tocsin_server::run_deadlines(state.clone()));
+    let bank_follower = tokio::spawn(tocsin_server::run_bank_follower(state.clone()));
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
@@ -119,6 +122,7 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     preserver.abort();
     webhooks.abort();
     deadlines.abort();
+    bank_follower.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -549,14 +549,18 @@ fn image_and_page(pair: Pair) {
         assert_eq!(six_months, 183 * 86_400_000);
     }
     let node = pair.platform.as_ref().expect("running");
-    let (status, _, bank) = node.call("GET", "/v1/banks/stay-down", Some(&pair.platform_admin), "", b"");
+    let (status, _, bank) = node.call("GET", "/v1/banks/stay-down/signals", Some(&pair.platform_admin), "", b"");
     assert_eq!(status, 200, "{bank}");
     let bank: Vec<Value> = serde_json::from_str(&bank).expect("JSON");
     assert!(
-        bank.iter().any(|e| e["signal_type"] == "pdq" && e["value"] == expected_pdq.as_str() && e["order_id"] == id.as_str()),
+        bank.iter().any(|e| e["type"] == "pdq"
+            && e["value"] == expected_pdq.as_str()
+            && e["state"] == "active"
+            && e["provenance"] == serde_json::json!({"source": "order", "reference": id, "detail": evidence[0]["url"]})),
         "{bank:?}"
     );
-    assert_eq!(bank.iter().filter(|e| e["signal_type"] == "sha256").count(), 2);
+    assert_eq!(bank.iter().filter(|e| e["type"] == "sha256").count(), 2);
+    stay_down_at_upload(&pair, &id, &image);
 
     // The action webhook was called once per target, signed by the platform, after one refusal.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -580,6 +584,61 @@ fn image_and_page(pair: Pair) {
     }
     urls.sort();
     assert_eq!(urls, ["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
+}
+
+/// Re-uploads of the removed image, scanned at the platform: blocked, citing the order.
+fn stay_down_at_upload(pair: &Pair, id: &str, original: &[u8]) {
+    let node = pair.platform.as_ref().expect("running");
+    let scan = |content_type: &str, bytes: &[u8]| {
+        let (status, _, body) = node.call("POST", "/v1/scan", Some(&pair.platform_admin), content_type, bytes);
+        (status, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+    };
+    // Meta's resized and re-encoded copy of the reference image, and that copy mirrored and
+    // encoded again here.
+    let resized = std::fs::read(crate::helpers::data_dir().join("bridge-mods/shrink-a-little.jpg")).expect("reference image");
+    let mirrored = {
+        let decoded = image::load_from_memory(&resized).expect("decodes").fliph().to_rgb8();
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70).encode_image(&decoded).expect("encodes");
+        out
+    };
+    for (what, bytes) in [("the original", original), ("a resized re-encoded copy", &resized[..]), ("a mirrored copy", &mirrored[..])] {
+        let (status, result) = scan("image/jpeg", bytes);
+        assert_eq!(status, 200, "{what}: {result}");
+        assert_eq!(result["verdict"], "block", "{what}: {result}");
+        let matches = result["matches"].as_array().expect("matches");
+        let m = matches.iter().find(|m| m["signal"]["type"] == "pdq").unwrap_or_else(|| panic!("{what}: no PDQ match: {result}"));
+        assert_eq!((m["bank"].as_str(), m["verdict"].as_str()), (Some("stay-down"), Some("block")), "{what}: {m}");
+        assert_eq!(m["provenance"]["source"], "order", "{what}: {m}");
+        assert_eq!(m["provenance"]["reference"], id, "{what} cites the order: {m}");
+        assert!(m["distance"].as_u64().expect("a distance") <= 31, "{what}: {m}");
+    }
+    let (_, exact) = scan("image/jpeg", original);
+    assert!(
+        exact["matches"].as_array().expect("matches").iter().any(|m| m["signal"]["type"] == "sha256" && m["distance"].is_null()),
+        "{exact}"
+    );
+
+    // Other content passes; a corrupt image is refused with the reason.
+    let other = std::fs::read(crate::helpers::data_dir().join("misc-images/c.png")).expect("another image");
+    let (status, result) = scan("image/png", &other);
+    assert_eq!((status, result["verdict"].as_str()), (200, Some("none")), "{result}");
+    assert_eq!(result["matches"], serde_json::json!([]));
+    let (status, result) = scan("image/jpeg", &original[..original.len() / 3]);
+    assert_eq!(status, 422, "{result}");
+    assert!(result["detail"].as_str().expect("detail").contains("corrupt or truncated"), "{result}");
+
+    // A platform that hashes on its side sends the hash alone.
+    let pdq = exact["signals"].as_array().expect("signals").iter().find(|s| s["type"] == "pdq").expect("a PDQ hash")["value"].clone();
+    let (status, _, body) = node.call(
+        "POST",
+        "/v1/lookup",
+        Some(&pair.platform_admin),
+        "application/json",
+        serde_json::json!({"signals": [{"type": "pdq", "value": pdq}]}).to_string().as_bytes(),
+    );
+    let looked: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!((status, looked["verdict"].as_str()), (200, Some("block")), "{looked}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Integration tests of tocsin-model: canonical URLs against the Safe Browsing vectors.
 
+mod bank;
 mod order;
 mod state;
 mod url;
