@@ -30,6 +30,9 @@ pub enum BankError {
     /// A field out of its bounds.
     #[error("{0}: {1}")]
     Field(&'static str, String),
+    /// A line of a plain list that is not a signal.
+    #[error("expected TYPE:VALUE (pdq, sha256, md5, url) or a 64-hex-digit PDQ hash")]
+    NotASignal,
 }
 
 /// What kind of signal a value is.
@@ -121,7 +124,7 @@ impl Signal {
             // A URL has a colon too: only a known type name before the first one counts.
             Some((kind, value)) if kind.parse::<SignalType>().is_ok() => Self::new(kind.parse()?, value.trim()),
             _ if line.len() == 64 && !line.contains("://") => Self::new(SignalType::Pdq, line),
-            _ => Err(BankError::Field("line", "expected TYPE:VALUE (pdq, sha256, md5, url) or a 64-hex-digit PDQ hash".to_owned())),
+            _ => Err(BankError::NotASignal),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The `tocsin` command line, run as a user would run it.
 
+mod banks;
 mod durability;
 mod helpers;
 mod log;

@@ -1,6 +1,7 @@
 //! The store on both databases: every test runs once on SQLite and once on PostgreSQL.
 
 mod accounts;
+mod banks;
 mod helpers;
 mod log;
 mod peers;

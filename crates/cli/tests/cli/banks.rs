@@ -1,0 +1,232 @@
+//! Banks through a running node: import from the files sharing programmes publish, export and
+//! re-import unchanged, disputes and withdrawals followed by lookups at once, and bad input refused
+//! with nothing changed.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Node, tocsin_in};
+
+fn token(dir: &Path, account: &str, role: &str) -> String {
+    tocsin_in(dir, &["admin", "token", "--data", ".", "--account", account, "--role", role]).stdout.trim().to_owned()
+}
+
+struct Bank {
+    dir: tempfile::TempDir,
+    node: Node,
+    admin: String,
+    server: String,
+}
+
+impl Bank {
+    fn start() -> Bank {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let node = Node::start(dir.path(), &[], &[]);
+        let admin = token(dir.path(), "admin", "admin");
+        let server = format!("http://{}", node.addr);
+        Bank { dir, node, admin, server }
+    }
+
+    /// `tocsin bank ARGS --server .. --token ..` in the node's folder.
+    fn cli(&self, args: &[&str]) -> crate::helpers::Run {
+        let mut all = vec!["bank"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--server", &self.server, "--token", &self.admin]);
+        tocsin_in(self.dir.path(), &all)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.dir.path().join(name), text).expect("write");
+        name.to_owned()
+    }
+
+    fn lookup(&self, signals: Value) -> (u16, Value) {
+        let (status, _, body) =
+            self.node.call("POST", "/v1/lookup", Some(&self.admin), "application/json", json!({"signals": signals}).to_string().as_bytes());
+        (status, serde_json::from_str(&body).expect("JSON"))
+    }
+
+    fn export(&self, bank: &str, format: &str) -> String {
+        let run = self.cli(&["export", bank, "--format", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    }
+}
+
+fn hex64(c: char) -> String {
+    c.to_string().repeat(64)
+}
+
+#[test]
+fn a_file_with_bad_rows_imports_the_rest_and_names_each_bad_line() {
+    let bank = Bank::start();
+    assert_eq!(bank.cli(&["create", "known", "--action", "block"]).stdout.trim(), "known");
+    let file = bank.write(
+        "known.txt",
+        &format!(
+            "# known hashes\n{}\nsha256:{}\nmd5:xyz\n\nvpdq:{}\nurl:https://Propaganda.example/a/../v.mp4\n",
+            hex64('a'),
+            hex64('b'),
+            hex64('c')
+        ),
+    );
+    let strict = bank.cli(&["import", "known", &file, "--strict"]);
+    assert_eq!(strict.code, 2, "{}", strict.stderr);
+    assert!(strict.stderr.contains("known.txt:4: md5 value \"xyz\": 32 hex digits (nothing imported: --strict)"), "{}", strict.stderr);
+    assert_eq!(bank.export("known", "lines"), "", "--strict imported nothing");
+
+    let run = bank.cli(&["import", "known", &file]);
+    assert_eq!(run.code, 1, "bad rows make the exit code 1: {}", run.stderr);
+    assert!(run.stderr.contains("known.txt:4: md5 value"), "{}", run.stderr);
+    assert!(run.stderr.contains("known.txt:6: expected TYPE:VALUE"), "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "5 rows read: 3 added, 0 already in the bank, 0 deleted records left out, 2 bad rows");
+    assert_eq!(
+        bank.export("known", "lines"),
+        format!("pdq:{}\nsha256:{}\nurl:https://propaganda.example/v.mp4\n", hex64('a'), hex64('b')),
+        "in canonical form, in the order added"
+    );
+    let again = bank.cli(&["import", "known", &file]);
+    assert!(again.stdout.contains("0 added, 3 already in the bank"), "{}", again.stdout);
+}
+
+#[test]
+fn csv_and_tat_files_import_with_their_labels_and_an_export_reimports_identically() {
+    let bank = Bank::start();
+    bank.cli(&["create", "shared", "--action", "review"]);
+    let csv = bank.write(
+        "list.csv",
+        &format!("signal_type,signal_value,tags\npdq,{},\"glorification threat\"\nmd5,{},\n", hex64('1'), "2".repeat(32)),
+    );
+    assert!(bank.cli(&["import", "shared", &csv, "--format", "csv"]).stdout.contains("2 added"));
+    let tat = bank.write(
+        "tat.json",
+        &format!(
+            "[\n{{\"hash_digest\": \"{}\", \"algorithm\": \"SHA256\", \"ideology\": \"group-x\", \"file_type\": \"pdf\", \"deleted\": false}},\n{{\"hash_digest\": \"{}\", \"algorithm\": \"MD5\", \"ideology\": \"group-x\", \"file_type\": \"mp4\", \"deleted\": true}}\n]\n",
+            hex64('3'),
+            "4".repeat(32)
+        ),
+    );
+    let run = bank.cli(&["import", "shared", &tat, "--format", "tat"]);
+    assert_eq!(run.stdout.trim(), "2 rows read: 1 added, 0 already in the bank, 1 deleted records left out, 0 bad rows", "{}", run.stderr);
+    let first = bank.export("shared", "jsonl");
+    let rows: Vec<Value> = first.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert_eq!(rows[0]["labels"], json!({"tags": ["glorification", "threat"]}));
+    assert_eq!(rows[2]["labels"], json!({"content_type": "pdf", "entity": "group-x"}));
+    assert_eq!(rows[0]["provenance"], json!({"source": "import", "reference": "admin", "detail": "list.csv"}));
+
+    // A disputed signal stays disputed through the round trip.
+    let signals: Vec<Value> =
+        serde_json::from_str(&bank.node.call("GET", "/v1/banks/shared/signals", Some(&bank.admin), "", b"").2).expect("JSON");
+    let first_num = signals[0]["num"].as_i64().expect("num").to_string();
+    let disputed = bank.cli(&["state", "shared", &first_num, "disputed", "--reason", "a cartoon"]);
+    assert_eq!(disputed.code, 0, "{}", disputed.stderr);
+    let before = bank.export("shared", "jsonl");
+    let exported = bank.write("shared.jsonl", &before);
+    bank.cli(&["create", "copy", "--action", "review"]);
+    let run = bank.cli(&["import", "copy", &exported, "--format", "jsonl"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut original: Vec<&str> = before.lines().collect();
+    let copied = bank.export("copy", "jsonl");
+    let mut copy: Vec<&str> = copied.lines().collect();
+    original.sort_unstable();
+    copy.sort_unstable();
+    assert_eq!(copy, original, "type, value, labels, state and provenance all kept");
+}
+
+#[test]
+fn disputes_and_withdrawals_change_lookups_at_once() {
+    let bank = Bank::start();
+    bank.cli(&["create", "known", "--action", "block", "--pdq-threshold", "10"]);
+    let file = bank.write("k.txt", &format!("{}\n", hex64('0')));
+    bank.cli(&["import", "known", &file]);
+    // Nine bits off matches within the bank's threshold of 10; twelve bits off does not.
+    let near = format!("{}{}", "1ff", "0".repeat(61));
+    let far = format!("{}{}", "fff", "0".repeat(61));
+    let (status, found) = bank.lookup(json!([{"type": "pdq", "value": near}]));
+    assert_eq!((status, found["verdict"].as_str()), (200, Some("block")), "{found}");
+    assert_eq!(found["matches"][0]["distance"], 9);
+    assert_eq!(bank.lookup(json!([{"type": "pdq", "value": far}])).1["verdict"], "none");
+
+    let num = found["matches"][0]["num"].as_i64().expect("num").to_string();
+    assert_eq!(bank.cli(&["state", "known", &num, "disputed", "--reason", "a film still"]).code, 0);
+    let (_, disputed) = bank.lookup(json!([{"type": "pdq", "value": near}]));
+    assert_eq!((disputed["verdict"].as_str(), disputed["matches"][0]["state"].as_str()), (Some("review"), Some("disputed")), "{disputed}");
+    assert_eq!(bank.cli(&["state", "known", &num, "withdrawn", "--reason", "not terrorist content"]).code, 0);
+    let (_, withdrawn) = bank.lookup(json!([{"type": "pdq", "value": near}]));
+    assert_eq!((withdrawn["verdict"].as_str(), withdrawn["matches"].as_array().map(Vec::len)), (Some("none"), Some(0)), "{withdrawn}");
+    assert_eq!(bank.cli(&["state", "known", &num, "active", "--reason", "reinstated on appeal"]).code, 0);
+    assert_eq!(bank.lookup(json!([{"type": "pdq", "value": near}])).1["verdict"], "block");
+}
+
+/// A PNG whose header claims `width` x `height` pixels, with an empty image stream: a
+/// decompression bomb's shape, a hundred bytes that would decode to gigabytes.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    // An empty zlib stream as the image data, then the end.
+    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", b"\x78\x9c\x03\x00\x00\x00\x00\x01"), (b"IEND", b"")] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let chunk = [kind, data].concat();
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
+    }
+    png
+}
+
+#[test]
+fn bad_scans_and_lookups_are_refused_clearly_and_change_nothing() {
+    let bank = Bank::start();
+    let auditor = token(bank.dir.path(), "auditor", "auditor");
+    let scan = |token: &str, content_type: &str, body: &[u8]| {
+        let (status, head, body) = bank.node.call("POST", "/v1/scan", Some(token), content_type, body);
+        (status, head, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+    };
+    let log_size = || -> Value {
+        let head: Value = serde_json::from_str(&bank.node.call("GET", "/v1/log/head", Some(&bank.admin), "", b"").2).expect("JSON");
+        head["size"].clone()
+    };
+    let size_before = log_size();
+    let bomb = png_header(100_000, 100_000);
+    let (status, _, problem) = scan(&bank.admin, "image/png", &bomb);
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().expect("detail").contains("100000x100000 pixels exceeds the limit"), "{problem}");
+    let (status, _, problem) = scan(&bank.admin, "image/jpeg", b"\xff\xd8\xff\xe0 not really");
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(scan(&bank.admin, "image/jpeg", b"").0, 422, "an empty body");
+    let oversized = vec![0u8; 33 << 20];
+    assert_eq!(scan(&bank.admin, "application/octet-stream", &oversized).0, 413);
+    assert_eq!(scan(&auditor, "image/png", &bomb).0, 403, "auditors read the log, they do not scan");
+    // Content that is not an image is matched by its digests.
+    let (status, _, result) = scan(&bank.admin, "application/pdf", b"%PDF-1.7 a tract");
+    assert_eq!((status, result["verdict"].as_str(), result["signals"].as_array().map(Vec::len)), (200, Some("none"), Some(2)), "{result}");
+
+    for (signals, why) in [
+        (json!([{"type": "vpdq", "value": hex64('0')}]), "signal type \"vpdq\""),
+        (json!([{"type": "pdq", "value": "0f"}]), "64 hex digits"),
+        (json!([{"type": "pdq", "value": hex64('0'), "extra": 1}]), "unknown field"),
+        (json!([]), "1 to 10000 signals"),
+    ] {
+        let (status, problem) = bank.lookup(signals);
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["detail"].as_str().expect("detail").contains(why), "{why}: {problem}");
+    }
+    let created = bank.node.call("POST", "/v1/banks", Some(&bank.admin), "application/json", br#"{"name":"Bad Name","action":"block"}"#);
+    assert_eq!(created.0, 422, "{}", created.2);
+    let created = bank.node.call("POST", "/v1/banks", Some(&bank.admin), "application/json", br#"{"name":"b","action":"delete"}"#);
+    assert_eq!(created.0, 422, "{}", created.2);
+    let added = bank.node.call(
+        "POST",
+        "/v1/banks/nope/signals",
+        Some(&bank.admin),
+        "application/json",
+        br#"{"signals":[{"type":"md5","value":"00000000000000000000000000000000"}]}"#,
+    );
+    assert_eq!(added.0, 404, "{}", added.2);
+    let banks: Vec<Value> = serde_json::from_str(&bank.node.call("GET", "/v1/banks", Some(&bank.admin), "", b"").2).expect("JSON");
+    assert_eq!(banks.iter().map(|b| b["name"].as_str().unwrap_or_default()).collect::<Vec<_>>(), ["stay-down"], "nothing was made");
+    assert!(size_before.is_u64());
+    assert_eq!(log_size(), size_before, "nothing was logged");
+}
