@@ -230,3 +230,38 @@ fn bad_scans_and_lookups_are_refused_clearly_and_change_nothing() {
     assert!(size_before.is_u64());
     assert_eq!(log_size(), size_before, "nothing was logged");
 }
+
+#[test]
+fn on_postgres_a_node_process_matches_what_another_process_on_the_same_database_added() {
+    // Two processes of one platform node (one data folder, one key, one database), as behind a
+    // load balancer: a signal added through one is matched by the other without a restart.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = crate::helpers::Database::postgres("banks_shared");
+    let admin = tocsin_in(dir.path(), &[&["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"][..], &db.args()].concat())
+        .stdout
+        .trim()
+        .to_owned();
+    let first = Node::start(dir.path(), &db.args(), &[]);
+    let second = Node::start(dir.path(), &db.args(), &[]);
+    let json_call = |node: &Node, path: &str, body: Value| {
+        let (status, _, text) = node.call("POST", path, Some(&admin), "application/json", body.to_string().as_bytes());
+        (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+    };
+    let lookup = json!({"signals": [{"type": "sha256", "value": hex64('e')}]});
+    assert_eq!(json_call(&second, "/v1/lookup", lookup.clone()).1["verdict"], "none");
+    assert_eq!(json_call(&first, "/v1/banks", json!({"name": "known", "action": "block"})).0, 201);
+    let (status, added) = json_call(&first, "/v1/banks/known/signals", json!({"signals": [{"type": "sha256", "value": hex64('e')}]}));
+    assert_eq!((status, added["added"].as_u64()), (200, Some(1)), "{added}");
+    // The other process follows the database's change numbers every second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (status, found) = json_call(&second, "/v1/lookup", lookup.clone());
+        assert_eq!(status, 200, "{found}");
+        if found["verdict"] == "block" {
+            assert_eq!(found["matches"][0]["bank"], "known");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the second process did not see the signal within 10 s: {found}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
