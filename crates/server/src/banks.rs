@@ -379,7 +379,7 @@ fn hash_upload(bytes: &[u8], image: bool) -> Result<Hashed, tocsin_hash::DecodeE
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The content, at most 32 MiB"),
     responses(
         (status = 200, description = "The verdict and every match", body = ScanResult),
-        (status = 503, description = "Too many scans waiting; try again after the Retry-After seconds", body = crate::problem::Body),
+        (status = 503, description = "Too many scans waiting; try again after the Retry-After seconds", body = crate::problem::Body, content_type = "application/problem+json"),
     ))]
 pub async fn scan(
     caller: Caller,
@@ -477,7 +477,8 @@ pub struct CreateBankRequest {
 
 /// Makes a bank (admin).
 #[utoipa::path(post, path = "/v1/banks", tag = "banks", security(("bearer" = [])), request_body = CreateBankRequest,
-    responses((status = 201, description = "Made", body = BankView)))]
+    responses((status = 201, description = "Made", body = BankView),
+        (status = 409, description = "A bank of that name exists", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn create(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
@@ -511,7 +512,7 @@ fn bank_name(name: &str) -> Result<BankName, Problem> {
 /// One bank with its counts.
 #[utoipa::path(get, path = "/v1/banks/{name}", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank")),
-    responses((status = 200, description = "The bank", body = BankView), (status = 404, description = "No such bank", body = crate::problem::Body)))]
+    responses((status = 200, description = "The bank", body = BankView), (status = 404, description = "No such bank", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(name): Path<String>) -> Result<Json<BankView>, Problem> {
     caller.require(READERS)?;
     let name = bank_name(&name)?;
@@ -567,7 +568,7 @@ impl From<&BankSignal> for SignalView {
 #[utoipa::path(get, path = "/v1/banks/{name}/signals", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank"), SignalsQuery),
     responses((status = 200, description = "Signals changed after `after`, in change order", body = [SignalView]),
-        (status = 404, description = "No such bank", body = crate::problem::Body)))]
+        (status = 404, description = "No such bank", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn signals(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
@@ -642,7 +643,7 @@ pub struct AddSignalsResult {
 /// Adds signals to a bank; all are checked first, and one bad signal refuses the batch, naming it.
 #[utoipa::path(post, path = "/v1/banks/{name}/signals", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank")), request_body = AddSignalsRequest,
-    responses((status = 200, description = "Added", body = AddSignalsResult), (status = 404, description = "No such bank", body = crate::problem::Body)))]
+    responses((status = 200, description = "Added", body = AddSignalsResult), (status = 404, description = "No such bank", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn add(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
@@ -707,17 +708,20 @@ pub struct StateRequest {
 
 /// Disputes, withdraws or reinstates a signal, with a reason; logged.
 #[utoipa::path(post, path = "/v1/banks/{name}/signals/{num}/state", tag = "banks", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The bank"), ("num" = i64, Path, description = "The signal's number")),
+    params(("name" = String, Path, description = "The bank"), ("num" = String, Path, description = "The signal's number")),
     request_body = StateRequest,
-    responses((status = 200, description = "The signal now", body = SignalView), (status = 404, description = "No such bank or signal", body = crate::problem::Body)))]
+    responses((status = 200, description = "The signal now", body = SignalView), (status = 404, description = "No such bank or signal", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn set_state(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
-    Path((name, num)): Path<(String, i64)>,
+    Path((name, num)): Path<(String, String)>,
     body: JsonBody<StateRequest>,
 ) -> Result<Json<SignalView>, Problem> {
     caller.require(CURATORS)?;
     let name = bank_name(&name)?;
+    let num: i64 = num
+        .parse()
+        .map_err(|_| Problem::NotFound(format!("bank {:?} has no signal {:?}", name.as_str(), num.chars().take(40).collect::<String>())))?;
     let body = body.parse()?;
     let bad = |detail: String| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, detail);
     let new_state: SignalState = body.state.parse().map_err(|e: tocsin_model::BankError| bad(e.to_string()))?;

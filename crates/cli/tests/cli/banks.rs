@@ -237,10 +237,11 @@ fn on_postgres_a_node_process_matches_what_another_process_on_the_same_database_
     // load balancer: a signal added through one is matched by the other without a restart.
     let dir = tempfile::tempdir().expect("temp dir");
     let db = crate::helpers::Database::postgres("banks_shared");
-    let admin = tocsin_in(dir.path(), &[&["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"][..], &db.args()].concat())
-        .stdout
-        .trim()
-        .to_owned();
+    let admin =
+        tocsin_in(dir.path(), &[&["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"][..], &db.args()].concat())
+            .stdout
+            .trim()
+            .to_owned();
     let first = Node::start(dir.path(), &db.args(), &[]);
     let second = Node::start(dir.path(), &db.args(), &[]);
     let json_call = |node: &Node, path: &str, body: Value| {
