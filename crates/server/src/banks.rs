@@ -728,7 +728,22 @@ pub async fn set_state(
     if body.reason.trim().is_empty() || body.reason.chars().count() > 1000 || body.reason.chars().any(char::is_control) {
         return Err(bad("reason: 1 to 1,000 printable characters".to_owned()));
     }
-    let changed = state.store.set_signal_state(name.as_str(), num, new_state, &caller.0.name, &body.reason).await?;
+    // A copy of another node's bank: a dispute goes to its publisher too; only the publisher
+    // withdraws or reinstates.
+    let changed = match state.store.subscription(name.as_str()).await? {
+        Some(sub) if new_state == SignalState::Disputed => {
+            crate::sharing::dispute_remote(&state, &sub, num, &caller.0.name, &body.reason).await?
+        }
+        Some(sub) => {
+            return Err(Problem::Refused(format!(
+                "bank {:?} is a copy of {}'s bank {:?}: only its publisher withdraws or reinstates signals; dispute instead",
+                name.as_str(),
+                sub.peer,
+                sub.remote_bank
+            )));
+        }
+        None => state.store.set_signal_state(name.as_str(), num, new_state, &caller.0.name, &body.reason).await?,
+    };
     state.bank_changes.notify_one();
     Ok(Json((&changed).into()))
 }

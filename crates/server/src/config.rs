@@ -50,6 +50,8 @@ pub struct Partial {
     pub public_url: Option<String>,
     /// The parts the node plays.
     pub role: Option<Vec<Role>>,
+    /// Seconds between pulls of the banks this node subscribes to.
+    pub bank_pull_seconds: Option<u64>,
     /// A platform's settings (`[platform]` in the file).
     pub platform: Option<PlatformPartial>,
 }
@@ -78,6 +80,7 @@ impl Partial {
             name: self.name.or(lower.name),
             public_url: self.public_url.or(lower.public_url),
             role: self.role.or(lower.role),
+            bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
             platform: match (self.platform, lower.platform) {
                 (Some(high), Some(low)) => Some(PlatformPartial {
                     serves: high.serves.or(low.serves),
@@ -116,6 +119,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The parts the node plays.
     pub roles: Vec<Role>,
+    /// Time between pulls of subscribed banks (60 s by default).
+    pub bank_pull: std::time::Duration,
     /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
@@ -145,6 +150,7 @@ impl Config {
             name: p.name.unwrap_or_else(|| "tocsin".to_owned()),
             public_url: p.public_url,
             roles: p.role.unwrap_or_default(),
+            bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
             serves: p
                 .platform
                 .as_ref()

@@ -17,6 +17,7 @@ pub(crate) mod orders;
 mod peers;
 mod preservation;
 mod problem;
+pub mod sharing;
 pub mod time;
 mod webhooks;
 
@@ -59,6 +60,8 @@ pub struct State {
     pub matcher: Arc<std::sync::RwLock<banks::Matcher>>,
     /// Wakes the bank follower when signals change.
     pub bank_changes: tokio::sync::Notify,
+    /// Wakes the bank puller when a subscription is made.
+    pub bank_pulls: tokio::sync::Notify,
     /// Places for scans: running and waiting; when none is free, scans answer 503.
     pub scan_queue: tokio::sync::Semaphore,
     /// Scans hashing at once: one a core.
@@ -80,6 +83,7 @@ impl State {
             gate: gate::Gate::default(),
             matcher: Default::default(),
             bank_changes: tokio::sync::Notify::new(),
+            bank_pulls: tokio::sync::Notify::new(),
             scan_queue: tokio::sync::Semaphore::new(banks::scan_places()),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }
@@ -96,6 +100,7 @@ pub use banks::run_bank_follower;
 pub use deadlines::run_deadlines;
 pub use execution::run_executor;
 pub use preservation::{blob_path, run_preserver};
+pub use sharing::run_bank_puller;
 pub use webhooks::run_webhooks;
 
 /// `GET /.well-known/tocsin`: who this node is, for peers and people.
@@ -147,6 +152,9 @@ pub fn app(state: Arc<State>) -> Router {
             get(banks::signals).post(banks::add).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)),
         )
         .route("/v1/banks/{name}/signals/{num}/state", post(banks::set_state))
+        .route("/v1/banks/{name}/subscribers", post(sharing::publish))
+        .route("/v1/banks/{name}/changes", get(sharing::changes))
+        .route("/v1/subscriptions", get(sharing::subscriptions).post(sharing::subscribe))
         .route("/v1/lookup", post(banks::lookup).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)))
         .route("/v1/scan", post(banks::scan).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SCAN_BYTES)))
         .route("/v1/gate/check", get(gate::check))

@@ -222,6 +222,30 @@ async fn take_in(
         }),
         _ => None,
     };
+    // Bank effects: a platform's hashes of content removed on an order this node issued, or a
+    // subscriber's dispute of a shared signal (both checked against the sender in the store).
+    let unprocessable = |what: &str, e: serde_json::Error| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("{what}: {e}"));
+    let removed: Option<crate::sharing::RemovedContentBody> = match envelope.kind {
+        Kind::RemovedContent => Some(serde_json::from_value(envelope.body.clone()).map_err(|e| unprocessable("the removed content", e))?),
+        _ => None,
+    };
+    let dispute: Option<crate::sharing::DisputeBody> = match envelope.kind {
+        Kind::Dispute => Some(serde_json::from_value(envelope.body.clone()).map_err(|e| unprocessable("the dispute", e))?),
+        _ => None,
+    };
+    if matches!(envelope.kind, Kind::BankChanges | Kind::BankPull) {
+        return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("a {:?} message is not sent to an inbox", envelope.kind)));
+    }
+    if let Some(d) = &dispute
+        && (d.reason.trim().is_empty() || d.reason.chars().count() > 1000)
+    {
+        return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the dispute: a reason of 1 to 1,000 characters".to_owned()));
+    }
+    let bank = match (&removed, &dispute) {
+        (Some(r), _) => Some(tocsin_store::BankEffect::Removed { order_id: &r.order_id, url: &r.url, signals: &r.signals }),
+        (_, Some(d)) => Some(tocsin_store::BankEffect::Dispute { bank: &d.bank, num: d.num, signal: &d.signal, reason: &d.reason }),
+        _ => None,
+    };
     let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
     let received = state
         .store
@@ -236,6 +260,7 @@ async fn take_in(
                 feedback,
                 withdrawal: withdrawn.as_deref(),
                 transition,
+                bank,
             },
             |appended| {
                 let stamp = now_ms();
@@ -255,6 +280,9 @@ async fn take_in(
         tracing::info!(id = %id, kind = %kind, from = %sender.name, "message received");
         if matches!(envelope.kind, Kind::RemovalOrder | Kind::Clarification) {
             state.executor.notify_one();
+        }
+        if removed.is_some() || dispute.is_some() {
+            state.bank_changes.notify_one();
         }
         if let Some(order_id) = &withdrawn {
             state.gate.remove_order(order_id);

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use tocsin_model::CanonicalUrl;
+use tocsin_model::{CanonicalUrl, Signal, SignalType};
 
 use crate::State;
 use crate::messaging::now_ms;
@@ -105,6 +105,36 @@ fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_st
     evidence
 }
 
+/// The message that gives the issuing authority the hashes of what was removed (for its own
+/// stay-down bank, which it may share with other platforms): id, peer, URL and JWS, when the
+/// content was preserved and the order came from a peer.
+async fn removed_content_message(
+    state: &Arc<State>,
+    e: &tocsin_store::Evidence,
+) -> Result<Option<(String, String, String, String)>, tocsin_store::StoreError> {
+    if e.status != "preserved" {
+        return Ok(None);
+    }
+    let Some((order, _)) = state.store.order(&e.order_id).await? else { return Ok(None) };
+    let Some(peer) = state.store.peer_by_fingerprint(&order.peer).await? else { return Ok(None) };
+    let mut signals = Vec::new();
+    for (kind, value) in [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq)] {
+        if let Some(signal) = value.as_deref().and_then(|v| Signal::new(kind, v).ok()) {
+            signals.push(signal);
+        }
+    }
+    let body = crate::sharing::RemovedContentBody { order_id: e.order_id.clone(), url: e.url.clone(), signals };
+    let Ok(id) = crate::messaging::new_id() else { return Ok(None) };
+    let jws = crate::messaging::seal(
+        state,
+        tocsin_wire::Kind::RemovedContent,
+        id,
+        &peer.fingerprint,
+        serde_json::to_value(&body).unwrap_or_default(),
+    );
+    Ok(Some((id.to_string(), peer.fingerprint, peer.url, jws)))
+}
+
 /// Runs until the process ends: preserves what is blocked and not yet preserved, then sleeps
 /// until notified (or a minute).
 pub async fn run_preserver(state: Arc<State>) {
@@ -153,7 +183,12 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
             None => tracing::info!(order = %evidence.order_id, url = %evidence.url, "content preserved"),
             Some(error) => tracing::warn!(order = %evidence.order_id, url = %evidence.url, %error, "content not preserved"),
         }
-        state.store.record_evidence(&evidence).await?;
+        let tell = removed_content_message(state, &evidence).await?;
+        let tell_ref = tell.as_ref().map(|(id, fp, url, jws)| (id.as_str(), fp.as_str(), url.as_str(), "removed_content", jws.as_str()));
+        state.store.record_evidence(&evidence, tell_ref).await?;
+        if tell.is_some() {
+            state.outbox.notify_one();
+        }
         // Its hashes are in the stay-down bank now: into the matcher at once.
         state.bank_changes.notify_one();
     }

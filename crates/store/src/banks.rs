@@ -109,9 +109,9 @@ pub struct Added {
 }
 
 const BANK_COLUMNS: &str = "name, owner, description, action, pdq_threshold, created_by, created_at";
-const SIGNAL_COLUMNS: &str = "num, bank, signal_type, value, labels, source, source_ref, source_detail, added_at, state, seq";
+pub(crate) const SIGNAL_COLUMNS: &str = "num, bank, signal_type, value, labels, source, source_ref, source_detail, added_at, state, seq";
 
-fn signal_from(r: &sqlx::any::AnyRow) -> Result<BankSignal, StoreError> {
+pub(crate) fn signal_from(r: &sqlx::any::AnyRow) -> Result<BankSignal, StoreError> {
     let bad = |what: &'static str| move |_| StoreError::Inconsistent(what);
     let kind: SignalType = r.try_get::<String, _>(2)?.parse().map_err(bad("a stored signal type is unknown"))?;
     let value: String = r.try_get(3)?;
@@ -143,7 +143,7 @@ fn bank_from(r: &sqlx::any::AnyRow) -> Result<Bank, StoreError> {
 
 /// Takes `n` change numbers within `tx`; returns the first. The row lock held until commit
 /// makes concurrent writers commit their numbers in order.
-async fn take_seq(tx: &mut sqlx::Transaction<'_, sqlx::Any>, n: i64) -> Result<i64, StoreError> {
+pub(crate) async fn take_seq(tx: &mut sqlx::Transaction<'_, sqlx::Any>, n: i64) -> Result<i64, StoreError> {
     let last: i64 =
         sqlx::query_scalar("UPDATE bank_seq SET seq = seq + $1 WHERE id = 1 RETURNING seq").bind(n).fetch_one(&mut **tx).await?;
     Ok(last - n + 1)
@@ -289,32 +289,10 @@ impl Store {
         by: &str,
         reason: &str,
     ) -> Result<BankSignal, StoreError> {
-        let at = now_ms();
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM bank_signals WHERE bank = $1 AND num = $2"))
-            .bind(bank)
-            .bind(num)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("bank {bank:?} has no signal {num}")))?;
-        let before = signal_from(&row)?;
-        if before.state == state {
-            return Err(StoreError::Refused(format!("signal {num} is already {}", state.as_str())));
-        }
-        let seq = take_seq(&mut tx, 1).await?;
-        sqlx::query("UPDATE bank_signals SET state = $1, seq = $2 WHERE num = $3")
-            .bind(state.as_str())
-            .bind(seq)
-            .bind(num)
-            .execute(&mut *tx)
-            .await?;
-        let entry = serde_json::json!({
-            "type": "bank.signal_state", "bank": bank, "num": num, "signal": before.signal.to_string(),
-            "from": before.state, "to": state, "by": by, "reason": reason, "at": at,
-        });
-        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        let changed = crate::sharing::set_state_in(self, &mut tx, bank, num, state, by, reason, now_ms()).await?;
         tx.commit().await?;
-        Ok(BankSignal { state, seq, ..before })
+        Ok(changed)
     }
 
     /// Signals of every bank changed after change `after`, in change order, at most `limit`.

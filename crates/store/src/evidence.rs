@@ -66,7 +66,9 @@ impl Store {
     /// A failed attempt is kept with its reason and tried again after 1, 2, 4, 8 seconds (until
     /// [`PRESERVATION_ATTEMPTS`] run out; an origin restarting is back by then); a success
     /// replaces it.
-    pub async fn record_evidence(&self, e: &Evidence) -> Result<(), StoreError> {
+    /// `tell` is a message to queue in the same transaction (id, peer, URL, kind, JWS): the
+    /// hashes for the authority that issued the order.
+    pub async fn record_evidence(&self, e: &Evidence, tell: Option<(&str, &str, &str, &str, &str)>) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         let earlier = sqlx::query("SELECT attempts FROM evidence WHERE order_id = $1 AND url = $2")
@@ -117,6 +119,9 @@ impl Store {
             "order": e.order_id, "url": e.url, "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts, "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        if let Some(message) = tell {
+            crate::messages::queue_message(&mut tx, message, at).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -10,6 +10,7 @@ mod messages;
 mod migrate;
 mod password;
 mod peers;
+mod sharing;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance};
@@ -17,6 +18,7 @@ pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;
+pub use sharing::{Applied, BankEffect, RemoteSignal, Subscription};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};

@@ -97,6 +97,8 @@ pub struct Incoming<'a> {
     /// Another change the message makes to one of the orders between the two nodes (an
     /// inability answer, a clarification), if any.
     pub transition: Option<Transition<'a>>,
+    /// What it changes in a bank (a dispute, hashes of removed content), if anything.
+    pub bank: Option<crate::sharing::BankEffect<'a>>,
 }
 
 /// A change of an order's state, allowed only from the states named.
@@ -283,7 +285,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -337,6 +339,9 @@ impl Store {
                 .await?;
             let detail = serde_json::json!({ "blocks_lifted": lifted.rows_affected() }).to_string();
             add_event(&mut tx, order_id, received_at, "withdrawn", &detail).await?;
+        }
+        if let Some(effect) = &bank {
+            self.apply_effect(&mut tx, peer, effect, received_at).await?;
         }
         let entry = serde_json::json!({ "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at });
         let appended = self.append_in(&mut tx, &json_entry(entry)).await?;
@@ -478,7 +483,7 @@ async fn apply_transition(
 
 /// Queues a message for delivery in the caller's transaction: (id, peer, URL, kind, signed
 /// message), due at once.
-async fn queue_message(
+pub(crate) async fn queue_message(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     message: (&str, &str, &str, &str, &str),
     at: i64,

@@ -18,6 +18,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0010_peer_policy.sql"),
     include_str!("../migrations/sqlite/0011_evidence_retries.sql"),
     include_str!("../migrations/sqlite/0012_banks.sql"),
+    include_str!("../migrations/sqlite/0013_bank_sharing.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -32,6 +33,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0010_peer_policy.sql"),
     include_str!("../migrations/postgres/0011_evidence_retries.sql"),
     include_str!("../migrations/postgres/0012_banks.sql"),
+    include_str!("../migrations/postgres/0013_bank_sharing.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -30,6 +30,14 @@ pub enum Kind {
     Clarification,
     /// The authority withdraws an order.
     Withdrawal,
+    /// A platform's hashes of content it removed on an order, for the issuing authority's bank.
+    RemovedContent,
+    /// A subscriber reports a shared bank's signal as a false positive.
+    Dispute,
+    /// A publisher's batch of changes to a shared bank, in answer to a subscriber's pull.
+    BankChanges,
+    /// A subscriber's signed request for a batch of changes (sent as a header, not to the inbox).
+    BankPull,
 }
 
 /// A message as signed.

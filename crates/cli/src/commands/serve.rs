@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// it is overdue.
     #[arg(long, env = "TOCSIN_ESCALATION_WEBHOOK", value_name = "URL")]
     escalation_webhook: Option<String>,
+
+    /// Seconds between pulls of the banks this node subscribes to [default: 60].
+    #[arg(long, env = "TOCSIN_BANK_PULL_SECONDS", value_name = "SECONDS")]
+    bank_pull_seconds: Option<u64>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -71,6 +75,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         name: args.name,
         public_url: args.public_url,
         role: (!args.roles.is_empty()).then_some(args.roles),
+        bank_pull_seconds: args.bank_pull_seconds,
         platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some() || args.escalation_webhook.is_some())
             .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
@@ -115,6 +120,7 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let webhooks = tokio::spawn(tocsin_server::run_webhooks(state.clone()));
     let deadlines = tokio::spawn(tocsin_server::run_deadlines(state.clone()));
     let bank_follower = tokio::spawn(tocsin_server::run_bank_follower(state.clone()));
+    let bank_puller = tokio::spawn(tocsin_server::run_bank_puller(state.clone()));
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
@@ -123,6 +129,7 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     webhooks.abort();
     deadlines.abort();
     bank_follower.abort();
+    bank_puller.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(())

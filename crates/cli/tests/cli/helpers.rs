@@ -175,13 +175,18 @@ impl Node {
     /// A request with a bearer token (if any), a content type and a body: the status, the
     /// response head and the body.
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String, String) {
+        self.call_with(method, path, token.map(|t| format!("Authorization: Bearer {t}")).as_deref(), content_type, body)
+    }
+
+    /// [`Node::call`] with one header line of the caller's (`Name: value`), if any.
+    pub fn call_with(&self, method: &str, path: &str, header: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String, String) {
         use std::io::Write;
         let mut stream = std::net::TcpStream::connect(&self.addr).expect("connects");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
         let mut head =
             format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
-        if let Some(token) = token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        if let Some(header) = header {
+            head.push_str(&format!("{header}\r\n"));
         }
         if !content_type.is_empty() {
             head.push_str(&format!("Content-Type: {content_type}\r\n"));

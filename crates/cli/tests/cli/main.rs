@@ -7,6 +7,7 @@ mod log;
 mod orders;
 mod peer;
 mod serve;
+mod sharing;
 
 use std::os::unix::ffi::OsStrExt;
 

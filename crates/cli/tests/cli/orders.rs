@@ -12,15 +12,15 @@ use tocsin_wire::{Envelope, Jwk, Kind, PROTOCOL_VERSION, Ulid};
 use crate::helpers::{Database, Node, tocsin_in};
 
 /// An authority and a platform node that have confirmed each other's keys.
-struct Pair {
-    authority_dir: tempfile::TempDir,
-    platform_dir: tempfile::TempDir,
-    authority: Node,
-    platform: Option<Node>,
+pub(crate) struct Pair {
+    pub(crate) authority_dir: tempfile::TempDir,
+    pub(crate) platform_dir: tempfile::TempDir,
+    pub(crate) authority: Node,
+    pub(crate) platform: Option<Node>,
     /// Tokens: the authority's admin and issuer, the platform's admin.
-    admin: String,
+    pub(crate) admin: String,
     issuer: String,
-    platform_admin: String,
+    pub(crate) platform_admin: String,
     authority_jwk: Jwk,
     platform_jwk: Jwk,
     platform_listen: String,
@@ -28,11 +28,11 @@ struct Pair {
     hook: String,
     hooks: Arc<Mutex<Hooks>>,
     /// Dropped after the nodes (fields drop in order), which matters for PostgreSQL.
-    authority_db: Database,
+    pub(crate) authority_db: Database,
     platform_db: Database,
 }
 
-fn identity(node: &Node) -> (Jwk, String) {
+pub(crate) fn identity(node: &Node) -> (Jwk, String) {
     let doc: Value = serde_json::from_str(&node.get("/.well-known/tocsin").1).expect("identity");
     (serde_json::from_value(doc["jwk"].clone()).expect("jwk"), doc["fingerprint"].as_str().expect("fp").to_owned())
 }
@@ -63,7 +63,7 @@ fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a
 }
 
 /// The image the platform's origin serves at `/v/1.jpg` (one of Meta's PDQ reference images).
-fn origin_image() -> Vec<u8> {
+pub(crate) fn origin_image() -> Vec<u8> {
     std::fs::read(crate::helpers::data_dir().join("bridge-mods/aaa-orig.jpg")).expect("reference image")
 }
 
@@ -152,14 +152,14 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
 }
 
 impl Pair {
-    fn start() -> Pair {
+    pub(crate) fn start() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
         Self::start_with(authority_dir, platform_dir, authority_db, platform_db)
     }
 
     /// Both nodes on PostgreSQL, each with a fresh database.
-    fn start_on_postgres() -> Pair {
+    pub(crate) fn start_on_postgres() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"))
     }
@@ -214,7 +214,7 @@ impl Pair {
         pair
     }
 
-    fn cli_on_authority(&self, token: &str, args: &[&str]) -> crate::helpers::Run {
+    pub(crate) fn cli_on_authority(&self, token: &str, args: &[&str]) -> crate::helpers::Run {
         let server = format!("http://{}", self.authority.addr);
         tocsin_in(self.authority_dir.path(), &[args, &["--server", &server, "--token", token]].concat())
     }
@@ -224,7 +224,7 @@ impl Pair {
         tocsin_in(self.platform_dir.path(), &[args, &["--server", &server, "--token", &self.platform_admin]].concat())
     }
 
-    fn issue(&self, url: &str) -> String {
+    pub(crate) fn issue(&self, url: &str) -> String {
         self.issue_many(&[url])
     }
 
@@ -252,7 +252,7 @@ impl Pair {
 
     /// Waits (at most 30 s) for the authority's order to reach `state` with both the platform's
     /// receipt and its feedback in the timeline.
-    fn wait_for(&self, id: &str, state: &str) -> Value {
+    pub(crate) fn wait_for(&self, id: &str, state: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let order = self.order_on_authority(id);

@@ -302,8 +302,10 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/accounts/{name}/tokens",
             "/v1/banks",
             "/v1/banks/{name}",
+            "/v1/banks/{name}/changes",
             "/v1/banks/{name}/signals",
             "/v1/banks/{name}/signals/{num}/state",
+            "/v1/banks/{name}/subscribers",
             "/v1/gate/check",
             "/v1/gate/notice",
             "/v1/inbox",
@@ -325,6 +327,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/peers/{name}",
             "/v1/peers/{name}/policy",
             "/v1/scan",
+            "/v1/subscriptions",
             "/v1/tokens/revoke",
         ]
     );
