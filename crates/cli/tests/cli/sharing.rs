@@ -171,3 +171,82 @@ fn pulls_not_signed_by_a_subscriber_are_refused_and_change_nothing() {
     assert_eq!(changes(Some(&signed)), 200);
     assert_eq!(pull(5, Some(&signed)), 403, "a signed pull names its cursor");
 }
+
+/// A node that is not one: it announces key `announced` at `/.well-known/tocsin` but answers
+/// every pull with a batch signed by `signer`. Runs until the test process ends.
+fn impostor_publisher(announced: tocsin_server::Identity, signer: tocsin_server::Identity) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    let url = addr.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            let mut to = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                // The subscriber's fingerprint, from its signed pull, to address the batch to it.
+                if let Some(jws) = line.strip_prefix("tocsin-pull: ").or_else(|| line.strip_prefix("Tocsin-Pull: "))
+                    && let Ok(header) = tocsin_wire::unverified_header(jws.trim())
+                {
+                    to = header["kid"].as_str().unwrap_or_default().to_owned();
+                }
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let reply = if path == "/.well-known/tocsin" {
+                let jwk = announced.jwk();
+                json!({"name": "impostor", "public_url": url, "roles": ["authority"], "protocol_version": "tocsin/0.1", "fingerprint": jwk.thumbprint(), "jwk": jwk}).to_string()
+            } else {
+                let body = json!({"bank": "known", "after": 0, "through": 1, "more": false,
+                    "signals": [{"num": 1, "type": "md5", "value": "0".repeat(32), "labels": {}, "state": "active"}]});
+                let envelope = tocsin_wire::Envelope {
+                    v: tocsin_wire::PROTOCOL_VERSION,
+                    id: "01M8NBJZ9R3XRCERC33TX8ZJ43".parse().expect("ulid"),
+                    kind: tocsin_wire::Kind::BankChanges,
+                    from: announced.jwk().thumbprint(),
+                    to: to.clone(),
+                    sent_at: 1,
+                    body,
+                };
+                tocsin_wire::seal(&envelope, |m| signer.sign(m))
+            };
+            let mut stream = reader.into_inner();
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", reply.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(reply.as_bytes()));
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_batch_not_signed_by_the_publishers_key_is_refused_and_nothing_is_applied() {
+    let (announced_dir, signer_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let announced = tocsin_server::Identity::load_or_create(announced_dir.path()).expect("key");
+    let fingerprint = announced.jwk().thumbprint();
+    let publisher = impostor_publisher(announced, tocsin_server::Identity::load_or_create(signer_dir.path()).expect("key"));
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &["--bank-pull-seconds", "1"], &[]);
+    let server = format!("http://{}", node.addr);
+    let added = tocsin_in(dir.path(), &["peer", "add", &publisher, "--fingerprint", &fingerprint, "--server", &server, "--token", &admin]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let (status, _) = call(&node, &admin, "POST", "/v1/subscriptions", json!({"peer": "impostor", "bank": "known"}));
+    assert_eq!(status, 201);
+    let error = wait("the refused batch is recorded", || {
+        let (_, subs) = call(&node, &admin, "GET", "/v1/subscriptions", Value::Null);
+        subs[0]["error"].as_str().map(str::to_owned)
+    });
+    assert!(error.contains("the batch") && error.contains("signature"), "{error}");
+    let (_, subs) = call(&node, &admin, "GET", "/v1/subscriptions", Value::Null);
+    assert_eq!(subs[0]["cursor"], 0, "{subs}");
+    let (_, signals) = call(&node, &admin, "GET", "/v1/banks/impostor.known/signals", Value::Null);
+    assert_eq!(signals, json!([]), "nothing applied");
+    let (_, found) = call(&node, &admin, "POST", "/v1/lookup", json!({"signals": [{"type": "md5", "value": "0".repeat(32)}]}));
+    assert_eq!(found["verdict"], "none");
+}
