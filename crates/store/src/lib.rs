@@ -105,7 +105,7 @@ impl Store {
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL with fully synchronous commits: a commit is on disk when it returns.
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;").await?;
                             Ok(())
                         })
                     })
