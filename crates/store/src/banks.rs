@@ -66,6 +66,19 @@ pub struct BankSignal {
     pub seq: i64,
 }
 
+/// What the matcher keeps of a signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalKey {
+    /// Its number.
+    pub num: i64,
+    /// The signal.
+    pub signal: Signal,
+    /// Where it stands.
+    pub state: SignalState,
+    /// The number of its latest change.
+    pub seq: i64,
+}
+
 /// A new bank.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBank {
@@ -317,14 +330,27 @@ impl Store {
         Ok(changed)
     }
 
-    /// Signals of every bank changed after change `after`, in change order, at most `limit`.
-    pub async fn signal_changes(&self, after: i64, limit: i64) -> Result<Vec<BankSignal>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM bank_signals WHERE seq > $1 ORDER BY seq LIMIT $2"))
+    /// What the matcher needs of every signal changed after change `after`, in change order, at
+    /// most `limit`: number, signal, state and change number (no labels or provenance to parse).
+    pub async fn signal_keys(&self, after: i64, limit: i64) -> Result<Vec<SignalKey>, StoreError> {
+        let rows = sqlx::query("SELECT num, signal_type, value, state, seq FROM bank_signals WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(signal_from).collect()
+        rows.iter()
+            .map(|r| {
+                let bad = |what: &'static str| move |_| StoreError::Inconsistent(what);
+                let kind: SignalType = r.try_get::<String, _>(1)?.parse().map_err(bad("a stored signal type is unknown"))?;
+                let value: String = r.try_get(2)?;
+                Ok(SignalKey {
+                    num: r.try_get(0)?,
+                    signal: Signal::new(kind, &value).map_err(bad("a stored signal is malformed"))?,
+                    state: r.try_get::<String, _>(3)?.parse().map_err(bad("a stored signal state is unknown"))?,
+                    seq: r.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// Signals of `bank` changed after change `after`, in change order, at most `limit`.

@@ -57,7 +57,7 @@ async fn signals_are_kept_once_with_their_first_provenance_and_changes_are_numbe
         "numbers belong to their bank"
     );
 
-    let changed = store.signal_changes(signals[1].seq, 100).await.expect("changes");
+    let changed = store.signal_keys(signals[1].seq, 100).await.expect("changes");
     assert_eq!(
         changed.iter().map(|s| (s.num, s.state)).collect::<Vec<_>>(),
         [(a.num, SignalState::Disputed)],
