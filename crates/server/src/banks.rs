@@ -39,17 +39,9 @@ pub const MAX_SCAN_BYTES: usize = 32 << 20;
 pub const MAX_SIGNALS_BYTES: usize = 4 << 20;
 /// Most signals in one lookup or one added batch.
 pub const MAX_SIGNALS: usize = 10_000;
-/// Scans waiting for a worker beyond those running; past this `/v1/scan` answers 503.
-const SCAN_QUEUE: usize = 64;
-
 /// Scans hashing at once: one a core.
 pub fn scan_workers() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// Scans running or waiting at once.
-pub fn scan_places() -> usize {
-    scan_workers() + SCAN_QUEUE
 }
 
 /// How a bank's matches are judged, as the matcher keeps it.

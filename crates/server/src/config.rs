@@ -52,6 +52,8 @@ pub struct Partial {
     pub role: Option<Vec<Role>>,
     /// Seconds between pulls of the banks this node subscribes to.
     pub bank_pull_seconds: Option<u64>,
+    /// Scans that may wait for a hashing thread before more are refused with 503.
+    pub scan_queue: Option<usize>,
     /// A platform's settings (`[platform]` in the file).
     pub platform: Option<PlatformPartial>,
 }
@@ -81,6 +83,7 @@ impl Partial {
             public_url: self.public_url.or(lower.public_url),
             role: self.role.or(lower.role),
             bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
+            scan_queue: self.scan_queue.or(lower.scan_queue),
             platform: match (self.platform, lower.platform) {
                 (Some(high), Some(low)) => Some(PlatformPartial {
                     serves: high.serves.or(low.serves),
@@ -121,6 +124,8 @@ pub struct Config {
     pub roles: Vec<Role>,
     /// Time between pulls of subscribed banks (60 s by default).
     pub bank_pull: std::time::Duration,
+    /// Scans that may wait for a hashing thread (64 by default); past them, 503.
+    pub scan_queue: usize,
     /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
@@ -151,6 +156,7 @@ impl Config {
             public_url: p.public_url,
             roles: p.role.unwrap_or_default(),
             bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
+            scan_queue: p.scan_queue.unwrap_or(64),
             serves: p
                 .platform
                 .as_ref()

@@ -62,7 +62,7 @@ pub struct State {
     pub bank_changes: tokio::sync::Notify,
     /// Wakes the bank puller when a subscription is made.
     pub bank_pulls: tokio::sync::Notify,
-    /// Places for scans: running and waiting; when none is free, scans answer 503.
+    /// Places for scans, running and waiting (`Config::scan_queue`); when none is free, 503.
     pub scan_queue: tokio::sync::Semaphore,
     /// Scans hashing at once: one a core.
     pub scan_workers: tokio::sync::Semaphore,
@@ -71,6 +71,7 @@ pub struct State {
 impl State {
     /// The state of a node with these settings, key and database.
     pub fn new(config: Config, identity: Identity, store: tocsin_store::Store) -> Self {
+        let scan_places = banks::scan_workers() + config.scan_queue;
         Self {
             config,
             identity,
@@ -84,7 +85,7 @@ impl State {
             matcher: Default::default(),
             bank_changes: tokio::sync::Notify::new(),
             bank_pulls: tokio::sync::Notify::new(),
-            scan_queue: tokio::sync::Semaphore::new(banks::scan_places()),
+            scan_queue: tokio::sync::Semaphore::new(scan_places),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }
     }

@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// Seconds between pulls of the banks this node subscribes to [default: 60].
     #[arg(long, env = "TOCSIN_BANK_PULL_SECONDS", value_name = "SECONDS")]
     bank_pull_seconds: Option<u64>,
+
+    /// Scans that may wait for a hashing thread; more are refused with 503 and Retry-After
+    /// [default: 64].
+    #[arg(long, env = "TOCSIN_SCAN_QUEUE", value_name = "N")]
+    scan_queue: Option<usize>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -76,6 +81,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url,
         role: (!args.roles.is_empty()).then_some(args.roles),
         bank_pull_seconds: args.bank_pull_seconds,
+        scan_queue: args.scan_queue,
         platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some() || args.escalation_webhook.is_some())
             .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),

@@ -266,3 +266,30 @@ fn on_postgres_a_node_process_matches_what_another_process_on_the_same_database_
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn scans_past_the_queue_are_refused_with_retry_after_and_the_rest_are_answered() {
+    // No waiting places: only as many scans as there are hashing threads run at once.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(dir.path(), &["--scan-queue", "0"], &[]);
+    let admin = token(dir.path(), "admin", "admin");
+    let photo = std::fs::read(crate::helpers::data_dir().join("reg-test-input/exif-rotn/exif-rotn-1.jpg")).expect("a 4032x3024 photo");
+    let start = std::sync::Barrier::new(8);
+    let answers: Vec<(u16, String)> = std::thread::scope(|s| {
+        let scans: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    let (status, head, _) = node.call("POST", "/v1/scan", Some(&admin), "image/jpeg", &photo);
+                    (status, head)
+                })
+            })
+            .collect();
+        scans.into_iter().map(|t| t.join().expect("a scan")).collect()
+    });
+    let busy: Vec<&(u16, String)> = answers.iter().filter(|(status, _)| *status == 503).collect();
+    assert!(!busy.is_empty(), "eight scans at once on a node with no queue: {answers:?}");
+    assert!(busy.iter().all(|(_, head)| head.contains("retry-after: 1")), "{busy:?}");
+    assert!(answers.iter().all(|(status, _)| *status == 200 || *status == 503), "{answers:?}");
+    assert!(answers.iter().any(|(status, _)| *status == 200), "those with a place are answered");
+}
