@@ -135,8 +135,10 @@ enum Probe {
     Pdq(Vec<[u64; 4]>),
 }
 
-/// Brings the matcher up to date with the store: every change after the last it applied.
+/// Brings the matcher up to date with the store: every change after the last it applied. One
+/// follow runs at a time, so batches are applied in the order they were read.
 pub async fn follow(state: &State) -> Result<(), tocsin_store::StoreError> {
+    let _one_at_a_time = state.bank_follow.lock().await;
     let rules = state.store.banks().await?;
     let rules: HashMap<String, Rule> =
         rules.into_iter().map(|b| (b.name.as_str().to_owned(), Rule { action: b.action, pdq_threshold: b.pdq_threshold })).collect();
@@ -185,14 +187,22 @@ async fn load(state: &State) -> Result<(), tocsin_store::StoreError> {
     Ok(())
 }
 
-/// Runs until the process ends: follows bank changes when told of one, and every second (for
-/// changes made by another process on the same database).
+/// [`follow`] for a request that changed a bank: a failure is logged (the follower tries again
+/// within a second), not the request's.
+pub(crate) async fn follow_now(state: &State) {
+    if let Err(e) = follow(state).await {
+        tracing::warn!(error = %e, "following bank changes");
+    }
+}
+
+/// Runs until the process ends: follows bank changes every second, for changes made by another
+/// process on the same database (this process's own changes are followed as they are made).
 pub async fn run_bank_follower(state: Arc<State>) {
     loop {
         if let Err(e) = follow(&state).await {
             tracing::warn!(error = %e, "following bank changes");
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), state.bank_changes.notified()).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -516,7 +526,8 @@ pub async fn create(
     }
     let new = tocsin_store::NewBank { name, description: body.description, action, pdq_threshold };
     let bank = state.store.create_bank(&new, "", &caller.0.name).await?;
-    state.bank_changes.notify_one();
+    // Into the matcher before the answer: a lookup right after an addition sees it.
+    follow_now(&state).await;
     Ok((axum::http::StatusCode::CREATED, Json(bank_view(bank, [0; 3]))))
 }
 
@@ -707,7 +718,8 @@ pub async fn add(
     }
     let provenance = Provenance { source: source.to_owned(), reference: caller.0.name.clone(), detail: body.detail };
     let added = state.store.add_signals(name.as_str(), &signals, &provenance).await?;
-    state.bank_changes.notify_one();
+    // Into the matcher before the answer: a lookup right after an addition sees it.
+    follow_now(&state).await;
     Ok(Json(AddSignalsResult { added: added.added, known: added.known }))
 }
 
@@ -759,6 +771,7 @@ pub async fn set_state(
         }
         None => state.store.set_signal_state(name.as_str(), num, new_state, &caller.0.name, &body.reason).await?,
     };
-    state.bank_changes.notify_one();
+    // Into the matcher before the answer: a lookup right after an addition sees it.
+    follow_now(&state).await;
     Ok(Json((&changed).into()))
 }

@@ -58,8 +58,8 @@ pub struct State {
     pub gate: gate::Gate,
     /// Every bank's signals in memory, for scans and lookups.
     pub matcher: Arc<std::sync::RwLock<banks::Matcher>>,
-    /// Wakes the bank follower when signals change.
-    pub bank_changes: tokio::sync::Notify,
+    /// Held while the matcher follows the store, so that follows do not interleave.
+    pub bank_follow: tokio::sync::Mutex<()>,
     /// Wakes the bank puller when a subscription is made.
     pub bank_pulls: tokio::sync::Notify,
     /// Places for scans, running and waiting (`Config::scan_queue`); when none is free, 503.
@@ -83,8 +83,8 @@ impl State {
             webhooks: tokio::sync::Notify::new(),
             gate: gate::Gate::default(),
             matcher: Default::default(),
-            bank_changes: tokio::sync::Notify::new(),
             bank_pulls: tokio::sync::Notify::new(),
+            bank_follow: tokio::sync::Mutex::new(()),
             scan_queue: tokio::sync::Semaphore::new(scan_places),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }

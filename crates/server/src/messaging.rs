@@ -282,7 +282,7 @@ async fn take_in(
             state.executor.notify_one();
         }
         if removed.is_some() || dispute.is_some() {
-            state.bank_changes.notify_one();
+            crate::banks::follow_now(state).await;
         }
         if let Some(order_id) = &withdrawn {
             state.gate.remove_order(order_id);

@@ -190,7 +190,7 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
             state.outbox.notify_one();
         }
         // Its hashes are in the stay-down bank now: into the matcher at once.
-        state.bank_changes.notify_one();
+        crate::banks::follow_now(state).await;
     }
     Ok(())
 }

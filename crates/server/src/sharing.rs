@@ -379,7 +379,7 @@ async fn pull(state: &Arc<State>, sub: &Subscription) -> Result<(), String> {
         let applied = state.store.apply_pulled(&sub.bank, cursor, through, &changes, &digest).await.map_err(|e| e.to_string())?;
         if applied != tocsin_store::Applied::default() {
             tracing::info!(bank = %sub.bank, added = applied.added, changed = applied.changed, through, "pulled bank changes");
-            state.bank_changes.notify_one();
+            crate::banks::follow_now(state).await;
         }
         cursor = through;
         if !batch.more {

@@ -13,7 +13,7 @@
 //! - `jsonl`: Tocsin's own, what `tocsin bank export` writes: one object a line with `type`,
 //!   `value`, `labels`, `state` and `provenance`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -357,20 +357,30 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
 }
 
 fn import(args: ImportArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
-    let name = if args.file.as_os_str() == "-" { "standard input".to_owned() } else { args.file.display().to_string() };
-    let mut text = String::new();
-    if args.file.as_os_str() == "-" {
-        io::stdin().lock().read_to_string(&mut text).context("reading standard input")?;
-    } else {
-        std::fs::File::open(&args.file).and_then(|mut f| f.read_to_string(&mut text)).with_context(|| format!("reading {name}"))?;
+    let stdin = args.file.as_os_str() == "-";
+    let name = if stdin { "standard input".to_owned() } else { args.file.display().to_string() };
+    // Standard input can be read once, so it is kept; a file is read twice instead, so that a
+    // large one never sits in memory whole.
+    let mut kept = String::new();
+    if stdin {
+        io::stdin().lock().read_to_string(&mut kept).context("reading standard input")?;
     }
-    // Every line is checked before anything is sent, so `--strict` imports nothing from a file
-    // with a bad row.
+    let lines = || -> anyhow::Result<Box<dyn Iterator<Item = io::Result<String>> + '_>> {
+        if stdin {
+            Ok(Box::new(kept.lines().map(|l| Ok(l.to_owned()))))
+        } else {
+            let file = std::fs::File::open(&args.file).with_context(|| format!("reading {name}"))?;
+            Ok(Box::new(io::BufReader::new(file).lines()))
+        }
+    };
+    // First pass: every line is checked before anything is sent, so `--strict` imports nothing
+    // from a file with a bad row, and the progress bar knows the total.
     let mut reader = Reader::new(args.format);
-    let (mut rows, mut bad, mut deleted) = (Vec::new(), 0u64, 0u64);
-    for (n, line) in text.lines().enumerate() {
-        match reader.line(line) {
-            Ok(Parsed::Row(row)) => rows.push(*row),
+    let (mut rows, mut bad, mut deleted) = (0u64, 0u64, 0u64);
+    for (n, line) in lines()?.enumerate() {
+        let line = line.with_context(|| format!("reading {name}"))?;
+        match reader.line(&line) {
+            Ok(Parsed::Row(_)) => rows += 1,
             Ok(Parsed::Skip) => {}
             Ok(Parsed::Deleted) => deleted += 1,
             Err(e) if args.strict => bail!("{name}:{}: {e} (nothing imported: --strict)", n + 1),
@@ -380,18 +390,35 @@ fn import(args: ImportArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    // Second pass: the good rows, a batch at a time.
     let detail = args.file.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
-    let mut progress = Progress::new(rows.len(), "rows").with_lines_when_piped();
+    let mut progress = Progress::new(rows as usize, "rows").with_lines_when_piped();
     let (mut added, mut known) = (0u64, 0u64);
-    for batch in rows.chunks(BATCH) {
+    let mut send = |batch: &mut Vec<Row>| -> anyhow::Result<()> {
         let body = json!({"signals": batch, "source": "import", "detail": detail});
         let answer: Value = args.server.post(&format!("/v1/banks/{}/signals", args.name), &body)?;
         added += answer["added"].as_u64().unwrap_or(0);
         known += answer["known"].as_u64().unwrap_or(0);
         progress.inc(batch.len() as u64);
+        batch.clear();
+        Ok(())
+    };
+    let mut reader = Reader::new(args.format);
+    let mut batch = Vec::with_capacity(BATCH);
+    for line in lines()? {
+        let line = line.with_context(|| format!("reading {name}"))?;
+        if let Ok(Parsed::Row(row)) = reader.line(&line) {
+            batch.push(*row);
+            if batch.len() == BATCH {
+                send(&mut batch)?;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        send(&mut batch)?;
     }
     progress.finish();
-    let read = rows.len() as u64 + bad + deleted;
+    let read = rows + bad + deleted;
     writeln!(out, "{read} rows read: {added} added, {known} already in the bank, {deleted} deleted records left out, {bad} bad rows")?;
     Ok(if bad > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
