@@ -40,6 +40,9 @@ enum Command {
     /// A node's hash banks: make, list, import, export, dispute (talks to a running node).
     #[command(subcommand)]
     Bank(commands::bank::BankCommand),
+    /// The authority's blocklist for ISPs and search engines (talks to a running node).
+    #[command(subcommand)]
+    Blocklist(commands::blocklist::BlocklistCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
         Command::Peer(command) => commands::peer::run(command),
         Command::Order(command) => commands::order::run(command),
         Command::Bank(command) => commands::bank::run(command),
+        Command::Blocklist(command) => commands::blocklist::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

@@ -1,10 +1,11 @@
 //! What Tocsin reasons about, as types that make wrong states unrepresentable: URLs in Safe
 //! Browsing canonical form (the one form in which orders, the gate and blocklists compare them),
-//! ids (ULIDs), hash banks' signals, labels and verdicts, and removal orders and referrals with the fields TCO Annex I asks for, checked
+//! ids (ULIDs), hash banks' signals, labels and verdicts, blocklist domains, and removal orders and referrals with the fields TCO Annex I asks for, checked
 //! once when they are made or read, and the state machine each copy of an order follows. No I/O,
 //! no async.
 
 mod bank;
+mod blocklist;
 mod order;
 mod state;
 mod ulid;
@@ -14,6 +15,7 @@ pub use bank::{
     BankAction, BankError, BankName, Behaviour, DEFAULT_PDQ_THRESHOLD, Labels, MAX_LABEL_CHARS, MAX_PDQ_THRESHOLD, MAX_TAGS, Signal,
     SignalState, SignalType, Verdict,
 };
+pub use blocklist::{BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
 pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
 pub use ulid::{Ulid, UlidError};

@@ -54,6 +54,8 @@ pub struct Partial {
     pub bank_pull_seconds: Option<u64>,
     /// Scans that may wait for a hashing thread before more are refused with 503.
     pub scan_queue: Option<usize>,
+    /// The host resolvers send blocked domains to (the stop page); NXDOMAIN when unset.
+    pub stop_host: Option<String>,
     /// A platform's settings (`[platform]` in the file).
     pub platform: Option<PlatformPartial>,
 }
@@ -84,6 +86,7 @@ impl Partial {
             role: self.role.or(lower.role),
             bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
             scan_queue: self.scan_queue.or(lower.scan_queue),
+            stop_host: self.stop_host.or(lower.stop_host),
             platform: match (self.platform, lower.platform) {
                 (Some(high), Some(low)) => Some(PlatformPartial {
                     serves: high.serves.or(low.serves),
@@ -126,6 +129,8 @@ pub struct Config {
     pub bank_pull: std::time::Duration,
     /// Scans that may wait for a hashing thread (64 by default); past them, 503.
     pub scan_queue: usize,
+    /// The host resolvers send blocked domains to (the stop page), if any.
+    pub stop_host: Option<String>,
     /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
@@ -157,6 +162,7 @@ impl Config {
             roles: p.role.unwrap_or_default(),
             bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
             scan_queue: p.scan_queue.unwrap_or(64),
+            stop_host: p.stop_host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()),
             serves: p
                 .platform
                 .as_ref()

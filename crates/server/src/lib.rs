@@ -4,6 +4,7 @@
 
 mod accounts;
 pub mod banks;
+pub mod blocklist;
 pub mod config;
 mod deadlines;
 mod execution;
@@ -158,6 +159,11 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/subscriptions", get(sharing::subscriptions).post(sharing::subscribe))
         .route("/v1/lookup", post(banks::lookup).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)))
         .route("/v1/scan", post(banks::scan).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SCAN_BYTES)))
+        .route("/v1/blocklist", get(blocklist::list).post(blocklist::add))
+        .route("/v1/blocklist/rpz", get(blocklist::rpz))
+        .route("/v1/blocklist/{id}", get(blocklist::show))
+        .route("/v1/blocklist/{id}/lift", post(blocklist::lift))
+        .route("/v1/blocklist/{id}/review", post(blocklist::review))
         .route("/v1/gate/check", get(gate::check))
         .route("/v1/gate/notice", get(gate::notice))
         .route("/v1/log/head", get(log::head))

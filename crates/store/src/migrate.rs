@@ -19,6 +19,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0011_evidence_retries.sql"),
     include_str!("../migrations/sqlite/0012_banks.sql"),
     include_str!("../migrations/sqlite/0013_bank_sharing.sql"),
+    include_str!("../migrations/sqlite/0014_blocklist.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -34,6 +35,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0011_evidence_retries.sql"),
     include_str!("../migrations/postgres/0012_banks.sql"),
     include_str!("../migrations/postgres/0013_bank_sharing.sql"),
+    include_str!("../migrations/postgres/0014_blocklist.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod bank;
+pub mod blocklist;
 pub mod client;
 pub mod hash;
 pub mod log;

@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// [default: 64].
     #[arg(long, env = "TOCSIN_SCAN_QUEUE", value_name = "N")]
     scan_queue: Option<usize>,
+
+    /// On an authority: the host ISPs' resolvers send blocked domains to, which serves the stop
+    /// page [default: none, blocked domains do not resolve].
+    #[arg(long, env = "TOCSIN_STOP_HOST", value_name = "HOST")]
+    stop_host: Option<String>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -82,6 +87,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         role: (!args.roles.is_empty()).then_some(args.roles),
         bank_pull_seconds: args.bank_pull_seconds,
         scan_queue: args.scan_queue,
+        stop_host: args.stop_host,
         platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some() || args.escalation_webhook.is_some())
             .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
@@ -98,6 +104,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let config = Config::from_partial(given.over(file));
+    if let Some(host) = &config.stop_host {
+        host.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--stop-host: {e}"))?;
+    }
     // Structured logs on standard error; `TOCSIN_LOG` (e.g. `debug`, `tocsin_server=debug`) sets
     // the level, `info` by default.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -1,6 +1,7 @@
 //! The `tocsin` command line, run as a user would run it.
 
 mod banks;
+mod blocklist;
 mod durability;
 mod helpers;
 mod log;

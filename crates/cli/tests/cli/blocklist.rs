@@ -1,0 +1,272 @@
+//! The authority's blocklist: entries added, refused, lifted and reviewed through the CLI; the
+//! RPZ feed checked by `named-checkzone` and loaded by a real Unbound on a loopback port, which
+//! blocks a listed domain and its subdomains, resolves others, and lets a lifted domain resolve
+//! again after it refreshes the feed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Node, tocsin_in};
+
+fn token(dir: &Path, account: &str, role: &str) -> String {
+    tocsin_in(dir, &["admin", "token", "--data", ".", "--account", account, "--role", role]).stdout.trim().to_owned()
+}
+
+struct Authority {
+    dir: tempfile::TempDir,
+    node: Node,
+    issuer: String,
+    operator: String,
+    server: String,
+}
+
+impl Authority {
+    fn start() -> Authority {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let issuer = token(dir.path(), "desk-1", "issuer");
+        let operator = token(dir.path(), "isp-resolver", "operator");
+        let node = Node::start(dir.path(), &["--name", "ofac", "--role", "authority", "--stop-host", "stop.ofac.example"], &[]);
+        let server = format!("http://{}", node.addr);
+        Authority { dir, node, issuer, operator, server }
+    }
+
+    fn blocklist(&self, args: &[&str]) -> crate::helpers::Run {
+        let mut all = vec!["blocklist"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--server", &self.server, "--token", &self.issuer]);
+        tocsin_in(self.dir.path(), &all)
+    }
+
+    fn add(&self, args: &[&str]) -> String {
+        let run = self.blocklist(&[&["add"][..], args, &["--legal-basis", "LCEN art. 6-1; Décret 2015-125"]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().last().expect("the entry id").to_owned()
+    }
+
+    fn entries(&self) -> Vec<Value> {
+        serde_json::from_str(&self.node.call("GET", "/v1/blocklist", Some(&self.issuer), "", b"").2).expect("JSON")
+    }
+
+    fn zone(&self) -> String {
+        let (status, head, body) = self.node.call("GET", "/v1/blocklist/rpz", Some(&self.operator), "", b"");
+        assert_eq!(status, 200, "{body}");
+        assert!(head.contains("content-type: text/dns"), "{head}");
+        body
+    }
+}
+
+fn soa_serial(zone: &str) -> u64 {
+    let soa = zone.lines().find(|l| l.contains(" SOA ")).expect("an SOA");
+    soa.split_whitespace().nth(5).and_then(|s| s.parse().ok()).expect("a serial")
+}
+
+#[test]
+fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
+    let authority = Authority::start();
+    let id = authority.add(&["Propaganda.Example.", "--subdomains", "--reference", "OFAC-2026-17"]);
+    let entries = authority.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0]["id"].as_str(), entries[0]["target"].as_str(), entries[0]["state"].as_str()),
+        (Some(id.as_str()), Some("propaganda.example"), Some("active"))
+    );
+    assert_eq!(entries[0]["review_overdue"], false);
+    let serial = soa_serial(&authority.zone());
+
+    for (args, why) in [
+        (&["bad_-domain-.example"][..], "not starting or ending with '-'"),
+        (&["https://propaganda.example/page"], "without scheme"),
+        (&["192.0.2.7"], "an IP address"),
+        (&["propaganda.example"], "blocked already"),
+        (&["http://", "--url"], "url:"),
+    ] {
+        let run = authority.blocklist(&[&["add"][..], args, &["--legal-basis", "x"]].concat());
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(run.stderr.contains(why), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(authority.entries().len(), 1, "nothing was added");
+    assert_eq!(soa_serial(&authority.zone()), serial, "the zone did not change");
+
+    let lifted = authority.blocklist(&["lift", &id, "--reason", "content removed by the host"]);
+    assert_eq!(lifted.code, 0, "{}", lifted.stderr);
+    let again = authority.blocklist(&["lift", &id, "--reason", "twice"]);
+    assert!(again.code == 2 && again.stderr.contains("lifted already"), "{}", again.stderr);
+    assert!(soa_serial(&authority.zone()) > serial, "a lift is a change resolvers see");
+    let review = authority.blocklist(&["review", &id, "keep", "--note", "checked"]);
+    assert!(review.code == 2 && review.stderr.contains("only active entries are reviewed"), "{}", review.stderr);
+
+    // A review that keeps an entry moves its next review a quarter on; both are logged.
+    let kept = authority.add(&["other.example"]);
+    let run = authority.blocklist(&["review", &kept, "keep", "--note", "still online, still unlawful"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let entries: Vec<Value> =
+        serde_json::from_str(&authority.node.call("GET", "/v1/log/entries?start=0&end=100", Some(&oversight), "", b"").2).expect("JSON");
+    let types: Vec<String> = entries
+        .iter()
+        .filter_map(|e| {
+            let data = tocsin_wire::base64url_decode(e["data"].as_str()?).ok()?;
+            serde_json::from_slice::<Value>(&data).ok()?["type"].as_str().map(str::to_owned)
+        })
+        .filter(|t| t.starts_with("blocklist."))
+        .collect();
+    assert_eq!(types, ["blocklist.added", "blocklist.lifted", "blocklist.added", "blocklist.reviewed"]);
+
+    // Resolvers may read the feed; they may not change the list, and issuers may not pull it.
+    let (status, _, _) = authority.node.call(
+        "POST",
+        "/v1/blocklist",
+        Some(&authority.operator),
+        "application/json",
+        br#"{"domain":"x.example","legal_basis":"y"}"#,
+    );
+    assert_eq!(status, 403);
+    assert_eq!(authority.node.call("GET", "/v1/blocklist/rpz", Some(&authority.issuer), "", b"").0, 403);
+    assert_eq!(authority.node.call("GET", "/v1/blocklist/rpz", None, "", b"").0, 401);
+}
+
+fn named_checkzone(zone: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rpz.zone");
+    std::fs::write(&file, zone).expect("write");
+    let out = Command::new("named-checkzone")
+        .args(["rpz.tocsin."])
+        .arg(&file)
+        .output()
+        .expect("named-checkzone (scripts/test installs bind9-utils)");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
+fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port()
+}
+
+/// A real Unbound on a loopback port: `example.` served from a local zone file (standing for
+/// the internet, which tests do not reach) and the authority's RPZ pulled over HTTP.
+struct Unbound {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl Unbound {
+    fn start(feed: &str) -> Unbound {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("example.zone"),
+            "$ORIGIN example.\n$TTL 60\n@ SOA ns.example. hostmaster.example. 1 60 60 604800 60\n@ NS ns.example.\nns A 192.0.2.53\n\
+             propaganda A 192.0.2.66\nwww.propaganda A 192.0.2.66\nbad A 192.0.2.67\nnews A 192.0.2.10\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.path().join("ofac.zone"),
+            "$ORIGIN ofac.example.\n$TTL 60\n@ SOA ns.example. hostmaster.example. 1 60 60 604800 60\n@ NS ns.example.\nstop A 192.0.2.80\n",
+        )
+        .expect("write");
+        let port = free_port();
+        let conf = format!(
+            "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  use-syslog: no\n  logfile: \"\"\n  chroot: \"\"\n  username: \"\"\n  \
+             directory: \"{dir}\"\n  pidfile: \"{dir}/unbound.pid\"\n  module-config: \"respip validator iterator\"\n  do-ip6: no\n  \
+             access-control: 127.0.0.0/8 allow\n  verbosity: 1\n\
+             auth-zone:\n  name: \"example.\"\n  zonefile: \"{dir}/example.zone\"\n  for-downstream: yes\n  for-upstream: yes\n\
+             auth-zone:\n  name: \"ofac.example.\"\n  zonefile: \"{dir}/ofac.zone\"\n  for-downstream: yes\n  for-upstream: yes\n\
+             rpz:\n  name: \"rpz.tocsin.\"\n  url: \"{feed}\"\n  rpz-log: yes\n",
+            dir = dir.path().display()
+        );
+        let conf_path = dir.path().join("unbound.conf");
+        std::fs::write(&conf_path, conf).expect("write");
+        let check = Command::new(unbound_tool("unbound-checkconf"))
+            .arg(&conf_path)
+            .output()
+            .expect("unbound-checkconf (scripts/test installs unbound)");
+        assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout) + String::from_utf8_lossy(&check.stderr));
+        let child = Command::new(unbound_tool("unbound"))
+            .args(["-d", "-c"])
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("unbound starts");
+        Unbound { dir, port, child }
+    }
+
+    /// `dig +short` answers (or the status when there are none).
+    fn resolve(&self, name: &str) -> String {
+        let out = Command::new("dig")
+            .args(["@127.0.0.1", "-p", &self.port.to_string(), "+time=2", "+tries=1", "+noall", "+answer", "+comments", name, "A"])
+            .output()
+            .expect("dig (scripts/test installs bind9-dnsutils)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let status = text.split("status: ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("no answer").to_owned();
+        let answers: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+            .map(|l| l.split_whitespace().last().unwrap_or("").to_owned())
+            .collect();
+        format!("{status} {}", answers.join(" "))
+    }
+
+    /// Waits (at most 20 s) until `name` resolves to something containing `want`.
+    fn wait_for(&self, name: &str, want: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.resolve(name);
+            if got.contains(want) {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "{name}: {got:?}, expected {want:?}; unbound in {}", self.dir.path().display());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unbound_tool(name: &str) -> PathBuf {
+    let sbin = PathBuf::from("/usr/sbin").join(name);
+    if sbin.exists() { sbin } else { PathBuf::from(name) }
+}
+
+#[test]
+fn a_real_unbound_blocks_listed_domains_from_the_feed_and_resolves_them_again_once_lifted() {
+    let authority = Authority::start();
+    let blocked = authority.add(&["propaganda.example", "--subdomains", "--order", "01M8NBJZ9R3XRCERC33TX8ZJ43"]);
+    authority.add(&["bad.example", "--nxdomain"]);
+    let zone = authority.zone();
+    let (ok, report) = named_checkzone(&zone);
+    assert!(ok && report.contains("OK"), "named-checkzone: {report}\n{zone}");
+    assert!(
+        zone.contains("propaganda.example CNAME stop.ofac.example.") && zone.contains("*.propaganda.example CNAME stop.ofac.example."),
+        "{zone}"
+    );
+    assert!(zone.contains("bad.example CNAME ."), "{zone}");
+
+    // Unbound cannot send a header: its URL carries the operator's token.
+    let feed = format!("{}/v1/blocklist/rpz?token={}", authority.server, authority.operator);
+    let unbound = Unbound::start(&feed);
+    unbound.wait_for("news.example", "NOERROR 192.0.2.10");
+    let answer = unbound.wait_for("propaganda.example", "stop.ofac.example.");
+    assert!(answer.starts_with("NOERROR stop.ofac.example."), "sent to the stop host: {answer}");
+    assert!(unbound.resolve("www.propaganda.example").contains("stop.ofac.example."), "subdomains too");
+    assert!(unbound.resolve("bad.example").starts_with("NXDOMAIN"), "{}", unbound.resolve("bad.example"));
+    assert_eq!(unbound.resolve("news.example"), "NOERROR 192.0.2.10", "an unlisted domain resolves normally");
+    drop(unbound);
+
+    let lifted = authority.blocklist(&["lift", &blocked, "--reason", "the host removed the content"]);
+    assert_eq!(lifted.code, 0, "{}", lifted.stderr);
+    let (ok, report) = named_checkzone(&authority.zone());
+    assert!(ok, "{report}");
+    // The resolver refreshes the feed (here: started again, which downloads it anew).
+    let unbound = Unbound::start(&feed);
+    unbound.wait_for("news.example", "NOERROR 192.0.2.10");
+    assert_eq!(unbound.wait_for("propaganda.example", "192.0.2.66"), "NOERROR 192.0.2.66", "resolves normally again");
+    assert!(unbound.resolve("bad.example").starts_with("NXDOMAIN"), "still blocked");
+}

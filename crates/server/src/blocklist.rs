@@ -1,0 +1,311 @@
+//! The authority's blocklist over HTTP, and its DNS Response Policy Zone for ISPs' resolvers.
+//! Entries block a domain (with or without its subdomains) or a URL (for gates and search
+//! engines: DNS cannot block a path); each is reviewed at least every quarter (Décret 2015-125
+//! Art. 4). `GET /v1/blocklist/rpz` serves the active domain entries as an RPZ zone file: an SOA
+//! whose serial grows with every change, an NS, and for each domain a `CNAME` to the stop host
+//! (a walled garden) or to the root (`CNAME .`, NXDOMAIN), with `*.domain` for its subdomains.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State as Shared};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use tocsin_model::{CanonicalUrl, DomainName, REVIEW_DAYS, RpzAction, Ulid};
+use tocsin_store::{BlockEntry, NewBlockEntry};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::State;
+use crate::accounts::Caller;
+use crate::messaging::{new_id, now_ms};
+use crate::problem::{JsonBody, Problem};
+
+/// Roles that keep the blocklist.
+const KEEPERS: &[&str] = &["admin", "issuer"];
+/// Roles that read it.
+const READERS: &[&str] = &["admin", "issuer", "oversight", "auditor"];
+/// Roles that pull the RPZ feed.
+const RESOLVERS: &[&str] = &["admin", "operator"];
+const DAY_MS: i64 = 86_400_000;
+
+/// An entry, as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryView {
+    id: String,
+    /// `domain` or `url`.
+    kind: String,
+    /// The canonical domain or URL.
+    target: String,
+    subdomains: bool,
+    /// `stop_page` or `nxdomain`; left out when the node's default applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+    legal_basis: String,
+    reference: String,
+    orders: Vec<String>,
+    added_by: String,
+    added_at: String,
+    next_review: String,
+    /// Whether the next review date has passed.
+    review_overdue: bool,
+    /// `active`, `lifted` or `expired`.
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ended_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_reason: Option<String>,
+}
+
+impl From<BlockEntry> for EntryView {
+    fn from(e: BlockEntry) -> Self {
+        let (ended_at, ended_by, end_reason) = match e.ended {
+            Some((at, by, why)) => (Some(crate::time::rfc3339_ms(at)), Some(by), Some(why)),
+            None => (None, None, None),
+        };
+        Self {
+            review_overdue: e.state == tocsin_model::EntryState::Active && e.next_review < now_ms() as i64,
+            id: e.id,
+            kind: e.kind,
+            target: e.target,
+            subdomains: e.subdomains,
+            action: e.action.map(|a| a.as_str().to_owned()),
+            legal_basis: e.legal_basis,
+            reference: e.reference,
+            orders: e.orders,
+            added_by: e.added_by,
+            added_at: crate::time::rfc3339_ms(e.added_at),
+            next_review: crate::time::rfc3339_ms(e.next_review),
+            state: e.state.as_str().to_owned(),
+            ended_at,
+            ended_by,
+            end_reason,
+        }
+    }
+}
+
+/// A new entry: a domain or a URL.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    /// A domain name (for resolvers).
+    #[serde(default)]
+    domain: Option<String>,
+    /// A URL (for gates and search engines).
+    #[serde(default)]
+    url: Option<String>,
+    /// For a domain: its subdomains too.
+    #[serde(default)]
+    subdomains: bool,
+    /// The law the block rests on.
+    legal_basis: String,
+    /// The authority's reference.
+    #[serde(default)]
+    reference: String,
+    /// Orders the block follows from.
+    #[serde(default)]
+    orders: Vec<String>,
+    /// `stop_page` or `nxdomain`, if not the node's default.
+    #[serde(default)]
+    action: Option<String>,
+    /// Days to the first review (1 to 90; 90 when left out).
+    #[serde(default)]
+    review_days: Option<u32>,
+}
+
+fn unprocessable(detail: impl Into<String>) -> Problem {
+    Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
+}
+
+fn printable(field: &'static str, text: &str, min: usize, max: usize) -> Result<(), Problem> {
+    let n = text.chars().count();
+    if n < min || n > max || text.chars().any(char::is_control) || (min > 0 && text.trim().is_empty()) {
+        return Err(unprocessable(format!("{field}: {min} to {max} printable characters")));
+    }
+    Ok(())
+}
+
+/// Adds an entry (issuer, admin); refused when the target is blocked already. Logged.
+#[utoipa::path(post, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])), request_body = AddRequest,
+    responses((status = 201, description = "Added", body = EntryView),
+        (status = 409, description = "Blocked already", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn add(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    body: JsonBody<AddRequest>,
+) -> Result<(StatusCode, Json<EntryView>), Problem> {
+    caller.require(KEEPERS)?;
+    let body = body.parse()?;
+    let (kind, target) = match (&body.domain, &body.url) {
+        (Some(domain), None) => ("domain", domain.parse::<DomainName>().map_err(|e| unprocessable(e.to_string()))?.to_string()),
+        (None, Some(url)) => {
+            if body.subdomains {
+                return Err(unprocessable("subdomains: only for a domain entry"));
+            }
+            let url = CanonicalUrl::parse(url).map_err(|e| unprocessable(format!("url: {e}")))?;
+            ("url", url.as_str().to_owned())
+        }
+        _ => return Err(unprocessable("give either a domain or a url")),
+    };
+    printable("legal_basis", &body.legal_basis, 1, 500)?;
+    printable("reference", &body.reference, 0, 200)?;
+    if body.orders.len() > 100 || body.orders.iter().any(|o| o.parse::<Ulid>().is_err()) {
+        return Err(unprocessable("orders: at most 100 order ids (ULIDs)"));
+    }
+    let action = body.action.as_deref().map(str::parse::<RpzAction>).transpose().map_err(|e| unprocessable(e.to_string()))?;
+    let days = body.review_days.unwrap_or(REVIEW_DAYS);
+    if !(1..=REVIEW_DAYS).contains(&days) {
+        return Err(unprocessable(format!("review_days: 1 to {REVIEW_DAYS} (reviews at least every quarter)")));
+    }
+    let new = NewBlockEntry {
+        id: new_id()?.to_string(),
+        kind,
+        target,
+        subdomains: body.subdomains,
+        action,
+        legal_basis: body.legal_basis,
+        reference: body.reference,
+        orders: body.orders,
+        next_review: now_ms() as i64 + i64::from(days) * DAY_MS,
+    };
+    let entry = state.store.add_block_entry(&new, &caller.0.name).await?;
+    Ok((StatusCode::CREATED, Json(entry.into())))
+}
+
+/// Every entry, newest first (issuer, admin, oversight, auditor).
+#[utoipa::path(get, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])),
+    responses((status = 200, description = "The entries", body = [EntryView])))]
+pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<EntryView>>, Problem> {
+    caller.require(READERS)?;
+    Ok(Json(state.store.block_entries().await?.into_iter().map(Into::into).collect()))
+}
+
+/// One entry.
+#[utoipa::path(get, path = "/v1/blocklist/{id}", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
+    responses((status = 200, description = "The entry", body = EntryView),
+        (status = 404, description = "No such entry", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<EntryView>, Problem> {
+    caller.require(READERS)?;
+    let entry = state
+        .store
+        .block_entry(&id)
+        .await?
+        .ok_or_else(|| Problem::NotFound(format!("no blocklist entry {:?}", id.chars().take(40).collect::<String>())))?;
+    Ok(Json(entry.into()))
+}
+
+/// Why an entry is lifted.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftRequest {
+    reason: String,
+}
+
+/// Lifts an entry (issuer, admin): resolvers stop blocking it at their next refresh. Logged.
+#[utoipa::path(post, path = "/v1/blocklist/{id}/lift", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
+    request_body = LiftRequest,
+    responses((status = 200, description = "Lifted", body = EntryView),
+        (status = 404, description = "No such entry", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not active", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn lift(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<LiftRequest>,
+) -> Result<Json<EntryView>, Problem> {
+    caller.require(KEEPERS)?;
+    let body = body.parse()?;
+    printable("reason", &body.reason, 1, 1000)?;
+    Ok(Json(state.store.lift_block_entry(&id, &caller.0.name, &body.reason).await?.into()))
+}
+
+/// A review's outcome.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// `keep` (the address is still unlawful: the next review is due in 90 days) or `lift`.
+    outcome: String,
+    /// What was checked.
+    note: String,
+}
+
+/// Records the quarterly check of an entry (issuer, admin). Logged.
+#[utoipa::path(post, path = "/v1/blocklist/{id}/review", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
+    request_body = ReviewRequest,
+    responses((status = 200, description = "Reviewed", body = EntryView),
+        (status = 404, description = "No such entry", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not active", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn review(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<ReviewRequest>,
+) -> Result<Json<EntryView>, Problem> {
+    caller.require(KEEPERS)?;
+    let body = body.parse()?;
+    let keep = match body.outcome.as_str() {
+        "keep" => true,
+        "lift" => false,
+        other => return Err(unprocessable(format!("outcome {other:?}: keep or lift"))),
+    };
+    printable("note", &body.note, 1, 1000)?;
+    let next = now_ms() as i64 + i64::from(REVIEW_DAYS) * DAY_MS;
+    Ok(Json(state.store.review_block_entry(&id, &caller.0.name, keep, &body.note, next).await?.into()))
+}
+
+/// Where resolvers that cannot send headers put their token.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RpzQuery {
+    /// An API token of the operator or admin role, for resolvers that cannot send an
+    /// `Authorization` header (Unbound's `rpz: url:`). Prefer the header where possible: a URL
+    /// can end up in logs (this node logs paths without their query).
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// The blocklist's domains as a DNS Response Policy Zone (operator, admin): load it into a
+/// resolver (Unbound: `rpz:` with `url:`), which then answers blocked names with the stop host
+/// or NXDOMAIN.
+#[utoipa::path(get, path = "/v1/blocklist/rpz", tag = "blocklist", security(("bearer" = [])), params(RpzQuery),
+    responses((status = 200, description = "The zone file", body = String, content_type = "text/dns"),
+        (status = 401, description = "No valid token", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator or admin", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn rpz(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    query: Result<Query<RpzQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, Problem> {
+    let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+    let token = bearer.or(query.token.as_deref()).ok_or(Problem::Unauthenticated)?;
+    let account = state.store.authenticate(token).await?.ok_or(Problem::Unauthenticated)?;
+    Caller(account).require(RESOLVERS)?;
+    let (serial, entries) = state.store.rpz_contents().await?;
+    Ok(([(header::CONTENT_TYPE, "text/dns")], render_rpz(serial, &entries, state.config.stop_host.as_deref())))
+}
+
+/// The zone file: names relative to the zone's origin, which the resolver's configuration names.
+pub fn render_rpz(serial: i64, entries: &[BlockEntry], stop_host: Option<&str>) -> String {
+    // Serials are 32-bit and compared modulo 2^32 (RFC 1982): wrap rather than overflow.
+    let serial = (serial.rem_euclid(1 << 32)) as u32;
+    let mut zone = String::new();
+    let _ = writeln!(zone, "; Tocsin blocklist, {} domain entries", entries.len());
+    let _ = writeln!(zone, "$TTL 60");
+    let _ = writeln!(zone, "@ IN SOA localhost. hostmaster.localhost. {serial} 60 60 604800 60");
+    let _ = writeln!(zone, "@ IN NS localhost.");
+    for e in entries {
+        let target = match (e.action, stop_host) {
+            (Some(RpzAction::Nxdomain), _) | (_, None) => ".".to_owned(),
+            (_, Some(host)) => format!("{host}."),
+        };
+        let _ = writeln!(zone, "{} CNAME {target} ; {}", e.target, e.id);
+        if e.subdomains {
+            let _ = writeln!(zone, "*.{} CNAME {target} ; {}", e.target, e.id);
+        }
+    }
+    zone
+}
