@@ -309,3 +309,74 @@ pub fn render_rpz(serial: i64, entries: &[BlockEntry], stop_host: Option<&str>) 
     }
     zone
 }
+
+/// Whether the reader asked for French before English (`Accept-Language`, RFC 9110 §12.5.4).
+pub(crate) fn prefers_french(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else { return false };
+    let mut best: Option<(f32, bool)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+        let french = tag == "fr" || tag.starts_with("fr-");
+        if (french || tag == "en" || tag.starts_with("en-")) && q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, french));
+        }
+    }
+    best.is_some_and(|(_, french)| french)
+}
+
+/// The stop page: what a user whose resolver sent a blocked domain here sees, whatever the path
+/// (451, RFC 7725), naming the authority, the legal basis, the reference and the date, and how to
+/// contest; in French or English by `Accept-Language`. Other hosts get 404.
+pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<axum::response::Response, Problem> {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    let Ok(domain) = host.parse::<DomainName>() else { return Err(Problem::NotFound("no such page".to_owned())) };
+    let entry = state.store.blocking_entry(domain.as_str()).await?.ok_or_else(|| Problem::NotFound("no such page".to_owned()))?;
+    let french = prefers_french(&headers);
+    let e = crate::gate::escape_html;
+    let date = crate::time::rfc3339_ms(entry.added_at);
+    let date = &date[..10];
+    let page = if french {
+        format!(
+            "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Accès bloqué</title></head><body>\n\
+             <h1>L'accès à ce site a été bloqué</h1>\n\
+             <p>L'accès à <code>{domain}</code> est bloqué à la demande de <strong>{authority}</strong>, parce que le site diffuse des contenus \
+             provoquant à des actes de terrorisme ou en faisant l'apologie.</p>\n\
+             <dl><dt>Fondement juridique</dt><dd>{basis}</dd><dt>Référence</dt><dd>{reference}</dd><dt>Depuis le</dt><dd>{date}</dd></dl>\n\
+             <p>Vous pouvez contester cette mesure devant le tribunal administratif compétent dans un délai de deux mois. \
+             Une personnalité qualifiée indépendante contrôle la liste des sites bloqués et peut en recommander le retrait.</p>\n\
+             </body></html>\n",
+            domain = e(domain.as_str()),
+            authority = e(&state.config.name),
+            basis = e(&entry.legal_basis),
+            reference = e(&entry.reference),
+        )
+    } else {
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access blocked</title></head><body>\n\
+             <h1>Access to this site has been blocked</h1>\n\
+             <p>Access to <code>{domain}</code> is blocked at the request of <strong>{authority}</strong>, because the site spreads content \
+             inciting or glorifying acts of terrorism.</p>\n\
+             <dl><dt>Legal basis</dt><dd>{basis}</dd><dt>Reference</dt><dd>{reference}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
+             <p>You may contest this measure before the competent administrative court within two months. An independent qualified \
+             person reviews the list of blocked sites and may recommend lifting a block.</p>\n\
+             </body></html>\n",
+            domain = e(domain.as_str()),
+            authority = e(&state.config.name),
+            basis = e(&entry.legal_basis),
+            reference = e(&entry.reference),
+        )
+    };
+    let blocked_by = state.config.public_url.clone().unwrap_or_else(|| format!("http://{}", state.config.listen));
+    let mut response = (StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CONTENT_LANGUAGE, axum::http::HeaderValue::from_static(if french { "fr" } else { "en" }));
+    h.insert(header::VARY, axum::http::HeaderValue::from_static("Accept-Language"));
+    if let Ok(link) = axum::http::HeaderValue::from_str(&format!("<{blocked_by}>; rel=\"blocked-by\"")) {
+        h.insert(header::LINK, link);
+    }
+    Ok(response)
+}

@@ -170,6 +170,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))
         .route("/v1/log/proof/consistency", get(log::consistency))
+        // A request for a blocked domain that a resolver sent here: the stop page.
+        .fallback(blocklist::stop_page)
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(deadline_and_log))

@@ -218,6 +218,30 @@ impl Store {
         self.block_entry(id).await?.ok_or(StoreError::Inconsistent("a reviewed entry is missing"))
     }
 
+    /// The active domain entry that blocks `host` (itself, or a parent listed with its
+    /// subdomains), if any; the most specific when several do.
+    pub async fn blocking_entry(&self, host: &str) -> Result<Option<BlockEntry>, StoreError> {
+        // The host and each parent: a.b.example, b.example, example.
+        let mut names = vec![host];
+        let mut rest = host;
+        while let Some((_, parent)) = rest.split_once('.') {
+            names.push(parent);
+            rest = parent;
+        }
+        for (i, name) in names.iter().enumerate() {
+            let row = sqlx::query(&format!("SELECT {COLUMNS} FROM blocklist WHERE kind = 'domain' AND state = 'active' AND target = $1"))
+                .bind(*name)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(entry) = row.as_ref().map(entry_from).transpose()?
+                && (i == 0 || entry.subdomains)
+            {
+                return Ok(Some(entry));
+            }
+        }
+        Ok(None)
+    }
+
     /// The RPZ serial and the active domain entries, read together.
     pub async fn rpz_contents(&self) -> Result<(i64, Vec<BlockEntry>), StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -270,3 +270,28 @@ fn a_real_unbound_blocks_listed_domains_from_the_feed_and_resolves_them_again_on
     assert_eq!(unbound.wait_for("propaganda.example", "192.0.2.66"), "NOERROR 192.0.2.66", "resolves normally again");
     assert!(unbound.resolve("bad.example").starts_with("NXDOMAIN"), "still blocked");
 }
+
+#[test]
+fn users_sent_to_the_stop_host_get_the_451_page_in_their_language() {
+    let authority = Authority::start();
+    authority.add(&["propaganda.example", "--subdomains", "--reference", "OFAC-2026-17"]);
+    let visit = |host: &str, language: &str| {
+        let headers = [format!("Host: {host}"), format!("Accept-Language: {language}")];
+        authority.node.call_with("GET", "/watch?v=1", &headers, "", b"")
+    };
+    let (status, head, page) = visit("www.propaganda.example", "fr-FR,fr;q=0.9,en;q=0.5");
+    assert_eq!(status, 451, "{page}");
+    assert!(head.contains("content-language: fr") && head.contains("rel=\"blocked-by\""), "{head}");
+    assert!(page.contains("<html lang=\"fr\">") && page.contains("tribunal administratif"), "{page}");
+    for detail in ["ofac", "LCEN art. 6-1; Décret 2015-125", "OFAC-2026-17", "www.propaganda.example"] {
+        assert!(page.contains(detail), "{detail}: {page}");
+    }
+    let (status, head, page) = visit("propaganda.example:80", "en-GB,en;q=0.9,fr;q=0.8");
+    assert_eq!(status, 451);
+    assert!(
+        head.contains("content-language: en") && page.contains("<html lang=\"en\">") && page.contains("administrative court"),
+        "{page}"
+    );
+    assert!(visit("propaganda.example", "de").2.contains("lang=\"en\""), "English when neither is asked for");
+    assert_eq!(visit("news.example", "fr").0, 404, "hosts not on the list");
+}

@@ -175,18 +175,29 @@ impl Node {
     /// A request with a bearer token (if any), a content type and a body: the status, the
     /// response head and the body.
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String, String) {
-        self.call_with(method, path, token.map(|t| format!("Authorization: Bearer {t}")).as_deref(), content_type, body)
+        let auth = token.map(|t| format!("Authorization: Bearer {t}"));
+        self.call_with(method, path, auth.as_slice(), content_type, body)
     }
 
-    /// [`Node::call`] with one header line of the caller's (`Name: value`), if any.
-    pub fn call_with(&self, method: &str, path: &str, header: Option<&str>, content_type: &str, body: &[u8]) -> (u16, String, String) {
+    /// [`Node::call`] with header lines of the caller's (`Name: value`); a `Host` line replaces
+    /// the node's address.
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[impl AsRef<str>],
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, String, String) {
         use std::io::Write;
         let mut stream = std::net::TcpStream::connect(&self.addr).expect("connects");
         stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-        let mut head =
-            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
-        if let Some(header) = header {
-            head.push_str(&format!("{header}\r\n"));
+        let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        if !headers.iter().any(|h| h.as_ref().to_ascii_lowercase().starts_with("host:")) {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
+        for header in headers {
+            head.push_str(&format!("{}\r\n", header.as_ref()));
         }
         if !content_type.is_empty() {
             head.push_str(&format!("Content-Type: {content_type}\r\n"));

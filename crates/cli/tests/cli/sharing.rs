@@ -141,7 +141,7 @@ fn pulls_not_signed_by_a_subscriber_are_refused_and_change_nothing() {
     let authority = &pair.authority;
     let pull = |after: u64, signed: Option<&str>| {
         let header = signed.map(|jws| format!("Tocsin-Pull: {jws}"));
-        authority.call_with("GET", &format!("/v1/banks/stay-down/changes?after={after}"), header.as_deref(), "", b"").0
+        authority.call_with("GET", &format!("/v1/banks/stay-down/changes?after={after}"), header.as_slice(), "", b"").0
     };
     let changes = |signed: Option<&str>| pull(0, signed);
     assert_eq!(changes(None), 401);
