@@ -3,6 +3,7 @@
 mod banks;
 mod blocklist;
 mod durability;
+mod gate;
 mod helpers;
 mod log;
 mod orders;

@@ -24,7 +24,7 @@ pub(crate) struct Pair {
     authority_jwk: Jwk,
     platform_jwk: Jwk,
     platform_listen: String,
-    origin: String,
+    pub(crate) origin: String,
     hook: String,
     hooks: Arc<Mutex<Hooks>>,
     /// Dropped after the nodes (fields drop in order), which matters for PostgreSQL.
