@@ -43,6 +43,9 @@ enum Command {
     /// The authority's blocklist for ISPs and search engines (talks to a running node).
     #[command(subcommand)]
     Blocklist(commands::blocklist::BlocklistCommand),
+    /// Figures for reports, computed from a node's log (talks to a running node).
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Order(command) => commands::order::run(command),
         Command::Bank(command) => commands::bank::run(command),
         Command::Blocklist(command) => commands::blocklist::run(command),
+        Command::Report(command) => commands::report::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

@@ -176,11 +176,26 @@ pub async fn add(
 }
 
 /// Every entry, newest first (issuer, admin, oversight, auditor).
-#[utoipa::path(get, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "The entries", body = [EntryView])))]
-pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<EntryView>>, Problem> {
+pub async fn list(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<EntryView>>, Problem> {
     caller.require(READERS)?;
-    Ok(Json(state.store.block_entries().await?.into_iter().map(Into::into).collect()))
+    let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
+    let entries = state.store.block_entries().await?.into_iter().map(EntryView::from);
+    Ok(Json(entries.filter(|e| !query.overdue || e.review_overdue).collect()))
+}
+
+/// Which entries to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only active entries whose review date has passed.
+    #[serde(default)]
+    overdue: bool,
 }
 
 /// One entry.
@@ -379,4 +394,132 @@ pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
         h.insert(header::LINK, link);
     }
     Ok(response)
+}
+
+/// A recommendation, as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationView {
+    id: String,
+    /// The blocklist entry.
+    entry_id: String,
+    /// `lift`, `amend` or `keep`.
+    recommendation: String,
+    reasons: String,
+    by: String,
+    at: String,
+    /// `accepted` or `declined`; left out while unanswered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answer_note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answered_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answered_at: Option<String>,
+}
+
+impl From<tocsin_store::Recommendation> for RecommendationView {
+    fn from(r: tocsin_store::Recommendation) -> Self {
+        let (answer, answer_note, answered_by, answered_at) = match r.answer {
+            Some((a, note, by, at)) => (Some(a), Some(note), Some(by), Some(crate::time::rfc3339_ms(at))),
+            None => (None, None, None, None),
+        };
+        Self {
+            id: r.id,
+            entry_id: r.entry_id,
+            recommendation: r.recommendation,
+            reasons: r.reasons,
+            by: r.by,
+            at: crate::time::rfc3339_ms(r.at),
+            answer,
+            answer_note,
+            answered_by,
+            answered_at,
+        }
+    }
+}
+
+/// The qualified person's recommendation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendRequest {
+    /// `lift`, `amend` or `keep`.
+    recommendation: String,
+    /// Why.
+    reasons: String,
+}
+
+/// Records a recommendation on an entry (oversight role only); the authority must answer it.
+#[utoipa::path(post, path = "/v1/blocklist/{id}/recommendations", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
+    request_body = RecommendRequest,
+    responses((status = 201, description = "Recorded", body = RecommendationView),
+        (status = 404, description = "No such entry", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn recommend(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<RecommendRequest>,
+) -> Result<(StatusCode, Json<RecommendationView>), Problem> {
+    caller.require(&["oversight"])?;
+    let body = body.parse()?;
+    if !["lift", "amend", "keep"].contains(&body.recommendation.as_str()) {
+        return Err(unprocessable(format!(
+            "recommendation {:?}: lift, amend or keep",
+            body.recommendation.chars().take(40).collect::<String>()
+        )));
+    }
+    printable("reasons", &body.reasons, 1, 4000)?;
+    let made = state.store.recommend(&new_id()?.to_string(), &id, &body.recommendation, &body.reasons, &caller.0.name).await?;
+    Ok((StatusCode::CREATED, Json(made.into())))
+}
+
+/// Which recommendations to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationsQuery {
+    /// Only those the authority has not answered.
+    #[serde(default)]
+    unanswered: bool,
+}
+
+/// Recommendations, newest first (oversight, issuer, admin, auditor).
+#[utoipa::path(get, path = "/v1/recommendations", tag = "blocklist", security(("bearer" = [])), params(RecommendationsQuery),
+    responses((status = 200, description = "The recommendations", body = [RecommendationView])))]
+pub async fn recommendations(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    query: Result<Query<RecommendationsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<RecommendationView>>, Problem> {
+    caller.require(READERS)?;
+    let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
+    let all = state.store.recommendations().await?;
+    Ok(Json(all.into_iter().filter(|r| !query.unanswered || r.answer.is_none()).map(Into::into).collect()))
+}
+
+/// The authority's answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    /// Whether the authority follows the recommendation (an accepted `lift` lifts the entry).
+    accept: bool,
+    /// Why, for the qualified person.
+    note: String,
+}
+
+/// Answers a recommendation (issuer, admin). Logged.
+#[utoipa::path(post, path = "/v1/recommendations/{id}/answer", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The recommendation")),
+    request_body = AnswerRequest,
+    responses((status = 200, description = "Answered", body = RecommendationView),
+        (status = 404, description = "No such recommendation", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Answered already", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn answer(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<AnswerRequest>,
+) -> Result<Json<RecommendationView>, Problem> {
+    caller.require(KEEPERS)?;
+    let body = body.parse()?;
+    printable("note", &body.note, 1, 4000)?;
+    Ok(Json(state.store.answer_recommendation(&id, body.accept, &body.note, &caller.0.name).await?.into()))
 }

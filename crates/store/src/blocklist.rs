@@ -131,6 +131,7 @@ impl Store {
         let entry = serde_json::json!({
             "type": "blocklist.added", "id": new.id, "kind": new.kind, "target": new.target, "subdomains": new.subdomains,
             "legal_basis": new.legal_basis, "reference": new.reference, "orders": new.orders, "by": by, "at": at, "serial": serial,
+            "next_review": new.next_review,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
@@ -252,4 +253,121 @@ impl Store {
         tx.commit().await?;
         Ok((serial, rows.iter().map(entry_from).collect::<Result<_, _>>()?))
     }
+
+    /// Records the qualified person's recommendation on an entry. Logged.
+    pub async fn recommend(
+        &self,
+        id: &str,
+        entry_id: &str,
+        recommendation: &str,
+        reasons: &str,
+        by: &str,
+    ) -> Result<Recommendation, StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        if sqlx::query("SELECT 1 FROM blocklist WHERE id = $1").bind(entry_id).fetch_optional(&mut *tx).await?.is_none() {
+            return Err(StoreError::NotFound(format!("no blocklist entry {entry_id}")));
+        }
+        sqlx::query("INSERT INTO recommendations (id, entry_id, recommendation, reasons, by_account, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(entry_id)
+            .bind(recommendation)
+            .bind(reasons)
+            .bind(by)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let entry = serde_json::json!({"type": "oversight.recommendation", "id": id, "entry": entry_id, "recommendation": recommendation, "reasons": reasons, "by": by, "at": at});
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        tx.commit().await?;
+        self.recommendation(id).await?.ok_or(StoreError::Inconsistent("a recommendation just made is missing"))
+    }
+
+    /// The authority's answer to a recommendation; an accepted `lift` lifts the entry in the same
+    /// transaction. Logged; refused when it was answered already.
+    pub async fn answer_recommendation(&self, id: &str, accepted: bool, note: &str, by: &str) -> Result<Recommendation, StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT entry_id, recommendation, answer FROM recommendations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no recommendation {id}")))?;
+        let (entry_id, recommendation, answer): (String, String, Option<String>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if let Some(answer) = answer {
+            return Err(StoreError::Refused(format!("recommendation {id} was answered already ({answer})")));
+        }
+        let answer = if accepted { "accepted" } else { "declined" };
+        sqlx::query("UPDATE recommendations SET answer = $1, answer_note = $2, answered_by = $3, answered_at = $4 WHERE id = $5")
+            .bind(answer)
+            .bind(note)
+            .bind(by)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let entry = serde_json::json!({"type": "oversight.answer", "id": id, "entry": entry_id, "recommendation": recommendation, "answer": answer, "note": note, "by": by, "at": at});
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        if accepted && recommendation == "lift" {
+            self.lift_in(&mut tx, &entry_id, by, &format!("recommendation {id} accepted: {note}"), at).await?;
+        }
+        tx.commit().await?;
+        self.recommendation(id).await?.ok_or(StoreError::Inconsistent("an answered recommendation is missing"))
+    }
+
+    /// Every recommendation, newest first.
+    pub async fn recommendations(&self) -> Result<Vec<Recommendation>, StoreError> {
+        let rows =
+            sqlx::query(&format!("SELECT {REC_COLUMNS} FROM recommendations ORDER BY at DESC, id DESC")).fetch_all(&self.pool).await?;
+        rows.iter().map(recommendation_from).collect()
+    }
+
+    /// One recommendation.
+    pub async fn recommendation(&self, id: &str) -> Result<Option<Recommendation>, StoreError> {
+        let row =
+            sqlx::query(&format!("SELECT {REC_COLUMNS} FROM recommendations WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(recommendation_from).transpose()
+    }
+}
+
+/// A recommendation of the qualified person, with the authority's answer if given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recommendation {
+    /// Its id (a ULID).
+    pub id: String,
+    /// The entry it is about.
+    pub entry_id: String,
+    /// `lift`, `amend` or `keep`.
+    pub recommendation: String,
+    /// Why.
+    pub reasons: String,
+    /// The oversight account.
+    pub by: String,
+    /// Unix ms.
+    pub at: i64,
+    /// `accepted` or `declined`, with the note, who answered and when.
+    pub answer: Option<(String, String, String, i64)>,
+}
+
+const REC_COLUMNS: &str = "id, entry_id, recommendation, reasons, by_account, at, answer, answer_note, answered_by, answered_at";
+
+fn recommendation_from(r: &sqlx::any::AnyRow) -> Result<Recommendation, StoreError> {
+    let answer: Option<String> = r.try_get(6)?;
+    Ok(Recommendation {
+        id: r.try_get(0)?,
+        entry_id: r.try_get(1)?,
+        recommendation: r.try_get(2)?,
+        reasons: r.try_get(3)?,
+        by: r.try_get(4)?,
+        at: r.try_get(5)?,
+        answer: match answer {
+            Some(a) => Some((
+                a,
+                r.try_get::<Option<String>, _>(7)?.unwrap_or_default(),
+                r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                r.try_get::<Option<i64>, _>(9)?.unwrap_or_default(),
+            )),
+            None => None,
+        },
+    })
 }

@@ -15,7 +15,7 @@ mod sharing;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
-pub use blocklist::{BlockEntry, NewBlockEntry};
+pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
 pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};

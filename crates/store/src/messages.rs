@@ -343,7 +343,11 @@ impl Store {
         if let Some(effect) = &bank {
             self.apply_effect(&mut tx, peer, effect, received_at).await?;
         }
-        let entry = serde_json::json!({ "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at });
+        // Feedback's outcome is on the record, so that removals can be counted from the log.
+        let entry = serde_json::json!({
+            "type": "message.received", "id": id, "kind": kind, "from": peer, "received_at": received_at,
+            "outcome": feedback.as_ref().map(|f| f.state),
+        });
         let appended = self.append_in(&mut tx, &json_entry(entry)).await?;
         let receipt = make_receipt(&appended);
         let inserted =

@@ -20,6 +20,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0012_banks.sql"),
     include_str!("../migrations/sqlite/0013_bank_sharing.sql"),
     include_str!("../migrations/sqlite/0014_blocklist.sql"),
+    include_str!("../migrations/sqlite/0015_oversight.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -36,6 +37,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0012_banks.sql"),
     include_str!("../migrations/postgres/0013_bank_sharing.sql"),
     include_str!("../migrations/postgres/0014_blocklist.sql"),
+    include_str!("../migrations/postgres/0015_oversight.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -10,4 +10,5 @@ pub mod matching;
 pub mod order;
 pub mod peer;
 pub mod progress;
+pub mod report;
 pub mod serve;

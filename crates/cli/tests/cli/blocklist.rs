@@ -295,3 +295,131 @@ fn users_sent_to_the_stop_host_get_the_451_page_in_their_language() {
     assert!(visit("propaganda.example", "de").2.contains("lang=\"en\""), "English when neither is asked for");
     assert_eq!(visit("news.example", "fr").0, 404, "hosts not on the list");
 }
+
+#[test]
+fn a_recommendation_its_answer_and_an_overdue_review_appear_in_the_api_and_in_the_report() {
+    let authority = Authority::start();
+    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let lifted = authority.add(&["propaganda.example", "--subdomains"]);
+    let kept = authority.add(&["old.example"]);
+    let call = |token: &str, method: &str, path: &str, body: Value| {
+        let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
+        let (status, _, text) =
+            authority.node.call(method, path, Some(token), if body.is_null() { "" } else { "application/json" }, &bytes);
+        (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+    };
+
+    // The qualified person recommends lifting one entry and keeping the other.
+    let (status, rec) = call(
+        &oversight,
+        "POST",
+        &format!("/v1/blocklist/{lifted}/recommendations"),
+        serde_json::json!({"recommendation": "lift", "reasons": "the site has been offline for months"}),
+    );
+    assert_eq!(status, 201, "{rec}");
+    let (status, _) = call(
+        &oversight,
+        "POST",
+        &format!("/v1/blocklist/{kept}/recommendations"),
+        serde_json::json!({"recommendation": "keep", "reasons": "still unlawful"}),
+    );
+    assert_eq!(status, 201);
+    let (_, open) = call(&authority.issuer, "GET", "/v1/recommendations?unanswered=true", Value::Null);
+    assert_eq!(open.as_array().map(Vec::len), Some(2), "{open}");
+
+    // The authority answers the first: accepted, so the entry is lifted.
+    let id = rec["id"].as_str().expect("id");
+    let (status, answered) = call(
+        &authority.issuer,
+        "POST",
+        &format!("/v1/recommendations/{id}/answer"),
+        serde_json::json!({"accept": true, "note": "confirmed offline"}),
+    );
+    assert_eq!((status, answered["answer"].as_str()), (200, Some("accepted")), "{answered}");
+    assert_eq!(
+        call(&authority.issuer, "POST", &format!("/v1/recommendations/{id}/answer"), serde_json::json!({"accept": false, "note": "again"}))
+            .0,
+        409
+    );
+    let (_, entry) = call(&authority.issuer, "GET", &format!("/v1/blocklist/{lifted}"), Value::Null);
+    assert_eq!(entry["state"], "lifted", "{entry}");
+    let (_, open) = call(&oversight, "GET", "/v1/recommendations?unanswered=true", Value::Null);
+    assert_eq!(open.as_array().map(Vec::len), Some(1), "{open}");
+
+    // A quarter later (the review date moved into the past in the database, as time would),
+    // the kept entry is listed as overdue for review.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    crate::helpers::Database::sqlite(authority.dir.path()).execute(
+        "UPDATE blocklist SET next_review = $1 WHERE id = $2",
+        &[crate::helpers::Param::Int(now - 1000), crate::helpers::Param::Text(kept.clone())],
+    );
+    let (_, overdue) = call(&oversight, "GET", "/v1/blocklist?overdue=true", Value::Null);
+    assert_eq!(
+        overdue.as_array().map(|a| a.iter().map(|e| e["id"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()),
+        Some(vec![kept.clone()])
+    );
+
+    // The report, from the log, for a year that ends after the entry's review date.
+    let today = authority.entries()[0]["added_at"].as_str().expect("a date")[..10].to_owned();
+    let run = tocsin_in(
+        authority.dir.path(),
+        &["report", "oversight", "--from", &today, "--to", "2027-12-31", "--server", &authority.server, "--token", &oversight],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for line in [
+        "domains blocked\t2",
+        "blocks lifted\t1",
+        "recommendations: lift\t1",
+        "recommendations: keep\t1",
+        "recommendations accepted\t1",
+        "recommendations declined\t0",
+        "recommendations unanswered at the end of the period\t1",
+        "reviews overdue at the end of the period\t1",
+    ] {
+        assert!(run.stdout.lines().any(|l| l == line), "{line:?} in:\n{}", run.stdout);
+    }
+    let none = tocsin_in(
+        authority.dir.path(),
+        &["report", "oversight", "--from", "2020-01-01", "--to", "2020-12-31", "--server", &authority.server, "--token", &oversight],
+    );
+    assert!(
+        none.stdout.contains("domains blocked\t0") && none.stdout.contains("reviews overdue at the end of the period\t0"),
+        "{}",
+        none.stdout
+    );
+}
+
+#[test]
+fn the_oversight_role_reads_everything_and_changes_nothing_but_its_recommendations() {
+    let authority = Authority::start();
+    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let entry = authority.add(&["propaganda.example"]);
+    let doc: Value = serde_json::from_str(&authority.node.get("/v1/openapi.json").1).expect("JSON");
+    // Writes open to every account about itself, or to no account at all.
+    let not_role_checked =
+        ["/v1/login", "/v1/inbox", "/v1/accounts/{name}/password", "/v1/tokens/revoke", "/v1/blocklist/{id}/recommendations"];
+    let size = || {
+        serde_json::from_str::<Value>(&authority.node.call("GET", "/v1/log/head", Some(&oversight), "", b"").2).expect("JSON")["size"]
+            .clone()
+    };
+    let before = size();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["post", "delete", "put", "patch"] {
+            if item.get(method).is_none() || not_role_checked.contains(&path.as_str()) {
+                continue;
+            }
+            let concrete = path.replace("{name}", "stay-down").replace("{id}", &entry).replace("{num}", "1");
+            let (status, _, body) =
+                authority.node.call(&method.to_ascii_uppercase(), &concrete, Some(&oversight), "application/json", b"{}");
+            assert_eq!(status, 403, "{method} {path}: {body}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} write operations found: the document was not read");
+    assert_eq!(size(), before, "nothing was logged");
+    // It reads the blocklist, the log and the recommendations.
+    for path in ["/v1/blocklist", "/v1/recommendations", "/v1/log/head", "/v1/banks", "/v1/orders"] {
+        assert_eq!(authority.node.call("GET", path, Some(&oversight), "", b"").0, 200, "{path}");
+    }
+}
