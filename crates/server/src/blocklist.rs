@@ -523,3 +523,37 @@ pub async fn answer(
     printable("note", &body.note, 1, 4000)?;
     Ok(Json(state.store.answer_recommendation(&id, body.accept, &body.note, &caller.0.name).await?.into()))
 }
+
+/// A listed URL, for a gate or a search engine.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListedUrl {
+    /// The canonical URL.
+    url: String,
+    /// The entry.
+    id: String,
+    legal_basis: String,
+    reference: String,
+    since: String,
+}
+
+/// The active URL entries (operator, admin): what platforms' gates refuse and search engines
+/// stop listing (Décret 2015-253), since DNS cannot block a path.
+#[utoipa::path(get, path = "/v1/blocklist/urls", tag = "blocklist", security(("bearer" = [])),
+    responses((status = 200, description = "The listed URLs", body = [ListedUrl])))]
+pub async fn urls(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<ListedUrl>>, Problem> {
+    caller.require(&["admin", "operator", "oversight", "auditor", "issuer"])?;
+    let entries = state.store.block_entries().await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .filter(|e| e.kind == "url" && e.state == tocsin_model::EntryState::Active)
+            .map(|e| ListedUrl {
+                url: e.target,
+                id: e.id,
+                legal_basis: e.legal_basis,
+                reference: e.reference,
+                since: crate::time::rfc3339_ms(e.added_at),
+            })
+            .collect(),
+    ))
+}

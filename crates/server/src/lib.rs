@@ -161,6 +161,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/scan", post(banks::scan).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SCAN_BYTES)))
         .route("/v1/blocklist", get(blocklist::list).post(blocklist::add))
         .route("/v1/blocklist/rpz", get(blocklist::rpz))
+        .route("/v1/blocklist/urls", get(blocklist::urls))
         .route("/v1/blocklist/{id}", get(blocklist::show))
         .route("/v1/blocklist/{id}/lift", post(blocklist::lift))
         .route("/v1/blocklist/{id}/review", post(blocklist::review))

@@ -61,6 +61,7 @@ use crate::{accounts, log, peers};
         crate::blocklist::lift,
         crate::blocklist::review,
         crate::blocklist::rpz,
+        crate::blocklist::urls,
         crate::blocklist::recommend,
         crate::blocklist::recommendations,
         crate::blocklist::answer,

@@ -90,6 +90,13 @@ fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
     assert_eq!(authority.entries().len(), 1, "nothing was added");
     assert_eq!(soa_serial(&authority.zone()), serial, "the zone did not change");
 
+    // A URL entry goes to gates and search engines, not into the zone.
+    authority.add(&["https://Forum.Example/thread/42#post-7", "--url"]);
+    let (status, _, urls) = authority.node.call("GET", "/v1/blocklist/urls", Some(&authority.operator), "", b"");
+    let urls: Value = serde_json::from_str(&urls).expect("JSON");
+    assert_eq!((status, urls[0]["url"].as_str()), (200, Some("https://forum.example/thread/42")), "{urls}");
+    assert!(!authority.zone().contains("forum.example"), "DNS cannot block a path");
+    let serial = soa_serial(&authority.zone());
     let lifted = authority.blocklist(&["lift", &id, "--reason", "content removed by the host"]);
     assert_eq!(lifted.code, 0, "{}", lifted.stderr);
     let again = authority.blocklist(&["lift", &id, "--reason", "twice"]);
@@ -113,7 +120,7 @@ fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
         })
         .filter(|t| t.starts_with("blocklist."))
         .collect();
-    assert_eq!(types, ["blocklist.added", "blocklist.lifted", "blocklist.added", "blocklist.reviewed"]);
+    assert_eq!(types, ["blocklist.added", "blocklist.added", "blocklist.lifted", "blocklist.added", "blocklist.reviewed"]);
 
     // Resolvers may read the feed; they may not change the list, and issuers may not pull it.
     let (status, _, _) = authority.node.call(

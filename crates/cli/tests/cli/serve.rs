@@ -308,6 +308,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/banks/{name}/subscribers",
             "/v1/blocklist",
             "/v1/blocklist/rpz",
+            "/v1/blocklist/urls",
             "/v1/blocklist/{id}",
             "/v1/blocklist/{id}/lift",
             "/v1/blocklist/{id}/recommendations",
