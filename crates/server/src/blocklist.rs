@@ -303,24 +303,68 @@ pub async fn rpz(
     Ok(([(header::CONTENT_TYPE, "text/dns")], render_rpz(serial, &entries, state.config.stop_host.as_deref())))
 }
 
-/// The zone file: names relative to the zone's origin, which the resolver's configuration names.
-pub fn render_rpz(serial: i64, entries: &[BlockEntry], stop_host: Option<&str>) -> String {
-    // Serials are 32-bit and compared modulo 2^32 (RFC 1982): wrap rather than overflow.
-    let serial = (serial.rem_euclid(1 << 32)) as u32;
-    let mut zone = String::new();
-    let _ = writeln!(zone, "; Tocsin blocklist, {} domain entries", entries.len());
-    let _ = writeln!(zone, "$TTL 60");
-    let _ = writeln!(zone, "@ IN SOA localhost. hostmaster.localhost. {serial} 60 60 604800 60");
-    let _ = writeln!(zone, "@ IN NS localhost.");
+/// One record of the zone; owners are relative to the zone's origin (`None`: the apex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ZoneRecord {
+    pub(crate) owner: Option<String>,
+    pub(crate) data: ZoneData,
+    /// The entry it comes from.
+    pub(crate) entry: Option<String>,
+}
+
+/// What a zone record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ZoneData {
+    /// The SOA, with its serial (RFC 1982 arithmetic: it wraps at 2^32).
+    Soa(u32),
+    /// The NS (RPZ zones need one; resolvers do not use it).
+    Ns,
+    /// A CNAME to this host, or to the root (`None`: NXDOMAIN).
+    Cname(Option<String>),
+}
+
+/// SOA timers: refresh, retry, expire, minimum; TTL of every record.
+pub(crate) const SOA_TIMERS: [u32; 4] = [60, 60, 604_800, 60];
+pub(crate) const TTL: u32 = 60;
+
+/// The zone's records, apex first: the SOA, the NS, then for each active domain a CNAME (and one
+/// for `*.domain` when its subdomains are blocked).
+pub(crate) fn zone_records(serial: i64, entries: &[BlockEntry], stop_host: Option<&str>) -> Vec<ZoneRecord> {
+    let serial = serial.rem_euclid(1 << 32) as u32;
+    let mut records = vec![
+        ZoneRecord { owner: None, data: ZoneData::Soa(serial), entry: None },
+        ZoneRecord { owner: None, data: ZoneData::Ns, entry: None },
+    ];
     for e in entries {
         let target = match (e.action, stop_host) {
-            (Some(RpzAction::Nxdomain), _) | (_, None) => ".".to_owned(),
-            (_, Some(host)) => format!("{host}."),
+            (Some(RpzAction::Nxdomain), _) | (_, None) => None,
+            (_, Some(host)) => Some(host.to_owned()),
         };
-        let _ = writeln!(zone, "{} CNAME {target} ; {}", e.target, e.id);
+        records.push(ZoneRecord { owner: Some(e.target.clone()), data: ZoneData::Cname(target.clone()), entry: Some(e.id.clone()) });
         if e.subdomains {
-            let _ = writeln!(zone, "*.{} CNAME {target} ; {}", e.target, e.id);
+            records.push(ZoneRecord { owner: Some(format!("*.{}", e.target)), data: ZoneData::Cname(target), entry: Some(e.id.clone()) });
         }
+    }
+    records
+}
+
+/// The zone file: names relative to the zone's origin, which the resolver's configuration names.
+pub fn render_rpz(serial: i64, entries: &[BlockEntry], stop_host: Option<&str>) -> String {
+    let mut zone = String::new();
+    let _ = writeln!(zone, "; Tocsin blocklist, {} domain entries", entries.len());
+    let _ = writeln!(zone, "$TTL {TTL}");
+    for r in zone_records(serial, entries, stop_host) {
+        let owner = r.owner.as_deref().unwrap_or("@");
+        let comment = r.entry.map(|id| format!(" ; {id}")).unwrap_or_default();
+        let [refresh, retry, expire, minimum] = SOA_TIMERS;
+        let _ = match r.data {
+            ZoneData::Soa(serial) => {
+                writeln!(zone, "{owner} IN SOA localhost. hostmaster.localhost. {serial} {refresh} {retry} {expire} {minimum}")
+            }
+            ZoneData::Ns => writeln!(zone, "{owner} IN NS localhost."),
+            ZoneData::Cname(Some(host)) => writeln!(zone, "{owner} CNAME {host}.{comment}"),
+            ZoneData::Cname(None) => writeln!(zone, "{owner} CNAME .{comment}"),
+        };
     }
     zone
 }

@@ -3,6 +3,7 @@
 //! describes them all).
 
 mod accounts;
+pub mod axfr;
 pub mod banks;
 pub mod blocklist;
 pub mod config;

@@ -74,6 +74,19 @@ pub struct ServeArgs {
     /// page [default: none, blocked domains do not resolve].
     #[arg(long, env = "TOCSIN_STOP_HOST", value_name = "HOST")]
     stop_host: Option<String>,
+
+    /// On an authority: also serve the blocklist's RPZ by zone transfer (AXFR over TCP) here.
+    #[arg(long, env = "TOCSIN_AXFR_LISTEN", value_name = "ADDR")]
+    axfr_listen: Option<SocketAddr>,
+
+    /// The RPZ's zone name for zone transfers [default: rpz.tocsin].
+    #[arg(long, env = "TOCSIN_RPZ_ZONE", value_name = "NAME", default_value = "rpz.tocsin")]
+    rpz_zone: String,
+
+    /// Answer only zone transfers signed with this TSIG key (HMAC-SHA256), given as
+    /// NAME:BASE64-SECRET as `dig -y hmac-sha256:NAME:SECRET` takes it.
+    #[arg(long, env = "TOCSIN_AXFR_TSIG", value_name = "NAME:SECRET", hide_env_values = true)]
+    axfr_tsig: Option<String>,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -113,11 +126,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
     let identity = Identity::load_or_create(&config.data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(serve(config, identity))?;
+    let key = args
+        .axfr_tsig
+        .as_deref()
+        .map(str::parse::<tocsin_server::axfr::TsigKey>)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--axfr-tsig: {e}"))?;
+    let zone = args.rpz_zone.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--rpz-zone: {e}"))?.to_string();
+    let axfr = args.axfr_listen.map(|addr| (addr, zone, key));
+    runtime.block_on(serve(config, identity, axfr))?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
+/// Where to serve zone transfers, the zone's name and the TSIG key, if asked.
+type Axfr = Option<(SocketAddr, String, Option<tocsin_server::axfr::TsigKey>)>;
+
+async fn serve(config: Config, identity: Identity, axfr: Axfr) -> anyhow::Result<()> {
     let store = tocsin_store::Store::open(&config.database_url).await.context("opening the database")?;
     first_start(&store).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
@@ -136,6 +160,14 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     let deadlines = tokio::spawn(tocsin_server::run_deadlines(state.clone()));
     let bank_follower = tokio::spawn(tocsin_server::run_bank_follower(state.clone()));
     let bank_puller = tokio::spawn(tocsin_server::run_bank_puller(state.clone()));
+    let axfr = match axfr {
+        Some((addr, zone, key)) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("zone transfers on {addr}"))?;
+            tracing::info!(zone = %zone, signed = key.is_some(), "zone transfers on {}", listener.local_addr().context("the address")?);
+            Some(tokio::spawn(tocsin_server::axfr::run_axfr(state.clone(), listener, zone, key)))
+        }
+        None => None,
+    };
     let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
     outbox.abort();
@@ -145,6 +177,9 @@ async fn serve(config: Config, identity: Identity) -> anyhow::Result<()> {
     deadlines.abort();
     bank_follower.abort();
     bank_puller.abort();
+    if let Some(axfr) = axfr {
+        axfr.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -430,3 +430,58 @@ fn the_oversight_role_reads_everything_and_changes_nothing_but_its_recommendatio
         assert_eq!(authority.node.call("GET", path, Some(&oversight), "", b"").0, 200, "{path}");
     }
 }
+
+/// `dig AXFR` of the RPZ from the node's zone-transfer port, with `-y` when a key is given.
+fn dig_axfr(port: u16, key: Option<&str>) -> String {
+    let mut command = Command::new("dig");
+    command.args(["@127.0.0.1", "-p", &port.to_string(), "+time=3", "+tries=1", "rpz.tocsin.", "AXFR"]);
+    if let Some(key) = key {
+        command.args(["-y", &format!("hmac-sha256:{key}")]);
+    }
+    let out = command.output().expect("dig (scripts/test installs bind9-dnsutils)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // dig aligns columns with tabs: one space between fields, for comparing lines.
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn the_zone_is_transferred_by_axfr_only_to_holders_of_the_tsig_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let issuer = token(dir.path(), "desk-1", "issuer");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
+    let key = "isp-resolver:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMy";
+    let listen = format!("127.0.0.1:{port}");
+    let node = Node::start(dir.path(), &["--stop-host", "stop.ofac.example", "--axfr-listen", &listen, "--axfr-tsig", key], &[]);
+    let server = format!("http://{}", node.addr);
+    for args in [&["propaganda.example", "--subdomains"][..], &["bad.example", "--nxdomain"]] {
+        let run = tocsin_in(
+            dir.path(),
+            &[&["blocklist", "add"][..], args, &["--legal-basis", "LCEN art. 6-1", "--server", &server, "--token", &issuer]].concat(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let out = dig_axfr(port, Some(key));
+    for line in [
+        "propaganda.example.rpz.tocsin. 60 IN CNAME stop.ofac.example.",
+        "*.propaganda.example.rpz.tocsin. 60 IN CNAME stop.ofac.example.",
+        "bad.example.rpz.tocsin. 60 IN CNAME .",
+    ] {
+        assert!(out.contains(line), "{line:?} in:\n{out}");
+    }
+    assert_eq!(out.matches("IN SOA").count(), 2, "an AXFR starts and ends with the SOA:\n{out}");
+    assert!(out.contains("TSIG") && !out.contains("verify"), "signed, and dig verified it:\n{out}");
+    // A zone in several messages: each signed, chained to the one before (RFC 8945 §5.3.1),
+    // which dig checks.
+    for i in 0..150 {
+        let body = format!(r#"{{"domain": "mirror-{i}.example", "legal_basis": "LCEN art. 6-1"}}"#);
+        assert_eq!(node.call("POST", "/v1/blocklist", Some(&issuer), "application/json", body.as_bytes()).0, 201);
+    }
+    let out = dig_axfr(port, Some(key));
+    assert_eq!(out.matches(" CNAME ").count(), 153, "{out}");
+    assert!(out.matches(" TSIG ").count() >= 2 && !out.contains("verify"), "several signed messages:\n{out}");
+    // No key, or another secret: refused, nothing transferred.
+    for other in [None, Some("isp-resolver:b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0zMg==")] {
+        let out = dig_axfr(port, other);
+        assert!(!out.contains("CNAME") && out.contains("Transfer failed"), "{other:?}:\n{out}");
+    }
+}
