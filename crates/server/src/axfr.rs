@@ -191,16 +191,9 @@ fn mac(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-/// The TSIG variables of RFC 8945 §4.3.3 (no error, no other data).
+/// The TSIG variables of RFC 8945 §4.3.3 for this node's answers (no error, no other data).
 fn tsig_variables(key: &[u8], time: u64) -> Vec<u8> {
-    let mut v = key.to_vec();
-    v.extend_from_slice(&CLASS_ANY.to_be_bytes());
-    v.extend_from_slice(&0u32.to_be_bytes());
-    v.extend_from_slice(&hmac_alg());
-    v.extend_from_slice(&time.to_be_bytes()[2..]);
-    v.extend_from_slice(&FUDGE.to_be_bytes());
-    v.extend_from_slice(&[0, 0, 0, 0]);
-    v
+    tsig_variables_for(key, &hmac_alg(), time, FUDGE)
 }
 
 /// Appends a TSIG record to `msg` (incrementing ARCOUNT).
