@@ -58,6 +58,9 @@ pub struct EntryView {
     ended_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     end_reason: Option<String>,
+    /// When it ends on its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 impl From<BlockEntry> for EntryView {
@@ -83,6 +86,7 @@ impl From<BlockEntry> for EntryView {
             ended_at,
             ended_by,
             end_reason,
+            expires_at: e.expires_at.map(crate::time::rfc3339_ms),
         }
     }
 }
@@ -114,6 +118,9 @@ pub struct AddRequest {
     /// Days to the first review (1 to 90; 90 when left out).
     #[serde(default)]
     review_days: Option<u32>,
+    /// Days after which the block ends on its own (1 to 3,650; never when left out).
+    #[serde(default)]
+    expire_days: Option<u32>,
 }
 
 fn unprocessable(detail: impl Into<String>) -> Problem {
@@ -160,6 +167,9 @@ pub async fn add(
     if !(1..=REVIEW_DAYS).contains(&days) {
         return Err(unprocessable(format!("review_days: 1 to {REVIEW_DAYS} (reviews at least every quarter)")));
     }
+    if body.expire_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(unprocessable("expire_days: 1 to 3650"));
+    }
     let new = NewBlockEntry {
         id: new_id()?.to_string(),
         kind,
@@ -170,6 +180,7 @@ pub async fn add(
         reference: body.reference,
         orders: body.orders,
         next_review: now_ms() as i64 + i64::from(days) * DAY_MS,
+        expires_at: body.expire_days.map(|d| now_ms() as i64 + i64::from(d) * DAY_MS),
     };
     let entry = state.store.add_block_entry(&new, &caller.0.name).await?;
     Ok((StatusCode::CREATED, Json(entry.into())))

@@ -19,6 +19,12 @@ pub async fn run_deadlines(state: Arc<State>) {
         if let Err(e) = warn_due(&state).await {
             tracing::warn!(error = %e, "deadline warnings");
         }
+        // Blocklist entries past their end date leave the zone.
+        match state.store.expire_block_entries(now_ms() as i64).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "blocklist entries expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring blocklist entries"),
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

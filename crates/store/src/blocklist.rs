@@ -38,6 +38,8 @@ pub struct BlockEntry {
     pub state: EntryState,
     /// When it was lifted or expired, by whom and why.
     pub ended: Option<(i64, String, String)>,
+    /// When it ends on its own, Unix ms.
+    pub expires_at: Option<i64>,
 }
 
 /// An entry to add.
@@ -61,9 +63,11 @@ pub struct NewBlockEntry {
     pub orders: Vec<String>,
     /// Unix ms of the first review.
     pub next_review: i64,
+    /// When it ends on its own, Unix ms.
+    pub expires_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, kind, target, subdomains, action, legal_basis, reference, orders, added_by, added_at, next_review, state, ended_at, ended_by, end_reason";
+const COLUMNS: &str = "id, kind, target, subdomains, action, legal_basis, reference, orders, added_by, added_at, next_review, state, ended_at, ended_by, end_reason, expires_at";
 
 fn entry_from(r: &sqlx::any::AnyRow) -> Result<BlockEntry, StoreError> {
     let bad = |what: &'static str| move |_| StoreError::Inconsistent(what);
@@ -89,6 +93,7 @@ fn entry_from(r: &sqlx::any::AnyRow) -> Result<BlockEntry, StoreError> {
             }
             None => None,
         },
+        expires_at: r.try_get(15)?,
     })
 }
 
@@ -112,7 +117,7 @@ impl Store {
         }
         let orders = serde_json::to_string(&new.orders).map_err(|e| StoreError::Refused(e.to_string()))?;
         sqlx::query(&format!(
-            "INSERT INTO blocklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', NULL, NULL, NULL)"
+            "INSERT INTO blocklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', NULL, NULL, NULL, $12)"
         ))
         .bind(&new.id)
         .bind(new.kind)
@@ -125,13 +130,14 @@ impl Store {
         .bind(by)
         .bind(at)
         .bind(new.next_review)
+        .bind(new.expires_at)
         .execute(&mut *tx)
         .await?;
         let serial = bump_serial(&mut tx).await?;
         let entry = serde_json::json!({
             "type": "blocklist.added", "id": new.id, "kind": new.kind, "target": new.target, "subdomains": new.subdomains,
             "legal_basis": new.legal_basis, "reference": new.reference, "orders": new.orders, "by": by, "at": at, "serial": serial,
-            "next_review": new.next_review,
+            "next_review": new.next_review, "expires_at": new.expires_at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
@@ -241,6 +247,33 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Marks active entries whose end date has passed as expired, each with a log entry dated
+    /// its end; returns how many.
+    pub async fn expire_block_entries(&self, now: i64) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT id, expires_at FROM blocklist WHERE state = 'active' AND expires_at <= $1")
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        let due: Vec<(String, i64)> = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, StoreError>>()?;
+        for (id, at) in &due {
+            let mut tx = self.pool.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE blocklist SET state = 'expired', ended_at = $1, ended_by = 'tocsin', end_reason = 'its end date passed' WHERE id = $2 AND state = 'active'",
+            )
+            .bind(at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if moved.rows_affected() == 1 {
+                let serial = bump_serial(&mut tx).await?;
+                let entry = serde_json::json!({"type": "blocklist.expired", "id": id, "at": at, "serial": serial});
+                self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(due.len() as u64)
     }
 
     /// The RPZ serial and the active domain entries, read together.

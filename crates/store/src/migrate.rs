@@ -21,6 +21,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0013_bank_sharing.sql"),
     include_str!("../migrations/sqlite/0014_blocklist.sql"),
     include_str!("../migrations/sqlite/0015_oversight.sql"),
+    include_str!("../migrations/sqlite/0016_blocklist_expiry.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -38,6 +39,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0013_bank_sharing.sql"),
     include_str!("../migrations/postgres/0014_blocklist.sql"),
     include_str!("../migrations/postgres/0015_oversight.sql"),
+    include_str!("../migrations/postgres/0016_blocklist_expiry.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -46,6 +46,9 @@ pub struct AddArgs {
     /// Resolvers answer NXDOMAIN instead of sending users to the stop page.
     #[arg(long)]
     nxdomain: bool,
+    /// The block ends on its own after this many days.
+    #[arg(long, value_name = "DAYS")]
+    expire_days: Option<u32>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -108,6 +111,9 @@ pub fn run(command: BlocklistCommand) -> anyhow::Result<ExitCode> {
             body[if args.url { "url" } else { "domain" }] = json!(args.target);
             if args.nxdomain {
                 body["action"] = json!("nxdomain");
+            }
+            if let Some(days) = args.expire_days {
+                body["expire_days"] = json!(days);
             }
             let entry: Value = args.server.post("/v1/blocklist", &body)?;
             line(&mut out, &entry)?;

@@ -92,7 +92,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
                 "blocklist.added" | "blocklist.reviewed" if e["next_review"].is_i64() => {
                     reviews.insert(id.clone(), e["next_review"].as_i64());
                 }
-                "blocklist.lifted" => {
+                "blocklist.lifted" | "blocklist.expired" => {
                     reviews.insert(id.clone(), None);
                 }
                 _ => {}
@@ -110,6 +110,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             ("blocklist.added", Some("domain"), ..) => "domains blocked",
             ("blocklist.added", Some("url"), ..) => "URLs listed for de-referencing",
             ("blocklist.lifted", ..) => "blocks lifted",
+            ("blocklist.expired", ..) => "blocks expired",
             ("blocklist.reviewed", ..) => "quarterly reviews",
             ("oversight.recommendation", _, _, Some("lift"), _) => "recommendations: lift",
             ("oversight.recommendation", _, _, Some("amend"), _) => "recommendations: amend",
@@ -140,6 +141,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
         "domains blocked",
         "URLs listed for de-referencing",
         "blocks lifted",
+        "blocks expired",
         "quarterly reviews",
         "recommendations: lift",
         "recommendations: amend",

@@ -485,3 +485,29 @@ fn the_zone_is_transferred_by_axfr_only_to_holders_of_the_tsig_key() {
         assert!(!out.contains("CNAME") && out.contains("Transfer failed"), "{other:?}:\n{out}");
     }
 }
+
+#[test]
+fn an_entry_past_its_end_date_expires_and_leaves_the_zone() {
+    let authority = Authority::start();
+    let id = authority.add(&["temporary.example", "--expire-days", "30"]);
+    assert!(authority.zone().contains("temporary.example CNAME"));
+    // Thirty days later, as far as the database can tell.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    crate::helpers::Database::sqlite(authority.dir.path()).execute(
+        "UPDATE blocklist SET expires_at = $1 WHERE id = $2",
+        &[crate::helpers::Param::Int(now - 1000), crate::helpers::Param::Text(id.clone())],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let entry = authority.entries().into_iter().find(|e| e["id"] == id.as_str()).expect("the entry");
+        if entry["state"] == "expired" {
+            assert_eq!(entry["end_reason"], "its end date passed");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not expired within 10 s: {entry}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!authority.zone().contains("temporary.example"), "gone from the zone");
+    let bad = authority.blocklist(&["add", "x.example", "--legal-basis", "y", "--expire-days", "0"]);
+    assert!(bad.code == 2 && bad.stderr.contains("expire_days: 1 to 3650"), "{}", bad.stderr);
+}
