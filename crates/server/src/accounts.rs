@@ -124,7 +124,7 @@ pub const SIGN_IN_LIFETIME_SECONDS: i64 = 12 * 3600;
 static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Runs password hashing on a blocking thread, within [`HASHING`].
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
+pub(crate) async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
     let _permit = HASHING.acquire().await.map_err(|_| Problem::Internal)?;
     tokio::task::spawn_blocking(work).await.map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");

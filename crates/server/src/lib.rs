@@ -7,6 +7,7 @@ pub mod axfr;
 pub mod banks;
 pub mod blocklist;
 pub mod config;
+pub mod console;
 mod deadlines;
 mod execution;
 pub mod gate;
@@ -126,6 +127,9 @@ struct IdentityDocument {
 /// The HTTP app.
 pub fn app(state: Arc<State>) -> Router {
     Router::new()
+        .route("/", get(console::home))
+        .route("/console/sign-in", post(console::sign_in))
+        .route("/console/sign-out", post(console::sign_out))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))

@@ -301,6 +301,8 @@ fn users_sent_to_the_stop_host_get_the_451_page_in_their_language() {
     );
     assert!(visit("propaganda.example", "de").2.contains("lang=\"en\""), "English when neither is asked for");
     assert_eq!(visit("news.example", "fr").0, 404, "hosts not on the list");
+    let root = authority.node.call_with("GET", "/", &["Host: propaganda.example"], "", b"");
+    assert_eq!(root.0, 451, "the site's home page too, not the console: {}", root.2);
 }
 
 #[test]

@@ -1,0 +1,237 @@
+//! The web console's door: the sign-in page at `/` (English or French by `Accept-Language`),
+//! sign-in with a session cookie (HttpOnly, SameSite=Strict, Secure when the node's public URL is
+//! HTTPS), CSRF protection on every form (a random value in an HttpOnly cookie that the form must
+//! repeat), and sign-out. The pages are built on the server; they need no JavaScript.
+
+use std::sync::Arc;
+
+use axum::extract::State as Shared;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::State;
+use crate::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
+use crate::blocklist::prefers_french;
+use crate::gate::escape_html;
+use crate::problem::Problem;
+
+const SESSION: &str = "tocsin_session";
+const CSRF: &str = "tocsin_csrf";
+
+/// A cookie's value from the request, if sent.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then_some(v)
+    })
+}
+
+/// `Set-Cookie` for `name=value` with the console's attributes; `max_age` 0 deletes it.
+fn set_cookie(state: &State, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://")) { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"))
+        .unwrap_or(HeaderValue::from_static(""))
+}
+
+fn random_hex() -> Result<String, Problem> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|_| Problem::Internal)?;
+    Ok(crate::preservation::hex(&bytes))
+}
+
+/// The words of the pages, in one language.
+struct Words {
+    lang: &'static str,
+    title: &'static str,
+    account: &'static str,
+    password: &'static str,
+    sign_in: &'static str,
+    sign_out: &'static str,
+    signed_in_as: &'static str,
+    roles: &'static str,
+    refused: &'static str,
+    expired_form: &'static str,
+}
+
+const EN: Words = Words {
+    lang: "en",
+    title: "Sign in",
+    account: "Account",
+    password: "Password",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    signed_in_as: "Signed in as",
+    roles: "Roles",
+    refused: "Wrong account name or password.",
+    expired_form: "This form has expired: it was sent without its security code. Reload the page and try again.",
+};
+
+const FR: Words = Words {
+    lang: "fr",
+    title: "Connexion",
+    account: "Compte",
+    password: "Mot de passe",
+    sign_in: "Se connecter",
+    sign_out: "Se déconnecter",
+    signed_in_as: "Connecté en tant que",
+    roles: "Rôles",
+    refused: "Nom de compte ou mot de passe incorrect.",
+    expired_form: "Ce formulaire a expiré : il a été envoyé sans son code de sécurité. Rechargez la page et réessayez.",
+};
+
+fn words(headers: &HeaderMap) -> &'static Words {
+    if prefers_french(headers) { &FR } else { &EN }
+}
+
+fn page(w: &Words, node: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title} · Tocsin · {node}</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}}\
+         label{{display:block;margin-top:1rem;font-weight:600}}input{{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}}\
+         button{{margin-top:1.2rem;font-size:1rem;padding:.5rem 1.2rem}}.error{{color:#a00000;font-weight:600}}</style></head>\
+         <body><header><p>Tocsin · <strong>{node}</strong></p></header><main>\n{body}\n</main></body></html>\n",
+        lang = w.lang,
+        title = w.title,
+        node = escape_html(node),
+    )
+}
+
+fn sign_in_form(w: &Words, csrf: &str, error: Option<&str>) -> String {
+    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(e))).unwrap_or_default();
+    format!(
+        "<h1>{title}</h1>{error}<form method=\"post\" action=\"/console/sign-in\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"account\">{account}</label><input id=\"account\" name=\"account\" autocomplete=\"username\" required>\
+         <label for=\"password\">{password}</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">{sign_in}</button></form>",
+        title = w.title,
+        account = w.account,
+        password = w.password,
+        sign_in = w.sign_in,
+    )
+}
+
+/// The sign-in page, with a fresh CSRF cookie.
+fn sign_in_page(state: &State, headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Result<Response, Problem> {
+    let w = words(headers);
+    let csrf = random_hex()?;
+    let mut response = (status, page(w, &state.config.name, &sign_in_form(w, &csrf, error))).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::SET_COOKIE, set_cookie(state, CSRF, &csrf, 3600));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `GET /`: the stop page for a blocked domain's visitors; else the console: the home page
+/// with a session, the sign-in page without.
+pub async fn home(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
+    match crate::blocklist::stop_page(Shared(state.clone()), headers.clone()).await {
+        Ok(stop) => return Ok(stop),
+        Err(Problem::NotFound(_)) => {}
+        Err(other) => return Err(other),
+    }
+    let account = match cookie(&headers, SESSION) {
+        Some(token) => state.store.authenticate(token).await?,
+        None => None,
+    };
+    let Some(account) = account else { return sign_in_page(&state, &headers, StatusCode::OK, None) };
+    let w = words(&headers);
+    let csrf = random_hex()?;
+    let body = format!(
+        "<h1>Tocsin</h1><p>{signed_in_as} <strong>{name}</strong>.</p><p>{roles}: {list}</p>\
+         <form method=\"post\" action=\"/console/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">{sign_out}</button></form>",
+        signed_in_as = w.signed_in_as,
+        name = escape_html(&account.name),
+        roles = w.roles,
+        list = escape_html(&account.roles.join(", ")),
+        sign_out = w.sign_out,
+    );
+    let mut response = page(w, &state.config.name, &body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::SET_COOKIE, set_cookie(&state, CSRF, &csrf, 3600));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Whether the form repeats the CSRF cookie (so it was made by this node's page, not posted
+/// from another site).
+fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
+    cookie(headers, CSRF).is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
+}
+
+fn expired_form(state: &State, headers: &HeaderMap) -> Result<Response, Problem> {
+    let w = words(headers);
+    sign_in_page(state, headers, StatusCode::FORBIDDEN, Some(w.expired_form))
+}
+
+/// `POST /console/sign-in`: a session for a right name and password; the same refusal, after
+/// the same work, for a wrong name or a wrong password.
+pub async fn sign_in(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    form: Result<axum::Form<SignInForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, Problem> {
+    let Ok(axum::Form(form)) = form else { return expired_form(&state, &headers) };
+    if !csrf_ok(&headers, &form.csrf) {
+        return expired_form(&state, &headers);
+    }
+    let found =
+        if tocsin_store::check_account_name(&form.account).is_ok() { state.store.sign_in_lookup(&form.account).await? } else { None };
+    let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
+    let password = form.password;
+    let ok = password.chars().count() <= tocsin_store::MAX_PASSWORD_CHARS
+        && off_runtime(move || tocsin_store::verify_or_waste(stored.as_ref(), &password)).await?;
+    let Some((account, _)) = found.filter(|_| ok) else {
+        tracing::info!("console sign-in refused");
+        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(words(&headers).refused));
+    };
+    let token = state.store.create_token(&account.name, SIGN_IN_LIFETIME_SECONDS).await?;
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION, &token.secret, SIGN_IN_LIFETIME_SECONDS));
+    Ok(response)
+}
+
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/sign-out`: the session's token is revoked and the cookie cleared.
+pub async fn sign_out(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    form: Result<axum::Form<SignOutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, Problem> {
+    let Ok(axum::Form(form)) = form else { return expired_form(&state, &headers) };
+    if !csrf_ok(&headers, &form.csrf) {
+        return expired_form(&state, &headers);
+    }
+    if let Some(token) = cookie(&headers, SESSION) {
+        // A session already revoked or expired is signed out all the same.
+        match state.store.revoke_token(token).await {
+            Ok(()) | Err(tocsin_store::StoreError::Refused(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION, "", 0));
+    Ok(response)
+}
