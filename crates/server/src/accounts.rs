@@ -294,9 +294,13 @@ pub struct SignIn {
 /// Signs in with a password and gets an API token for one shift (12 hours). A wrong name and
 /// a wrong password get the same answer in the same time.
 #[utoipa::path(post, path = "/v1/login", tag = "accounts", request_body = SignIn,
-    responses((status = 201, description = "Signed in", body = TokenView)))]
+    responses((status = 201, description = "Signed in", body = TokenView),
+        (status = 429, description = "Too many failed sign-ins for this name: locked for 15 minutes", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn login(Shared(state): Shared<Arc<State>>, body: JsonBody<SignIn>) -> Result<(StatusCode, Json<TokenView>), Problem> {
     let request = body.parse()?;
+    if state.sign_in_attempts.locked(&request.account) {
+        return Err(Problem::Locked);
+    }
     let found = state.store.sign_in_lookup(&request.account).await?;
     let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
     // Overlong input is not hashed at all (it can never have been set).
@@ -305,8 +309,10 @@ pub async fn login(Shared(state): Shared<Arc<State>>, body: JsonBody<SignIn>) ->
         && off_runtime(move || verify_or_waste(stored.as_ref(), &password)).await?;
     let Some((account, _)) = found.filter(|_| ok) else {
         tracing::info!("sign-in refused");
+        state.sign_in_attempts.failed(&request.account);
         return Err(Problem::Unauthenticated);
     };
+    state.sign_in_attempts.succeeded(&account.name);
     let token = state.store.create_token(&account.name, SIGN_IN_LIFETIME_SECONDS).await?;
     Ok((StatusCode::CREATED, Json(TokenView { token: token.secret, expires_at: token.expires_at })))
 }

@@ -63,6 +63,8 @@ pub struct State {
     pub matcher: Arc<std::sync::RwLock<banks::Matcher>>,
     /// Held while the matcher follows the store, so that follows do not interleave.
     pub bank_follow: tokio::sync::Mutex<()>,
+    /// Failed sign-ins, for the lock-out.
+    pub sign_in_attempts: console::Attempts,
     /// Wakes the bank puller when a subscription is made.
     pub bank_pulls: tokio::sync::Notify,
     /// Places for scans, running and waiting (`Config::scan_queue`); when none is free, 503.
@@ -88,6 +90,7 @@ impl State {
             matcher: Default::default(),
             bank_pulls: tokio::sync::Notify::new(),
             bank_follow: tokio::sync::Mutex::new(()),
+            sign_in_attempts: console::Attempts::default(),
             scan_queue: tokio::sync::Semaphore::new(scan_places),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }

@@ -33,6 +33,8 @@ pub enum Problem {
     Timeout,
     /// Too much work is waiting; the caller should try again after a second.
     Busy,
+    /// Too many failed sign-ins for this account name: locked for a while.
+    Locked,
     /// The node failed; details stay in its log.
     Internal,
 }
@@ -67,6 +69,7 @@ impl Problem {
             Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
             Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
             Problem::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Too much work is waiting; try again shortly"),
+            Problem::Locked => (StatusCode::TOO_MANY_REQUESTS, "locked", "Too many failed sign-ins: the account is locked for 15 minutes"),
             Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
         }
     }
@@ -83,7 +86,7 @@ impl IntoResponse for Problem {
             | Problem::Upstream(d)
             | Problem::NotFound(d)
             | Problem::UntrustedMessage(d) => Some(d.clone()),
-            Problem::Unauthenticated | Problem::Timeout | Problem::Busy | Problem::Internal => None,
+            Problem::Unauthenticated | Problem::Timeout | Problem::Busy | Problem::Locked | Problem::Internal => None,
         };
         let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };
         let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
@@ -94,6 +97,9 @@ impl IntoResponse for Problem {
         }
         if matches!(self, Problem::Busy) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, Problem::Locked) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
         }
         response
     }

@@ -101,3 +101,43 @@ fn the_console_signs_in_with_a_session_cookie_and_refuses_forms_without_their_cs
     let (_, _, after) = node.call_with("GET", "/", &[&session], "", b"");
     assert!(after.contains("action=\"/console/sign-in\""), "the old cookie opens nothing: {after}");
 }
+
+#[test]
+fn five_failed_sign_ins_lock_the_name_for_the_console_and_the_api_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &[], &[]);
+    for name in ["night-desk", "day-desk"] {
+        let body = format!(r#"{{"name":"{name}","roles":["issuer"],"password":"correct horse battery"}}"#);
+        assert_eq!(node.call("POST", "/v1/accounts", Some(&admin), "application/json", body.as_bytes()).0, 201);
+    }
+    let login = |name: &str, password: &str| {
+        let body = format!(r#"{{"account":"{name}","password":"{password}"}}"#);
+        node.call("POST", "/v1/login", None, "application/json", body.as_bytes())
+    };
+    for _ in 0..5 {
+        assert_eq!(login("night-desk", "wrong horse").0, 401);
+    }
+    let (status, head, body) = login("night-desk", "correct horse battery");
+    assert_eq!(status, 429, "locked, even with the right password: {body}");
+    assert!(head.contains("retry-after: 900"), "{head}");
+    assert_eq!(login("day-desk", "correct horse battery").0, 201, "other accounts are not locked");
+    // Unknown names lock the same way, so a lock does not tell which names exist.
+    for _ in 0..5 {
+        assert_eq!(login("nobody", "wrong horse").0, 401);
+    }
+    assert_eq!(login("nobody", "wrong horse").0, 429);
+
+    // The console says so, in the reader's language.
+    let (_, head, _) = node.call_with("GET", "/", &["Accept-Language: fr"], "", b"");
+    let csrf = cookie_value(set_cookie(&head, "tocsin_csrf").expect("a CSRF cookie")).to_owned();
+    let (status, _, page) = node.call_with(
+        "POST",
+        "/console/sign-in",
+        &[format!("Cookie: tocsin_csrf={csrf}"), "Accept-Language: fr".to_owned()],
+        "application/x-www-form-urlencoded",
+        format!("account=night-desk&password=correct+horse+battery&csrf={csrf}").as_bytes(),
+    );
+    assert_eq!(status, 429);
+    assert!(page.contains("verrouillé pendant 15 minutes"), "{page}");
+}
