@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::State;
 use crate::accounts::Caller;
 use crate::preservation::hex;
-use crate::problem::{JsonBody, Problem};
+use crate::problem::{JsonBody, Problem, printable};
 
 /// Roles that may scan and look up (a platform's upload service and its staff).
 const SCANNERS: &[&str] = &["admin", "operator", "reviewer"];
@@ -518,12 +518,7 @@ pub async fn create(
     if pdq_threshold > MAX_PDQ_THRESHOLD {
         return Err(Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("pdq_threshold: 0 to {MAX_PDQ_THRESHOLD}")));
     }
-    if body.description.chars().count() > 1000 || body.description.chars().any(char::is_control) {
-        return Err(Problem::BadBody(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "description: at most 1,000 printable characters".to_owned(),
-        ));
-    }
+    printable("description", &body.description, 0, 1000)?;
     let new = tocsin_store::NewBank { name, description: body.description, action, pdq_threshold };
     let bank = state.store.create_bank(&new, "", &caller.0.name).await?;
     // Into the matcher before the answer: a lookup right after an addition sees it.
@@ -687,9 +682,7 @@ pub async fn add(
     if !["account", "import"].contains(&source) {
         return Err(bad(format!("source {source:?}: account or import")));
     }
-    if body.detail.chars().count() > 500 || body.detail.chars().any(char::is_control) {
-        return Err(bad("detail: at most 500 printable characters".to_owned()));
-    }
+    printable("detail", &body.detail, 0, 500)?;
     let mut signals = Vec::with_capacity(body.signals.len());
     for (i, s) in body.signals.into_iter().enumerate() {
         let kind: SignalType = s.kind.parse().map_err(|e: tocsin_model::BankError| bad(format!("signals[{i}]: {e}")))?;
@@ -752,9 +745,7 @@ pub async fn set_state(
     let body = body.parse()?;
     let bad = |detail: String| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, detail);
     let new_state: SignalState = body.state.parse().map_err(|e: tocsin_model::BankError| bad(e.to_string()))?;
-    if body.reason.trim().is_empty() || body.reason.chars().count() > 1000 || body.reason.chars().any(char::is_control) {
-        return Err(bad("reason: 1 to 1,000 printable characters".to_owned()));
-    }
+    printable("reason", &body.reason, 1, 1000)?;
     // A copy of another node's bank: a dispute goes to its publisher too; only the publisher
     // withdraws or reinstates.
     let changed = match state.store.subscription(name.as_str()).await? {

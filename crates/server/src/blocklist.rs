@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::State;
 use crate::accounts::Caller;
 use crate::messaging::{new_id, now_ms};
-use crate::problem::{JsonBody, Problem};
+use crate::problem::{JsonBody, Problem, printable, unprocessable};
 
 /// Roles that keep the blocklist.
 const KEEPERS: &[&str] = &["admin", "issuer"];
@@ -121,18 +121,6 @@ pub struct AddRequest {
     /// Days after which the block ends on its own (1 to 3,650; never when left out).
     #[serde(default)]
     expire_days: Option<u32>,
-}
-
-fn unprocessable(detail: impl Into<String>) -> Problem {
-    Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
-}
-
-fn printable(field: &'static str, text: &str, min: usize, max: usize) -> Result<(), Problem> {
-    let n = text.chars().count();
-    if n < min || n > max || text.chars().any(char::is_control) || (min > 0 && text.trim().is_empty()) {
-        return Err(unprocessable(format!("{field}: {min} to {max} printable characters")));
-    }
-    Ok(())
 }
 
 /// Adds an entry (issuer, admin); refused when the target is blocked already. Logged.

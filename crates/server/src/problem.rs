@@ -118,6 +118,21 @@ impl From<tocsin_store::StoreError> for Problem {
     }
 }
 
+/// A well-formed body with a field the endpoint refuses (422).
+pub(crate) fn unprocessable(detail: impl Into<String>) -> Problem {
+    Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
+}
+
+/// Refuses (422) a text field that is not `min` to `max` printable characters (blank counts as
+/// empty when some text is required).
+pub(crate) fn printable(field: &'static str, text: &str, min: usize, max: usize) -> Result<(), Problem> {
+    let n = text.chars().count();
+    if n < min || n > max || text.chars().any(char::is_control) || (min > 0 && text.trim().is_empty()) {
+        return Err(unprocessable(format!("{field}: {min} to {max} printable characters")));
+    }
+    Ok(())
+}
+
 /// A JSON request body whose parsing is left to the handler, so that a caller without the
 /// right role hears 403 before anything about the body.
 #[derive(Debug)]
