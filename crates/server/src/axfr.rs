@@ -56,27 +56,19 @@ impl std::str::FromStr for TsigKey {
     }
 }
 
+/// Standard base64 (what `dig -y` and BIND key files use), through the base64url decoder.
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    Some(out)
+    let url_safe: String = text
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            '-' | '_' => '!',
+            c => c,
+        })
+        .collect();
+    tocsin_wire::base64url_decode(&url_safe).ok()
 }
 
 /// `name` (relative, or empty for the apex) under `origin`, in wire form, lower case.
@@ -329,8 +321,8 @@ fn tsig_variables_for(key: &[u8], algorithm: &[u8], time: u64, fudge: u16) -> Ve
     v
 }
 
-/// Compares MACs in time that does not depend on where they differ.
-fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets (MACs, CSRF codes) in time that does not depend on where they differ.
+pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

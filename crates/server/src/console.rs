@@ -215,7 +215,7 @@ pub struct SignInForm {
 /// Whether the form repeats the CSRF cookie (so it was made by this node's page, not posted
 /// from another site).
 fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
-    cookie(headers, CSRF).is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
+    cookie(headers, CSRF).is_some_and(|c| crate::axfr::subtle_eq(c.as_bytes(), sent.as_bytes()))
 }
 
 fn expired_form(state: &State, headers: &HeaderMap) -> Result<Response, Problem> {
