@@ -6,10 +6,12 @@
 //! can check that an entry is in the log (inclusion) and that a later log extends an earlier one
 //! without rewriting it (consistency). The crate does no I/O.
 
+mod audit;
 mod hash;
 mod proof;
 mod tree;
 
+pub use audit::{Audit, LogFault};
 pub use hash::{Hash, HashParseError, leaf_hash, node_hash};
 pub use proof::{ProofError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion};
 pub use tree::{CompactTree, root};

@@ -88,6 +88,15 @@ pub enum OrderError {
     Field(&'static str, String),
 }
 
+impl OrderError {
+    /// The field at fault and what is wrong with it.
+    pub fn into_parts(self) -> (&'static str, String) {
+        match self {
+            OrderError::Field(field, detail) => (field, detail),
+        }
+    }
+}
+
 /// The most targets one order may name.
 pub const MAX_TARGETS: usize = 100;
 
@@ -174,47 +183,55 @@ impl Order {
 
 impl OrderFields {
     fn check(&self) -> Result<(), OrderError> {
-        text("reference", &self.reference, 1, 64)?;
-        text("issuing_authority", &self.issuing_authority, 1, 200)?;
-        text("addressee", &self.addressee, 1, 64)?;
-        text("statement", &self.statement, 0, 5000)?;
-        text("redress", &self.redress, 1, 2000)?;
+        self.faults().into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every field at fault, in the order of the form (empty when the order may be issued), so
+    /// that a form can name them all at once.
+    pub fn faults(&self) -> Vec<OrderError> {
+        let mut faults = Vec::new();
+        let mut note = |result: Result<(), OrderError>| faults.extend(result.err());
+        note(text("reference", &self.reference, 1, 64));
+        note(text("issuing_authority", &self.issuing_authority, 1, 200));
+        note(text("addressee", &self.addressee, 1, 64));
         if self.targets.is_empty() || self.targets.len() > MAX_TARGETS {
-            return Err(OrderError::Field("targets", format!("1 to {MAX_TARGETS} URLs")));
+            note(Err(OrderError::Field("targets", format!("1 to {MAX_TARGETS} URLs"))));
         }
         let mut urls: Vec<&str> = self.targets.iter().map(|t| t.url.as_str()).collect();
         urls.sort_unstable();
         if let Some(pair) = urls.windows(2).find(|w| w[0] == w[1]) {
-            return Err(OrderError::Field("targets", format!("{} is named twice", pair[0])));
+            note(Err(OrderError::Field("targets", format!("{} is named twice", pair[0]))));
         }
         for t in &self.targets {
             if let Some(hash) = &t.sha256
                 && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
             {
-                return Err(OrderError::Field("targets", format!("sha256 of {}: 64 lowercase hex digits", t.url)));
+                note(Err(OrderError::Field("targets", format!("sha256 of {}: 64 lowercase hex digits", t.url))));
             }
-        }
-        match self.kind {
-            OrderKind::RemovalOrder => {
-                if self.reasons.is_empty() {
-                    return Err(OrderError::Field("reasons", "a removal order gives at least one Art. 2(7) reason".to_owned()));
-                }
-                text("legal_basis", &self.legal_basis, 1, 1000)?;
-            }
-            OrderKind::Referral => text("legal_basis", &self.legal_basis, 0, 1000)?,
         }
         let mut reasons = self.reasons.clone();
         reasons.sort_unstable();
         reasons.dedup();
         if reasons.len() != self.reasons.len() {
-            return Err(OrderError::Field("reasons", "a reason is given twice".to_owned()));
+            note(Err(OrderError::Field("reasons", "a reason is given twice".to_owned())));
         }
+        match self.kind {
+            OrderKind::RemovalOrder => {
+                if self.reasons.is_empty() {
+                    note(Err(OrderError::Field("reasons", "a removal order gives at least one Art. 2(7) reason".to_owned())));
+                }
+                note(text("legal_basis", &self.legal_basis, 1, 1000));
+            }
+            OrderKind::Referral => note(text("legal_basis", &self.legal_basis, 0, 1000)),
+        }
+        note(text("statement", &self.statement, 0, 5000));
+        note(text("redress", &self.redress, 1, 2000));
         if self.language.len() != 2 || !self.language.bytes().all(|b| b.is_ascii_lowercase()) {
-            return Err(OrderError::Field("language", format!("{:?}: an ISO 639-1 code such as en, fr, de", self.language)));
+            note(Err(OrderError::Field("language", format!("{:?}: an ISO 639-1 code such as en, fr, de", self.language))));
         }
         if self.provider_may_be_told && self.confidential_until.is_some() {
-            return Err(OrderError::Field("confidential_until", "only when the provider may not be told".to_owned()));
+            note(Err(OrderError::Field("confidential_until", "only when the provider may not be told".to_owned())));
         }
-        Ok(())
+        faults
     }
 }

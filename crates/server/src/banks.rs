@@ -301,6 +301,62 @@ pub struct ScanResult {
     pdq_quality: Option<u8>,
     /// Every match, strongest verdict first, then by distance.
     matches: Vec<MatchView>,
+    /// The id under which a scan or lookup that matched is kept (`GET /v1/matches`); absent
+    /// when nothing matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    match_id: Option<String>,
+}
+
+/// Keeps a scan or lookup that matched, for the matches per bank and, when a bank asks for
+/// review, for the moderators' queue, with a copy of scanned `content` (SHA-256 hex, content
+/// type, bytes) for them to look at.
+async fn keep(
+    state: &State,
+    caller: &Caller,
+    source: &str,
+    result: &mut ScanResult,
+    content: Option<(String, String, Bytes)>,
+) -> Result<(), Problem> {
+    if result.matches.is_empty() {
+        return Ok(());
+    }
+    let id = crate::messaging::new_id()?.to_string();
+    if result.verdict == Verdict::Review
+        && let Some((sha256, _, bytes)) = &content
+    {
+        let path = crate::preservation::review_path(&state.config.data, sha256);
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || crate::preservation::store_blob(&path, &bytes)).await.map_err(|_| Problem::Internal)?.map_err(
+            |e| {
+                tracing::error!(error = %e, "a copy for review could not be written");
+                Problem::Internal
+            },
+        )?;
+    }
+    let verdict = match result.verdict {
+        Verdict::Block => "block",
+        Verdict::Review => "review",
+        Verdict::None => "report",
+    };
+    let matches = serde_json::to_string(&result.matches).map_err(|_| Problem::Internal)?;
+    let banks: Vec<String> = result.matches.iter().map(|m| m.bank.clone()).collect();
+    let (sha256, content_type) = match &content {
+        Some((sha256, content_type, _)) => (Some(sha256.as_str()), Some(content_type.as_str())),
+        None => (None, None),
+    };
+    let new = tocsin_store::NewMatch {
+        id: &id,
+        source,
+        verdict,
+        account: &caller.0.name,
+        sha256,
+        content_type,
+        matches: &matches,
+        banks: &banks,
+    };
+    state.store.record_match(new).await?;
+    result.match_id = Some(id);
+    Ok(())
 }
 
 /// Matches `queries` (labelled by `labels`, the signals reported back) against every bank.
@@ -335,7 +391,7 @@ async fn judge(state: &State, queries: Vec<Probe>, labels: Vec<Signal>, pdq_qual
     }
     matches.sort_by(|a, b| b.verdict.cmp(&a.verdict).then(a.distance.cmp(&b.distance)).then(a.num.cmp(&b.num)));
     let verdict = matches.iter().map(|m| m.verdict).max().unwrap_or(Verdict::None);
-    Ok(ScanResult { verdict, signals: labels.iter().map(Into::into).collect(), pdq_quality, matches })
+    Ok(ScanResult { verdict, signals: labels.iter().map(Into::into).collect(), pdq_quality, matches, match_id: None })
 }
 
 /// Signals to look up.
@@ -364,7 +420,9 @@ pub async fn lookup(caller: Caller, Shared(state): Shared<Arc<State>>, body: Jso
             None => Probe::Exact(s.clone()),
         })
         .collect();
-    Ok(Json(judge(&state, queries, signals, None).await?))
+    let mut result = judge(&state, queries, signals, None).await?;
+    keep(&state, &caller, "lookup", &mut result, None).await?;
+    Ok(Json(result))
 }
 
 /// What hashing an upload gave.
@@ -417,21 +475,25 @@ pub async fn scan(
     if bytes.is_empty() {
         return Err(Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "empty body: send the content itself".to_owned()));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
     let image = content_type.trim_start().to_ascii_lowercase().starts_with("image/");
     // A place in the queue or a clear "busy": never an unbounded pile of decodes.
     let Ok(_queued) = state.scan_queue.try_acquire() else { return Err(Problem::Busy) };
     let _working = state.scan_workers.acquire().await.map_err(|_| Problem::Internal)?;
-    let hashed = tokio::task::spawn_blocking(move || hash_upload(&bytes, image)).await.map_err(|_| Problem::Internal)?;
+    let upload = bytes.clone();
+    let hashed = tokio::task::spawn_blocking(move || hash_upload(&upload, image)).await.map_err(|_| Problem::Internal)?;
     let hashed = hashed.map_err(|e| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let mut queries = vec![Probe::Exact(hashed.sha256.clone()), Probe::Exact(hashed.md5.clone())];
+    let sha256 = hashed.sha256.value().to_owned();
     let mut labels = vec![hashed.sha256, hashed.md5];
     let quality = hashed.pdq.as_ref().map(|(_, q, _)| *q);
     if let Some((signal, _, variants)) = hashed.pdq {
         queries.push(Probe::Pdq(variants));
         labels.push(signal);
     }
-    Ok(Json(judge(&state, queries, labels, quality).await?))
+    let mut result = judge(&state, queries, labels, quality).await?;
+    keep(&state, &caller, "scan", &mut result, Some((sha256, content_type, bytes))).await?;
+    Ok(Json(result))
 }
 
 /// A bank, with its signal counts.

@@ -13,6 +13,7 @@ mod execution;
 pub mod gate;
 pub mod identity;
 mod log;
+mod matches;
 pub mod messaging;
 pub mod metrics;
 mod openapi;
@@ -127,12 +128,41 @@ struct IdentityDocument {
     fingerprint: String,
 }
 
-/// The HTTP app.
+/// The HTTP app: the console, the node's public documents and the API.
 pub fn app(state: Arc<State>) -> Router {
     Router::new()
         .route("/", get(console::home))
         .route("/console/sign-in", post(console::sign_in))
         .route("/console/sign-out", post(console::sign_out))
+        .route("/console/lang", get(console::switch_language))
+        .route("/console/assets/{name}", get(console::asset))
+        .route("/console/orders", get(console::orders).post(console::order_issue))
+        .route("/console/orders/new", get(console::new_order))
+        .route("/console/orders/{id}", get(console::order))
+        .route("/console/orders/{id}/{action}", post(console::order_act))
+        .route("/console/review", get(console::review_queue))
+        .route("/console/preview/{id}/{n}", get(console::preview))
+        .route("/console/matches/{id}/decision", post(console::match_decide))
+        .route("/console/match-preview/{id}", get(console::match_preview))
+        .route("/console/blocklist", get(console::blocklist))
+        .route("/console/banks", get(console::banks))
+        .route("/console/banks/{name}", get(console::bank))
+        .route("/console/oversight", get(console::oversight))
+        .route("/console/log", get(console::log))
+        .route("/console/figures", get(console::figures))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state.clone())
+        .merge(api(state.clone()))
+        // A request for a blocked domain that a resolver sent here: the stop page.
+        .fallback_service(Router::new().fallback(blocklist::stop_page).with_state(state.clone()))
+        .layer(axum::middleware::from_fn(deadline_and_log))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
+}
+
+/// The node's API and public documents, which the console also calls in-process (so that it
+/// checks roles and fields exactly as the API does).
+pub fn api(state: Arc<State>) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readiness))
         .route("/.well-known/tocsin", get(identity_document))
@@ -165,6 +195,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/banks/{name}/subscribers", post(sharing::publish))
         .route("/v1/banks/{name}/changes", get(sharing::changes))
         .route("/v1/subscriptions", get(sharing::subscriptions).post(sharing::subscribe))
+        .route("/v1/matches", get(matches::list))
+        .route("/v1/matches/{id}/decision", post(matches::decide))
         .route("/v1/lookup", post(banks::lookup).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)))
         .route("/v1/scan", post(banks::scan).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SCAN_BYTES)))
         .route("/v1/blocklist", get(blocklist::list).post(blocklist::add))
@@ -182,12 +214,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/proof/inclusion", get(log::inclusion))
         .route("/v1/log/proof/consistency", get(log::consistency))
-        // A request for a blocked domain that a resolver sent here: the stop page.
-        .fallback(blocklist::stop_page)
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn(deadline_and_log))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .with_state(state)
 }
 

@@ -62,6 +62,8 @@ use crate::{accounts, log, peers};
         crate::blocklist::review,
         crate::blocklist::rpz,
         crate::blocklist::urls,
+        crate::matches::list,
+        crate::matches::decide,
         crate::blocklist::recommend,
         crate::blocklist::recommendations,
         crate::blocklist::answer,

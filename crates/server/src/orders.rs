@@ -207,18 +207,18 @@ pub async fn issue(
 ) -> Result<(StatusCode, Json<OrderView>), Problem> {
     caller.require(ISSUERS)?;
     let request = body.parse()?;
-    let peer = state
-        .store
-        .peers()
-        .await?
-        .into_iter()
-        .find(|p| p.name == request.to)
-        .ok_or_else(|| Problem::Refused(format!("no peer {:?}", request.to)))?;
+    let mut faults = Vec::new();
+    let peer = state.store.peers().await?.into_iter().find(|p| p.name == request.to);
+    if peer.is_none() {
+        faults.push(("to".to_owned(), format!("no peer {:?}", request.to)));
+    }
     let id = new_id()?;
     let mut targets = Vec::with_capacity(request.targets.len());
     for t in request.targets {
-        let url = CanonicalUrl::parse(&t.url).map_err(|e| Problem::Refused(format!("targets: {:?}: {e}", t.url)))?;
-        targets.push(Target { url, sha256: t.sha256 });
+        match CanonicalUrl::parse(&t.url) {
+            Ok(url) => targets.push(Target { url, sha256: t.sha256 }),
+            Err(e) => faults.push(("targets".to_owned(), format!("{:?}: {e}", t.url))),
+        }
     }
     let kind = request.kind.unwrap_or(OrderKind::RemovalOrder);
     let fields = OrderFields {
@@ -226,7 +226,7 @@ pub async fn issue(
         kind,
         reference: request.reference.unwrap_or_else(|| id.to_string()),
         issuing_authority: state.config.name.clone(),
-        addressee: peer.name.clone(),
+        addressee: peer.as_ref().map_or_else(|| request.to.clone(), |p| p.name.clone()),
         issued_at: now_ms(),
         targets,
         reasons: request.reasons,
@@ -237,6 +237,19 @@ pub async fn issue(
         redress: request.redress.unwrap_or_else(|| DEFAULT_REDRESS.to_owned()),
         language: request.language.unwrap_or_else(|| "en".to_owned()),
     };
+    // A URL that did not parse is left out of the fields, so "at least one URL" would repeat it.
+    let url_faults = faults.iter().any(|(f, _)| f == "targets");
+    faults.extend(
+        fields
+            .faults()
+            .into_iter()
+            .map(|fault| {
+                let (field, detail) = fault.into_parts();
+                (field.to_owned(), detail)
+            })
+            .filter(|(f, _)| !(url_faults && f == "targets")),
+    );
+    let (Some(peer), true) = (peer, faults.is_empty()) else { return Err(Problem::Fields(faults)) };
     let order = Order::new(fields).map_err(|e| Problem::Refused(e.to_string()))?;
     let body = serde_json::to_value(&order).map_err(|_| Problem::Internal)?;
     let message_kind = if kind == OrderKind::RemovalOrder { Kind::RemovalOrder } else { Kind::Referral };

@@ -28,25 +28,32 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `bytes` under its hash, durably (temporary file, fsync, rename); an existing blob is
-/// the same content and is left alone.
-fn store_blob(data: &Path, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let path = blob_path(data, sha256);
+/// Where a moderator's copy of scanned content with SHA-256 `hex` lives while its match waits
+/// for review: `DATA/review/sha256/ab/cdef...` (apart from evidence, which has its own
+/// retention).
+pub fn review_path(data: &Path, hex: &str) -> PathBuf {
+    data.join("review").join("sha256").join(&hex[..2]).join(&hex[2..])
+}
+
+/// Writes `bytes` at `path` (named by their hash), durably (temporary file, fsync, rename); an
+/// existing file is the same content and is left alone.
+pub(crate) fn store_blob(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if path.exists() {
         return Ok(());
     }
     let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
     std::fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(".{}.tmp", &sha256[2..]));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
+    let temp = dir.join(format!(".{name}.tmp"));
     let mut file = std::fs::File::create(&temp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&temp, &path)?;
+    std::fs::rename(&temp, path)?;
     std::fs::File::open(dir)?.sync_all()
 }
 
 /// Fetches `url`'s path from the origin, naming the original host.
-fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
+pub(crate) fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
     let target = format!("{}{}", origin.trim_end_matches('/'), url.path_and_query());
     let mut response = agent
@@ -86,7 +93,7 @@ fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_st
         }
     };
     let sha256 = hex(&Sha256::digest(&bytes));
-    if let Err(e) = store_blob(data, &sha256, &bytes) {
+    if let Err(e) = store_blob(&blob_path(data, &sha256), &bytes) {
         evidence.error = Some(format!("keeping the content: {e}"));
         return evidence;
     }

@@ -23,6 +23,9 @@ pub enum Problem {
     BadQuery(String),
     /// The request is well formed but refused (a name taken, a role unknown...).
     Refused(String),
+    /// Refused for these fields, each with what is wrong with it (all at once, so that a form
+    /// can show each next to its field).
+    Fields(Vec<(String, String)>),
     /// Nothing by that name or id.
     NotFound(String),
     /// A message not signed by a confirmed peer's key.
@@ -53,6 +56,18 @@ pub struct Body {
     /// What went wrong with this request.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// For a refused form: each field at fault and what is wrong with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
+}
+
+/// One field at fault.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field's name in the request body.
+    field: String,
+    /// What is wrong with it.
+    detail: String,
 }
 
 impl Problem {
@@ -63,7 +78,7 @@ impl Problem {
             Problem::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "The account's roles do not allow this"),
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
             Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
-            Problem::Refused(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
+            Problem::Refused(_) | Problem::Fields(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
             Problem::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "No such thing here"),
             Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message", "The message is not signed by a confirmed peer"),
             Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
@@ -86,9 +101,14 @@ impl IntoResponse for Problem {
             | Problem::Upstream(d)
             | Problem::NotFound(d)
             | Problem::UntrustedMessage(d) => Some(d.clone()),
+            Problem::Fields(faults) => Some(faults.iter().map(|(f, d)| format!("{f}: {d}")).collect::<Vec<_>>().join("; ")),
             Problem::Unauthenticated | Problem::Timeout | Problem::Busy | Problem::Locked | Problem::Internal => None,
         };
-        let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail };
+        let errors = match &self {
+            Problem::Fields(faults) => faults.iter().cloned().map(|(field, detail)| FieldError { field, detail }).collect(),
+            _ => Vec::new(),
+        };
+        let body = Body { kind: format!("{TYPE_BASE}{slug}"), title, status: status.as_u16(), detail, errors };
         let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -17,9 +17,42 @@ pub fn rfc3339_ms(unix_ms: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
 }
 
+/// Unix milliseconds at the start (UTC) of a `YYYY-MM-DD` date, if it is one (the inverse of
+/// the algorithm above).
+pub fn parse_date_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month[(month - 1) as usize] {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400_000)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339_ms;
+    use super::{parse_date_ms, rfc3339_ms};
+
+    #[test]
+    fn dates_read_back_to_the_instant_they_print_from() {
+        for ms in [0, 951_782_400_000, 1_709_164_800_000, 1_796_000_000_000 / 86_400_000 * 86_400_000] {
+            assert_eq!(parse_date_ms(&rfc3339_ms(ms)[..10]), Some(ms));
+        }
+        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "26-01-01", "2026/01/01", "2026-01-1x", ""] {
+            assert_eq!(parse_date_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn known_instants_print_as_rfc_3339() {

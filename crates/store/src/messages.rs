@@ -391,6 +391,20 @@ impl Store {
         rows.iter().map(order_from).collect()
     }
 
+    /// For every removal order carried out (fully or in part): the other node's fingerprint and
+    /// the milliseconds from the platform's receipt to the removal (on the platform: its own
+    /// record of execution; on the authority: the feedback's arrival).
+    pub async fn removal_times(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.peer, MIN(e.at) - o.received_at FROM orders o JOIN order_events e ON e.order_id = o.id \
+             WHERE o.kind = 'removal_order' AND o.state IN ('executed', 'partially_executed') AND o.received_at IS NOT NULL \
+             AND e.event IN ('executed', 'partially_executed', 'feedback') GROUP BY o.id, o.peer, o.received_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     /// One order and its timeline.
     pub async fn order(&self, id: &str) -> Result<Option<(OrderRow, Vec<OrderEvent>)>, StoreError> {
         let row = sqlx::query(

@@ -22,6 +22,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0014_blocklist.sql"),
     include_str!("../migrations/sqlite/0015_oversight.sql"),
     include_str!("../migrations/sqlite/0016_blocklist_expiry.sql"),
+    include_str!("../migrations/sqlite/0017_scan_matches.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -40,6 +41,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0014_blocklist.sql"),
     include_str!("../migrations/postgres/0015_oversight.sql"),
     include_str!("../migrations/postgres/0016_blocklist_expiry.sql"),
+    include_str!("../migrations/postgres/0017_scan_matches.sql"),
 ];
 
 /// Applies the steps not yet applied.

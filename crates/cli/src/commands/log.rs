@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
-use tocsin_ledger::{Hash, leaf_hash, root, verify_consistency};
+use tocsin_ledger::{Hash, verify_consistency};
 use tocsin_wire::{Jwk, TreeHead};
 
 /// Arguments of `tocsin log verify`.
@@ -85,31 +85,19 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     let head_root = Hash(head.root_bytes().context("the head's root")?);
 
-    let mut leaves = Vec::new();
-    let mut next = 0u64;
-    while next < head.size {
-        let page: Vec<Entry> = get(base, &format!("/v1/log/entries?start={next}&end={}", head.size), token)?;
-        let Some(last) = page.last().map(|e| e.index) else { break };
+    let mut audit = tocsin_ledger::Audit::new();
+    while audit.next() < head.size {
+        let page: Vec<Entry> = get(base, &format!("/v1/log/entries?start={}&end={}", audit.next(), head.size), token)?;
+        if page.is_empty() {
+            break;
+        }
         for entry in page {
-            if entry.index != next {
-                failures.push(format!("entries {next} to {}: missing (dropped from the log)", entry.index - 1));
-            }
             let data =
                 tocsin_wire::base64url_decode(&entry.data).map_err(|_| anyhow::anyhow!("entry {}: data is not base64url", entry.index))?;
-            let leaf = leaf_hash(&data);
-            if leaf != hex_hash(&entry.leaf_hash)? {
-                failures.push(format!("entry {}: its data does not match the leaf hash written with it (rewritten)", entry.index));
-            }
-            leaves.push(leaf);
-            next = entry.index + 1;
+            audit.entry(entry.index, &data, &hex_hash(&entry.leaf_hash)?);
         }
-        next = next.max(last + 1);
     }
-    if leaves.len() as u64 != head.size {
-        failures.push(format!("the log serves {} entries, its head says {}", leaves.len(), head.size));
-    } else if root(&leaves) != head_root {
-        failures.push("the entries do not make the signed root (an entry and its leaf hash were rewritten together)".to_owned());
-    }
+    failures.extend(audit.finish(head.size, &head_root).iter().map(ToString::to_string));
 
     if let Some(path) = &args.head {
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;

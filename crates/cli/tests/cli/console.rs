@@ -1,6 +1,7 @@
-//! The console's door over HTTP (the browser tests come with the pages): the sign-in page in the
-//! reader's language, sign-in with a session cookie, CSRF refusals that change nothing, and
-//! sign-out that ends the session.
+//! The console: its door over HTTP (sign-in in the reader's language, session cookies, CSRF refusals that
+//! change nothing, sign-out), and every role's pages in a real headless Chromium against two real nodes.
+
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -140,4 +141,260 @@ fn five_failed_sign_ins_lock_the_name_for_the_console_and_the_api_alike() {
     );
     assert_eq!(status, 429);
     assert!(page.contains("verrouillé pendant 15 minutes"), "{page}");
+}
+
+/// Makes a password account on `node` with the admin token `admin`.
+fn account(node: &Node, admin: &str, name: &str, role: &str) {
+    let body = format!(r#"{{"name":"{name}","roles":["{role}"],"password":"correct horse battery"}}"#);
+    let made = node.call("POST", "/v1/accounts", Some(admin), "application/json", body.as_bytes());
+    assert_eq!(made.0, 201, "{}", made.2);
+}
+
+fn sign_in(browser: &crate::browser::Browser, base: &str, name: &str) {
+    browser.open(&format!("{base}/"));
+    browser.fill("#account", name);
+    browser.fill("#password", "correct horse battery");
+    browser.click("button[type=submit]");
+    browser.wait_until("signed in", "return document.querySelector('header .who') !== null;", false);
+}
+
+fn order_count(node: &Node, token: &str) -> usize {
+    let (status, _, body) = node.call("GET", "/v1/orders", Some(token), "", b"");
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<Value>(&body).expect("JSON").as_array().map_or(0, Vec::len)
+}
+
+/// The filter the browser applies to the `n`th preview image, as computed.
+fn preview_filter(browser: &crate::browser::Browser, n: usize) -> String {
+    browser
+        .eval("return getComputedStyle(document.querySelectorAll('figure.preview img')[arguments[0]]).filter;", serde_json::json!([n]))
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_countdown_and_back_as_feedback() {
+    use crate::browser::Driver;
+    let pair = crate::orders::Pair::start();
+    // Removal orders from this authority wait for a person, so the countdown can be seen.
+    assert_eq!(pair.cli_on_platform(&["peer", "policy", "police-nl", "review"]).code, 0);
+    let platform = pair.platform.as_ref().expect("running");
+    let authority_url = format!("http://{}", pair.authority.addr);
+    let platform_url = format!("http://{}", platform.addr);
+    account(&pair.authority, &pair.admin, "night-desk", "issuer");
+    account(&pair.authority, &pair.admin, "reviewer-ofac", "oversight");
+    account(platform, &pair.platform_admin, "tns-desk", "operator");
+    account(platform, &pair.platform_admin, "moderator", "reviewer");
+
+    let driver = Driver::start();
+    let issuer = driver.browser("issuer");
+    sign_in(&issuer, &authority_url, "night-desk");
+    issuer.screenshot("authority-orders-empty");
+
+    // A form with bad fields: each refusal next to its field, and no order made.
+    issuer.click("a[href='/console/orders/new']");
+    issuer.fill("#targets", "ftp://videohost.example/v/1.jpg");
+    issuer.fill("#legal_basis", "");
+    issuer.fill("#language", "english");
+    issuer.click("form[action='/console/orders'] button[type=submit]");
+    issuer.wait_until("the form comes back", "return document.querySelector('.field-error') !== null;", false);
+    for field in ["to", "targets", "reasons", "legal_basis", "language"] {
+        assert!(issuer.has(&format!("#{field}-error")), "an error next to {field}:\n{}", issuer.source());
+    }
+    assert!(issuer.text("#targets-error").contains("only http and https"), "{}", issuer.text("#targets-error"));
+    assert_eq!(
+        issuer.eval("return document.querySelector('#targets').value;", serde_json::json!([])),
+        "ftp://videohost.example/v/1.jpg",
+        "what was typed stays"
+    );
+    issuer.screenshot("authority-order-form-refused");
+    assert_eq!(order_count(&pair.authority, &pair.issuer), 0, "a refused form changes nothing");
+
+    // Without its CSRF code the form is refused, whatever else it holds.
+    issuer.select("#to", "videohost");
+    issuer.fill("#targets", "https://videohost.example/v/1.jpg");
+    issuer.click("#reason-incite");
+    issuer.fill("#legal_basis", "Regulation (EU) 2021/784, Art. 3");
+    issuer.fill("#language", "en");
+    issuer
+        .eval("document.querySelector('form[action=\"/console/orders\"] input[name=csrf]').remove(); return true;", serde_json::json!([]));
+    issuer.click("form[action='/console/orders'] button[type=submit]");
+    issuer.wait_until("the refusal", "return document.body.innerText.includes('has expired');", false);
+    assert_eq!(order_count(&pair.authority, &pair.issuer), 0, "a form without its CSRF code changes nothing");
+
+    // The whole form, right: the order's page.
+    issuer.open(&format!("{authority_url}/console/orders/new"));
+    issuer.select("#to", "videohost");
+    issuer.fill("#reference", "NL-2026-0042");
+    issuer.fill("#targets", "https://videohost.example/v/1.jpg");
+    issuer.click("#reason-incite");
+    issuer.click("#reason-threaten");
+    issuer.fill("#statement", "Glorifies the attack of 3 November.");
+    issuer.fill("#legal_basis", "Regulation (EU) 2021/784, Art. 3");
+    issuer.click("form[action='/console/orders'] button[type=submit]");
+    issuer.wait_until("the order's page", "return location.pathname.startsWith('/console/orders/0');", false);
+    let order_path = issuer.eval("return location.pathname;", serde_json::json!([])).as_str().expect("path").to_owned();
+    assert_eq!(order_count(&pair.authority, &pair.issuer), 1);
+    issuer.wait_until("the platform's signed receipt", "return document.body.innerText.includes('signed receipt');", true);
+    issuer.screenshot("authority-order-delivered");
+
+    // The platform's operator sees it with a live countdown.
+    let operator = driver.browser("operator");
+    sign_in(&operator, &platform_url, "tns-desk");
+    operator.wait_until("the incoming order", "return document.querySelector('time.countdown') !== null;", true);
+    let first = operator.text("time.countdown");
+    assert!(first.ends_with("left") && first.contains("min"), "{first}");
+    std::thread::sleep(Duration::from_millis(2100));
+    let later = operator.text("time.countdown");
+    assert_ne!(first, later, "the countdown ticks");
+    assert!(operator.source().contains("NL-2026-0042"));
+    operator.screenshot("platform-countdown");
+
+    // It executes, and the issuer's timeline shows the feedback.
+    operator.click("tbody a");
+    operator.fill("textarea[name=reason]", "Terrorist content under TCO Art. 2(7)(a).");
+    operator.click("form[action$='/accept'] button");
+    operator.wait_until("executed", "return document.querySelector('.state-executed') !== null;", true);
+    operator.screenshot("platform-order-executed");
+    issuer.open(&format!("{authority_url}{order_path}"));
+    issuer.wait_until(
+        "the feedback",
+        "return document.querySelector('.event-feedback') !== null && document.querySelector('.state-executed') !== null;",
+        true,
+    );
+    assert!(issuer.has("details code.jws"), "the signed receipt is on the page");
+    issuer.screenshot("authority-order-timeline");
+
+    // Two referrals: the moderator's queue shows each preview blurred and in grey until clicked,
+    // one at a time.
+    for reference in ["REF-1", "REF-2"] {
+        issuer.open(&format!("{authority_url}/console/orders/new"));
+        issuer.click("#kind-referral");
+        issuer.select("#to", "videohost");
+        issuer.fill("#reference", reference);
+        issuer.fill("#targets", "https://videohost.example/v/1.jpg");
+        issuer.fill("#legal_basis", "");
+        issuer.click("form[action='/console/orders'] button[type=submit]");
+        issuer.wait_until("the referral's page", "return location.pathname.startsWith('/console/orders/0');", false);
+    }
+    let moderator = driver.browser("moderator");
+    sign_in(&moderator, &platform_url, "moderator");
+    moderator.open(&format!("{platform_url}/console/review"));
+    moderator.wait_until(
+        "two referrals with loaded previews",
+        "return [...document.querySelectorAll('figure.preview img')].filter(i => i.complete && i.naturalWidth > 0).length === 2;",
+        true,
+    );
+    for n in 0..2 {
+        let filter = preview_filter(&moderator, n);
+        assert!(filter.contains("blur") && filter.contains("grayscale"), "preview {n} starts hidden: {filter}");
+    }
+    moderator.screenshot("platform-review-queue-blurred");
+    moderator.click("article:nth-of-type(1) button.reveal");
+    moderator.wait_until(
+        "the first revealed",
+        "return getComputedStyle(document.querySelector('figure.preview img')).filter === 'none';",
+        false,
+    );
+    assert!(preview_filter(&moderator, 1).contains("blur"), "the other stays hidden");
+    moderator.screenshot("platform-review-queue-revealed");
+    moderator.click("article:nth-of-type(2) button.reveal");
+    moderator.wait_until(
+        "the second revealed",
+        "return getComputedStyle(document.querySelectorAll('figure.preview img')[1]).filter === 'none';",
+        false,
+    );
+    assert!(preview_filter(&moderator, 0).contains("blur"), "revealing one hides the other again");
+    // An empty reason is refused next to its field; then the referral is rejected with one.
+    moderator.click("article:nth-of-type(1) form[action$='/reject'] button");
+    moderator.wait_until("the refusal", "return document.querySelector('.field-error') !== null;", false);
+    moderator.fill("article:nth-of-type(1) form[action$='/reject'] textarea", "Satire, within our terms.");
+    moderator.click("article:nth-of-type(1) form[action$='/reject'] button");
+    moderator.wait_until("one left in the queue", "return document.querySelectorAll('article.card').length === 1;", true);
+
+    // An upload matching a bank that asks for review waits in the same queue, blurred too;
+    // confirming it takes it out.
+    let admin = pair.platform_admin.as_str();
+    let made = platform.call("POST", "/v1/banks", Some(admin), "application/json", br#"{"name":"gifct-review","action":"review"}"#);
+    assert_eq!(made.0, 201, "{}", made.2);
+    let upload = std::fs::read(crate::helpers::data_dir().join("reg-test-input/pen-and-coaster.png")).expect("image");
+    let sha256: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&upload).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let signals = format!(r#"{{"signals":[{{"type":"sha256","value":"{sha256}","labels":{{"tags":["gifct:tvec"]}}}}]}}"#);
+    let added = platform.call("POST", "/v1/banks/gifct-review/signals", Some(admin), "application/json", signals.as_bytes());
+    assert_eq!(added.0, 200, "{}", added.2);
+    let (status, _, scanned) = platform.call("POST", "/v1/scan", Some(admin), "image/png", &upload);
+    let scanned: Value = serde_json::from_str(&scanned).expect("JSON");
+    assert_eq!((status, scanned["verdict"].as_str()), (200, Some("review")), "{scanned}");
+    let match_id = scanned["match_id"].as_str().expect("the match is kept").to_owned();
+    moderator.open(&format!("{platform_url}/console/review"));
+    moderator.wait_until(
+        "the upload's preview",
+        "const i = document.querySelector('article.match img'); return i !== null && i.complete && i.naturalWidth > 0;",
+        true,
+    );
+    let filter = moderator.eval("return getComputedStyle(document.querySelector('article.match img')).filter;", serde_json::json!([]));
+    assert!(filter.as_str().is_some_and(|f| f.contains("blur") && f.contains("grayscale")), "{filter}");
+    assert!(moderator.text("article.match").contains("gifct-review"));
+    moderator.screenshot("platform-review-queue-scan-match");
+    moderator.fill("article.match textarea[name=reason]", "The same video as GIFCT's hash.");
+    moderator.click("article.match button[value=confirmed]");
+    moderator.wait_until("the match decided", "return document.querySelector('article.match') === null;", false);
+    let (_, _, kept) = platform.call("GET", "/v1/matches", Some(admin), "", b"");
+    let kept: Value = serde_json::from_str(&kept).expect("JSON");
+    let decided = kept.as_array().expect("list").iter().find(|m| m["id"] == match_id.as_str()).expect("kept");
+    assert_eq!((decided["status"].as_str(), decided["decided_by"].as_str()), (Some("confirmed"), Some("moderator")), "{decided}");
+    moderator.open(&format!("{platform_url}/console/figures"));
+    assert!(moderator.source().contains("gifct-review"), "matches per bank");
+    moderator.screenshot("platform-figures");
+
+    // The oversight reviewer: the log verified, the signed head, and no write action anywhere.
+    let reviewer = driver.browser("oversight");
+    sign_in(&reviewer, &authority_url, "reviewer-ofac");
+    reviewer.open(&format!("{authority_url}/console/log"));
+    assert!(reviewer.has("#log-status.verified"), "{}", reviewer.source());
+    assert!(reviewer.text("pre.jws").contains("\"signature\""));
+    reviewer.screenshot("oversight-log-verified");
+    let pages: Vec<String> = reviewer
+        .eval("return [...document.querySelectorAll('header nav a')].map(a => a.getAttribute('href'));", serde_json::json!([]))
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    assert!(!pages.contains(&"/console/orders/new".to_owned()), "{pages:?}");
+    let mut seen: Vec<(String, String)> = pages.iter().map(|p| (p.clone(), format!("oversight{}", p.replace('/', "-")))).collect();
+    seen.push((order_path.clone(), "oversight-order".to_owned()));
+    for (page, name) in &seen {
+        reviewer.open(&format!("{authority_url}{page}"));
+        let forms = reviewer.count("form:not([action='/console/sign-out'])");
+        assert_eq!(forms, 0, "oversight sees no write action on {page}:\n{}", reviewer.source());
+        reviewer.screenshot(name);
+    }
+    // Nor reaches one by its address.
+    reviewer.open(&format!("{authority_url}/console/orders/new"));
+    assert!(reviewer.source().contains("do not give access"), "{}", reviewer.source());
+    let before = order_count(&pair.authority, &pair.issuer);
+    let posted = reviewer.eval(
+        "const csrf = document.querySelector('input[name=csrf]').value; \
+         return fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, \
+         body: 'csrf=' + csrf + '&to=videohost&targets=https%3A%2F%2Fvideohost.example%2Fv%2F1.jpg&reasons=incite&legal_basis=x'}).then(r => r.status);",
+        serde_json::json!([format!("{authority_url}/console/orders")]),
+    );
+    assert_eq!(posted, 403, "a hand-made post is refused");
+    assert_eq!(order_count(&pair.authority, &pair.issuer), before);
+
+    // French, by the switch.
+    issuer.open(&format!("{authority_url}{order_path}"));
+    issuer.click("a[hreflang=fr]");
+    issuer.wait_until("French", "return document.documentElement.lang === 'fr';", false);
+    assert!(issuer.source().contains("Chronologie"));
+    issuer.screenshot("authority-order-timeline-fr");
+    issuer.open(&format!("{authority_url}/console/figures"));
+    assert!(issuer.has("svg.chart .marker"), "the one-hour line");
+    issuer.screenshot("authority-figures-fr");
+    eprintln!("screenshots: {}", crate::browser::artefacts().display());
 }

@@ -2,6 +2,7 @@
 
 mod banks;
 mod blocklist;
+mod browser;
 mod console;
 mod durability;
 mod gate;

@@ -19,7 +19,7 @@ pub(crate) struct Pair {
     pub(crate) platform: Option<Node>,
     /// Tokens: the authority's admin and issuer, the platform's admin.
     pub(crate) admin: String,
-    issuer: String,
+    pub(crate) issuer: String,
     pub(crate) platform_admin: String,
     authority_jwk: Jwk,
     platform_jwk: Jwk,
@@ -219,7 +219,7 @@ impl Pair {
         tocsin_in(self.authority_dir.path(), &[args, &["--server", &server, "--token", token]].concat())
     }
 
-    fn cli_on_platform(&self, args: &[&str]) -> crate::helpers::Run {
+    pub(crate) fn cli_on_platform(&self, args: &[&str]) -> crate::helpers::Run {
         let server = format!("http://{}", self.platform_listen);
         tocsin_in(self.platform_dir.path(), &[args, &["--server", &server, "--token", &self.platform_admin]].concat())
     }

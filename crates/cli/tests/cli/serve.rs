@@ -322,6 +322,8 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/log/proof/inclusion",
             "/v1/login",
             "/v1/lookup",
+            "/v1/matches",
+            "/v1/matches/{id}/decision",
             "/v1/openapi.json",
             "/v1/orders",
             "/v1/orders/{id}",

@@ -4,4 +4,5 @@ mod accounts;
 mod banks;
 mod helpers;
 mod log;
+mod matches;
 mod peers;

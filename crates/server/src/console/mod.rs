@@ -1,7 +1,20 @@
 //! The web console's door: the sign-in page at `/` (English or French by `Accept-Language`),
 //! sign-in with a session cookie (HttpOnly, SameSite=Strict, Secure when the node's public URL is
 //! HTTPS), CSRF protection on every form (a random value in an HttpOnly cookie that the form must
-//! repeat), and sign-out. The pages are built on the server; they need no JavaScript.
+//! repeat), and sign-out. The pages are built on the server and work without JavaScript; a small
+//! embedded script only keeps lists and countdowns live and reveals previews on request.
+
+pub use charts::figures;
+pub use orders::{act as order_act, issue as order_issue, list as orders, new as new_order, show as order};
+pub use records::{bank, banks, blocklist, log, oversight};
+pub use review::{decide as match_decide, match_preview, preview, queue as review_queue};
+pub(crate) use view::{asset, switch_language};
+
+mod charts;
+mod orders;
+mod records;
+mod review;
+mod view;
 
 use std::sync::Arc;
 
@@ -12,7 +25,6 @@ use serde::Deserialize;
 
 use crate::State;
 use crate::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
-use crate::blocklist::prefers_french;
 use crate::gate::escape_html;
 use crate::problem::Problem;
 
@@ -87,9 +99,6 @@ struct Words {
     account: &'static str,
     password: &'static str,
     sign_in: &'static str,
-    sign_out: &'static str,
-    signed_in_as: &'static str,
-    roles: &'static str,
     refused: &'static str,
     expired_form: &'static str,
     locked: &'static str,
@@ -101,9 +110,6 @@ const EN: Words = Words {
     account: "Account",
     password: "Password",
     sign_in: "Sign in",
-    sign_out: "Sign out",
-    signed_in_as: "Signed in as",
-    roles: "Roles",
     refused: "Wrong account name or password.",
     expired_form: "This form has expired: it was sent without its security code. Reload the page and try again.",
     locked: "Too many failed sign-ins for this account: it is locked for 15 minutes.",
@@ -115,16 +121,16 @@ const FR: Words = Words {
     account: "Compte",
     password: "Mot de passe",
     sign_in: "Se connecter",
-    sign_out: "Se déconnecter",
-    signed_in_as: "Connecté en tant que",
-    roles: "Rôles",
     refused: "Nom de compte ou mot de passe incorrect.",
     expired_form: "Ce formulaire a expiré : il a été envoyé sans son code de sécurité. Rechargez la page et réessayez.",
     locked: "Trop d'échecs de connexion pour ce compte : il est verrouillé pendant 15 minutes.",
 };
 
 fn words(headers: &HeaderMap) -> &'static Words {
-    if prefers_french(headers) { &FR } else { &EN }
+    match view::lang(headers) {
+        view::Lang::Fr => &FR,
+        view::Lang::En => &EN,
+    }
 }
 
 fn page(w: &Words, node: &str, body: &str) -> String {
@@ -177,28 +183,33 @@ pub async fn home(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Resu
         Err(Problem::NotFound(_)) => {}
         Err(other) => return Err(other),
     }
-    let account = match cookie(&headers, SESSION) {
-        Some(token) => state.store.authenticate(token).await?,
-        None => None,
-    };
-    let Some(account) = account else { return sign_in_page(&state, &headers, StatusCode::OK, None) };
-    let w = words(&headers);
-    let csrf = random_hex()?;
-    let body = format!(
-        "<h1>Tocsin</h1><p>{signed_in_as} <strong>{name}</strong>.</p><p>{roles}: {list}</p>\
-         <form method=\"post\" action=\"/console/sign-out\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">{sign_out}</button></form>",
-        signed_in_as = w.signed_in_as,
-        name = escape_html(&account.name),
-        roles = w.roles,
-        list = escape_html(&account.roles.join(", ")),
-        sign_out = w.sign_out,
+    let Some(session) = view::session(&state, &headers).await? else { return sign_in_page(&state, &headers, StatusCode::OK, None) };
+    match view::home_path(&session) {
+        Some("/console/orders") => orders::list_page(&state, &session, "/").await,
+        Some(path) => Ok(view::see_other(path)),
+        None => {
+            let l = session.lang;
+            let text = l.t("Your roles give access to no page of the console.", "Vos rôles ne donnent accès à aucune page de la console.");
+            Ok(view::render(&state, &session, StatusCode::OK, "Tocsin", "/", &format!("<p>{text}</p>")))
+        }
+    }
+}
+
+/// The answer to a console form sent without its CSRF code: the page again, saying so.
+fn expired(state: &State, session: &view::Session, here: &str) -> Response {
+    let l = session.lang;
+    let text = l.t(
+        "This form has expired: it was sent without its security code. Reload the page and try again.",
+        "Ce formulaire a expiré : il a été envoyé sans son code de sécurité. Rechargez la page et réessayez.",
     );
-    let mut response = page(w, &state.config.name, &body).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::SET_COOKIE, set_cookie(&state, CSRF, &csrf, 3600));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    view::render(
+        state,
+        session,
+        StatusCode::FORBIDDEN,
+        l.t("Form expired", "Formulaire expiré"),
+        here,
+        &format!("<p class=\"error\" role=\"alert\">{text}</p><p><a href=\"{here}\">{}</a></p>", l.t("Back", "Retour")),
+    )
 }
 
 /// The sign-in form.

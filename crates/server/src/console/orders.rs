@@ -1,0 +1,659 @@
+//! The console's order pages: the list with live states and deadlines (overdue first), the
+//! Annex I form an issuer fills in, an order's fields and timeline with the platform's signed
+//! receipt, and the answers each side may give (accept, reject, inability, clarify, withdraw).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State as Shared};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::view::{self, Lang, Session, faults, field, field_error, invalid, render, span, state_name, time_tag, when};
+use crate::State;
+use crate::gate::escape_html as e;
+use crate::problem::Problem;
+
+/// Peer names by key fingerprint, for people (the API names peers by fingerprint).
+pub(crate) async fn peer_names(state: &State) -> Result<HashMap<String, String>, Problem> {
+    Ok(state.store.peers().await?.into_iter().map(|p| (p.fingerprint, p.name)).collect())
+}
+
+fn settled(state: &str) -> bool {
+    state.parse::<tocsin_model::OrderState>().is_ok_and(tocsin_model::OrderState::is_settled)
+}
+
+/// The deadline cell: a countdown while the hour runs, how late once past, nothing when settled
+/// or when there is no legal deadline.
+pub(crate) fn deadline_cell(l: Lang, order: &Value, now: i64) -> String {
+    let Some(deadline) = order["deadline_at"].as_i64() else { return l.t("none", "aucun").to_owned() };
+    let state = order["state"].as_str().unwrap_or("");
+    if settled(state) {
+        return format!("<span class=\"muted\">{}</span>", e(&when(deadline)));
+    }
+    if deadline <= now {
+        let late = format!("{} {}", l.t("overdue by", "en retard de"), span(now - deadline));
+        return format!("<strong class=\"overdue\">{}</strong>", time_tag(deadline, "countdown", &late));
+    }
+    time_tag(deadline, "countdown", &format!("{} {}", span(deadline - now), l.t("left", "restantes")))
+}
+
+/// The order list, overdue first, then open ones by deadline, then the rest newest first.
+pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str) -> Result<Response, Problem> {
+    let l = session.lang;
+    let mut orders = match session.get(state, "/v1/orders").await {
+        Ok(Value::Array(orders)) => orders,
+        Ok(_) => Vec::new(),
+        Err(p) => return Ok(view::refusal(state, session, &p, here)),
+    };
+    let names = peer_names(state).await?;
+    let now = crate::messaging::now_ms() as i64;
+    let rank = |o: &Value| {
+        let open = !settled(o["state"].as_str().unwrap_or(""));
+        (
+            !o["overdue"].as_bool().unwrap_or(false),
+            !open,
+            o["deadline_at"].as_i64().filter(|_| open).unwrap_or(i64::MAX),
+            -o["issued_at"].as_i64().unwrap_or(0),
+        )
+    };
+    orders.sort_by_key(rank);
+    let rows: String = orders
+        .iter()
+        .map(|o| {
+            let id = o["id"].as_str().unwrap_or("");
+            let peer = o["peer"].as_str().unwrap_or("");
+            let state_text = o["state"].as_str().unwrap_or("");
+            let issued = o["issued_at"].as_i64().unwrap_or(0);
+            let class = if o["overdue"].as_bool().unwrap_or(false) { " class=\"overdue-row\"" } else { "" };
+            format!(
+                "<tr{class}><td><a href=\"/console/orders/{id}\">{reference}</a></td><td>{kind}</td><td>{side}</td><td>{peer}</td>\
+                 <td><span class=\"state state-{state_text}\">{state}</span></td><td>{since}</td><td>{deadline}</td></tr>",
+                id = e(id),
+                reference = e(o["reference"].as_str().unwrap_or(id)),
+                kind = kind_name(l, o["kind"].as_str().unwrap_or("")),
+                side = if o["side"] == "issued" { l.t("sent", "envoyée") } else { l.t("received", "reçue") },
+                peer = e(names.get(peer).map_or(peer, String::as_str)),
+                state_text = e(state_text),
+                state = state_name(l, state_text),
+                since = time_tag(issued, "since", &format!("{} {}", span(now - issued), l.t("ago", "écoulées"))),
+                deadline = deadline_cell(l, o, now),
+            )
+        })
+        .collect();
+    let new = if session.has(&["issuer"]) {
+        format!("<p><a class=\"button\" href=\"/console/orders/new\">{}</a></p>", l.t("Issue an order", "Émettre une injonction"))
+    } else {
+        String::new()
+    };
+    let table = if orders.is_empty() {
+        format!("<p>{}</p>", l.t("No orders yet.", "Aucune injonction pour l'instant."))
+    } else {
+        format!(
+            "<table><caption>{caption}</caption><thead><tr><th scope=\"col\">{r}</th><th scope=\"col\">{k}</th><th scope=\"col\">{s}</th>\
+             <th scope=\"col\">{p}</th><th scope=\"col\">{st}</th><th scope=\"col\">{since}</th><th scope=\"col\">{d}</th></tr></thead><tbody>{rows}</tbody></table>",
+            caption = l.t("Overdue first, then open orders by deadline, then the rest, newest first. The list refreshes itself.", "Les injonctions en retard d'abord, puis les ouvertes par échéance, puis les autres, des plus récentes aux plus anciennes. La liste se met à jour seule."),
+            r = l.t("Reference", "Référence"),
+            k = l.t("Kind", "Type"),
+            s = l.t("Direction", "Sens"),
+            p = l.t("Other party", "Autre partie"),
+            st = l.t("State", "État"),
+            since = l.t("Since issue", "Depuis l'émission"),
+            d = l.t("Deadline (one hour from receipt)", "Échéance (une heure après réception)"),
+        )
+    };
+    let body = format!(
+        "{new}<div data-live=\"5\" aria-live=\"polite\">{table}</div><noscript><p>{}</p></noscript>",
+        l.t("Reload the page to see new states.", "Rechargez la page pour voir les nouveaux états.")
+    );
+    Ok(render(state, session, StatusCode::OK, l.t("Orders", "Injonctions"), here, &body))
+}
+
+/// `GET /console/orders`.
+pub async fn list(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    list_page(&state, &session, "/console/orders").await
+}
+
+pub(crate) fn kind_name(l: Lang, kind: &str) -> &'static str {
+    match kind {
+        "removal_order" => l.t("removal order", "injonction de retrait"),
+        "referral" => l.t("referral", "signalement"),
+        _ => l.t("unknown", "inconnu"),
+    }
+}
+
+/// The Art. 2(7) reasons, as the form offers them.
+const REASONS: &[(&str, &str, &str)] = &[
+    (
+        "incite",
+        "(a) incites the commission of terrorist offences, including by glorifying them",
+        "(a) incite à commettre des infractions terroristes, y compris en en faisant l'apologie",
+    ),
+    (
+        "solicit",
+        "(b) solicits a person or group to commit or contribute to terrorist offences",
+        "(b) sollicite une personne ou un groupe pour commettre une infraction terroriste ou y contribuer",
+    ),
+    (
+        "solicit_participation",
+        "(c) solicits participation in the activities of a terrorist group",
+        "(c) sollicite la participation aux activités d'un groupe terroriste",
+    ),
+    (
+        "instruct",
+        "(d) instructs on making or using explosives, weapons or other methods for terrorist offences",
+        "(d) fournit des instructions pour fabriquer ou utiliser des explosifs, armes ou autres méthodes à des fins terroristes",
+    ),
+    ("threaten", "(e) threatens to commit a terrorist offence", "(e) menace de commettre une infraction terroriste"),
+];
+
+/// The issue form, filled with `values` and with `errors` next to their fields.
+async fn form_page(
+    state: &Arc<State>,
+    session: &Session,
+    values: &[(String, String)],
+    errors: &[(String, String)],
+) -> Result<Response, Problem> {
+    let l = session.lang;
+    if !session.has(&["issuer"]) {
+        return Ok(view::refusal(state, session, &Problem::Forbidden(&[]), "/console/orders/new"));
+    }
+    let fresh = values.is_empty();
+    let v = |name: &str| e(field(values, name));
+    let peers = state.store.peers().await?;
+    let to = field(values, "to");
+    let options: String = peers
+        .iter()
+        .filter(|p| p.roles.iter().any(|r| r == "platform"))
+        .map(|p| format!("<option value=\"{n}\"{sel}>{n}</option>", n = e(&p.name), sel = if p.name == to { " selected" } else { "" }))
+        .collect();
+    let kind = if field(values, "kind") == "referral" { "referral" } else { "removal_order" };
+    let checked = |c: bool| if c { " checked" } else { "" };
+    let reasons: String = REASONS
+        .iter()
+        .map(|(key, en, fr)| {
+            let on = values.iter().any(|(k, v)| k == "reasons" && v == key);
+            format!("<li><input type=\"checkbox\" name=\"reasons\" value=\"{key}\" id=\"reason-{key}\"{}><label for=\"reason-{key}\" class=\"inline\">{}</label></li>", checked(on), l.t(en, fr))
+        })
+        .collect();
+    let redress = if fresh { e(crate::orders::DEFAULT_REDRESS) } else { v("redress") };
+    let language = if fresh { "en".to_owned() } else { v("language") };
+    let told = fresh || field(values, "provider_may_be_told") == "yes";
+    let summary = if errors.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<div class=\"error\" role=\"alert\"><p>{}</p></div>",
+            l.t(
+                "The order was not issued: correct the fields marked below.",
+                "L'injonction n'a pas été émise : corrigez les champs signalés ci-dessous."
+            )
+        )
+    };
+    let body = format!(
+        "{summary}<form method=\"post\" action=\"/console/orders\" novalidate>{csrf}\
+         <fieldset><legend>{kind_legend}</legend>\
+         <input type=\"radio\" name=\"kind\" value=\"removal_order\" id=\"kind-removal\"{k1}><label for=\"kind-removal\" class=\"inline\">{removal}</label>\
+         <input type=\"radio\" name=\"kind\" value=\"referral\" id=\"kind-referral\"{k2}><label for=\"kind-referral\" class=\"inline\">{referral}</label></fieldset>\
+         <label for=\"to\">{to_label}</label><select id=\"to\" name=\"to\"{to_invalid}><option value=\"\">—</option>{options}</select>{to_error}\
+         <label for=\"reference\">{reference}</label><p class=\"hint\">{reference_hint}</p><input id=\"reference\" name=\"reference\" value=\"{reference_v}\" maxlength=\"64\"{reference_invalid}>{reference_error}\
+         <label for=\"targets\">{targets}</label><p class=\"hint\" id=\"targets-hint\">{targets_hint}</p>\
+         <textarea id=\"targets\" name=\"targets\" rows=\"4\"{targets_invalid}>{targets_v}</textarea>{targets_error}\
+         <fieldset{reasons_invalid}><legend>{reasons_legend}</legend><ul class=\"plain\">{reasons}</ul>{reasons_error}</fieldset>\
+         <label for=\"statement\">{statement}</label><textarea id=\"statement\" name=\"statement\" rows=\"4\"{statement_invalid}>{statement_v}</textarea>{statement_error}\
+         <label for=\"legal_basis\">{legal_basis}</label><input id=\"legal_basis\" name=\"legal_basis\" value=\"{legal_basis_v}\"{legal_basis_invalid}>{legal_basis_error}\
+         <p><input type=\"checkbox\" name=\"provider_may_be_told\" value=\"yes\" id=\"provider_may_be_told\"{told}><label for=\"provider_may_be_told\" class=\"inline\">{told_label}</label></p>\
+         <label for=\"confidential_until\">{confidential}</label><input type=\"date\" id=\"confidential_until\" name=\"confidential_until\" value=\"{confidential_v}\"{confidential_invalid}>{confidential_error}\
+         <label for=\"redress\">{redress_label}</label><textarea id=\"redress\" name=\"redress\" rows=\"3\"{redress_invalid}>{redress}</textarea>{redress_error}\
+         <label for=\"language\">{language_label}</label><input id=\"language\" name=\"language\" value=\"{language}\" size=\"4\"{language_invalid}>{language_error}\
+         <p><button type=\"submit\">{issue}</button></p></form>",
+        csrf = session.csrf_field(),
+        kind_legend = l.t("Kind", "Type"),
+        k1 = checked(kind == "removal_order"),
+        k2 = checked(kind == "referral"),
+        removal = l.t("Removal order (one hour, TCO Art. 3)", "Injonction de retrait (une heure, TCO art. 3)"),
+        referral =
+            l.t("Referral (the platform checks it against its terms)", "Signalement (la plateforme l'examine au regard de ses conditions)"),
+        to_label = l.t("Hosting service provider", "Fournisseur de services d'hébergement"),
+        to_invalid = invalid(errors, "to"),
+        to_error = field_error(errors, "to"),
+        reference = l.t("Reference", "Référence"),
+        reference_hint = l.t(
+            "Your file number; made from the order's id if left empty.",
+            "Votre numéro de dossier ; tiré de l'identifiant de l'injonction s'il est laissé vide."
+        ),
+        reference_v = v("reference"),
+        reference_invalid = invalid(errors, "reference"),
+        reference_error = field_error(errors, "reference"),
+        targets = l.t("Content URLs", "URL des contenus"),
+        targets_hint = l.t(
+            "One URL a line; a SHA-256 of the content may follow the URL after a space.",
+            "Une URL par ligne ; le SHA-256 du contenu peut suivre l'URL après une espace."
+        ),
+        targets_v = v("targets"),
+        targets_invalid = invalid(errors, "targets"),
+        targets_error = field_error(errors, "targets"),
+        reasons_legend = l.t(
+            "Reasons (Regulation (EU) 2021/784, Art. 2(7)): the material…",
+            "Motifs (règlement (UE) 2021/784, art. 2, point 7) : le contenu…"
+        ),
+        reasons_invalid = invalid(errors, "reasons"),
+        reasons_error = field_error(errors, "reasons"),
+        statement = l.t("Additional reasons", "Motifs complémentaires"),
+        statement_v = v("statement"),
+        statement_invalid = invalid(errors, "statement"),
+        statement_error = field_error(errors, "statement"),
+        legal_basis = l.t("Legal basis (required for a removal order)", "Base juridique (obligatoire pour une injonction de retrait)"),
+        legal_basis_v = v("legal_basis"),
+        legal_basis_invalid = invalid(errors, "legal_basis"),
+        legal_basis_error = field_error(errors, "legal_basis"),
+        told = checked(told),
+        told_label =
+            l.t("The platform may tell the content provider (Art. 11)", "La plateforme peut informer le fournisseur de contenu (art. 11)"),
+        confidential = l.t("If not: confidential until (optional)", "Sinon : confidentiel jusqu'au (facultatif)"),
+        confidential_v = v("confidential_until"),
+        confidential_invalid = invalid(errors, "confidential_until"),
+        confidential_error = field_error(errors, "confidential_until"),
+        redress_label = l.t("Redress information", "Voies de recours"),
+        redress_invalid = invalid(errors, "redress"),
+        redress_error = field_error(errors, "redress"),
+        language_label = l.t("Language of the order (ISO 639-1)", "Langue de l'injonction (ISO 639-1)"),
+        language_invalid = invalid(errors, "language"),
+        language_error = field_error(errors, "language"),
+        issue = l.t("Issue", "Émettre"),
+    );
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render(state, session, status, l.t("New order", "Nouvelle injonction"), "/console/orders/new", &body))
+}
+
+/// `GET /console/orders/new`.
+pub async fn new(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    form_page(&state, &session, &[], &[]).await
+}
+
+/// The form as the API's `IssueRequest`, or the faults found reading it (a date that is not one).
+fn issue_request(values: &[(String, String)]) -> Result<Value, Vec<(String, String)>> {
+    let mut faults = Vec::new();
+    let targets: Vec<Value> = field(values, "targets")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| match line.rsplit_once(char::is_whitespace) {
+            // A hash after the URL is a last word of hex digits; anything else is all URL (and
+            // refused as one if it is not).
+            Some((url, hash)) if hash.len() >= 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                json!({ "url": url.trim(), "sha256": hash })
+            }
+            _ => json!({ "url": line }),
+        })
+        .collect();
+    let reasons: Vec<&str> = values.iter().filter(|(k, _)| k == "reasons").map(|(_, v)| v.as_str()).collect();
+    let confidential = field(values, "confidential_until").trim();
+    let confidential_until = if confidential.is_empty() {
+        None
+    } else {
+        match crate::time::parse_date_ms(confidential) {
+            // The end of that day, UTC.
+            Some(ms) => Some(ms + 86_400_000 - 1),
+            None => {
+                faults.push(("confidential_until".to_owned(), "a date, YYYY-MM-DD".to_owned()));
+                None
+            }
+        }
+    };
+    let reference = field(values, "reference").trim();
+    let request = json!({
+        "to": field(values, "to"),
+        "kind": if field(values, "kind") == "referral" { "referral" } else { "removal_order" },
+        "reference": (!reference.is_empty()).then_some(reference),
+        "targets": targets,
+        "reasons": reasons,
+        "statement": field(values, "statement"),
+        "legal_basis": field(values, "legal_basis"),
+        "provider_may_be_told": field(values, "provider_may_be_told") == "yes",
+        "confidential_until": confidential_until,
+        "redress": field(values, "redress"),
+        "language": field(values, "language").trim(),
+    });
+    if faults.is_empty() { Ok(request) } else { Err(faults) }
+}
+
+/// `POST /console/orders`: the form, sent on to `POST /v1/orders`; the new order's page, or the
+/// form again with each refused field marked.
+pub async fn issue(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    let values = view::form_pairs(&body);
+    if !super::csrf_ok(&headers, field(&values, "csrf")) {
+        return Ok(super::expired(&state, &session, "/console/orders/new"));
+    }
+    let request = match issue_request(&values) {
+        Ok(request) => request,
+        Err(faults) => return form_page(&state, &session, &values, &faults).await,
+    };
+    let mut request = request;
+    // Fields left empty in the form take the API's defaults.
+    if let Some(o) = request.as_object_mut() {
+        o.retain(|_, v| !v.is_null());
+    }
+    let (status, answer) = session.api(&state, Method::POST, "/v1/orders", Some(&request)).await?;
+    if status == StatusCode::CREATED {
+        return Ok(view::see_other(&format!("/console/orders/{}", answer["id"].as_str().unwrap_or(""))));
+    }
+    if status == StatusCode::FORBIDDEN {
+        return Ok(view::refusal(&state, &session, &Problem::Forbidden(&[]), "/console/orders/new"));
+    }
+    form_page(&state, &session, &values, &faults(&answer, "targets")).await
+}
+
+fn event_name(l: Lang, event: &str) -> String {
+    let name = match event {
+        "issued" => l.t("issued", "émise"),
+        "delivered" => l.t("delivered: signed receipt from the platform", "remise : accusé de réception signé de la plateforme"),
+        "received" => l.t("received", "reçue"),
+        "accepted" => l.t("accepted by a reviewer", "acceptée par un examinateur"),
+        "rejected" => l.t("rejected by a reviewer", "rejetée par un examinateur"),
+        "executed" => l.t("executed", "exécutée"),
+        "partially_executed" => l.t("partially executed", "exécutée en partie"),
+        "unable" => l.t("unable to execute", "inexécutable"),
+        "feedback" => l.t("feedback from the platform", "retour de la plateforme"),
+        "inability" => l.t("inability answer (Annex III)", "réponse d'impossibilité (annexe III)"),
+        "clarification" => l.t("clarification", "précisions"),
+        "withdrawn" => l.t("withdrawn", "retirée"),
+        "deadline_warning" => l.t("deadline warning", "alerte d'échéance"),
+        other => return e(other),
+    };
+    name.to_owned()
+}
+
+/// An event's particulars as a definition list; the signed receipt in full, in a disclosure.
+fn detail_html(l: Lang, detail: &Value, names: &HashMap<String, String>) -> String {
+    let Some(map) = detail.as_object() else { return String::new() };
+    let items: String = map
+        .iter()
+        .map(|(k, v)| {
+            let value = match (k.as_str(), v) {
+                ("receipt", Value::String(jws)) => format!(
+                    "<details><summary>{}</summary><code class=\"jws\">{}</code></details>",
+                    l.t("The platform's signed receipt (JWS)", "L'accusé de réception signé de la plateforme (JWS)"),
+                    e(jws)
+                ),
+                ("received_at" | "at" | "executed_at", Value::Number(n)) => e(&when(n.as_i64().unwrap_or(0))),
+                // Peers by the name this node knows them by.
+                ("to" | "from", Value::String(fp)) => e(names.get(fp).map_or(fp, String::as_str)),
+                (_, Value::String(s)) => e(s),
+                (_, other) => format!("<code>{}</code>", e(&other.to_string())),
+            };
+            format!("<dt>{}</dt><dd>{value}</dd>", e(k))
+        })
+        .collect();
+    format!("<dl class=\"detail\">{items}</dl>")
+}
+
+/// The answers the reader may give to this order now, as forms.
+pub(crate) fn actions(l: Lang, session: &Session, order: &Value, errors: &[(String, String)], action: &str, back: &str) -> String {
+    let id = e(order["id"].as_str().unwrap_or(""));
+    let state_text = order["state"].as_str().unwrap_or("");
+    let received = order["side"] == "received";
+    let csrf = session.csrf_field();
+    let errs = |a: &str| if a == action { errors.to_vec() } else { Vec::new() };
+    let reason_form = |a: &str, label: &str, button: &str, name: &str| {
+        let errs = errs(a);
+        format!(
+            "<form method=\"post\" action=\"/console/orders/{id}/{a}\" class=\"action\">{csrf}<input type=\"hidden\" name=\"back\" value=\"{back}\">\
+             <label for=\"{a}-{id}-{name}\">{label}</label><textarea id=\"{a}-{id}-{name}\" name=\"{name}\" rows=\"2\"{inv}></textarea>{err}\
+             <button type=\"submit\">{button}</button></form>",
+            inv = invalid(&errs, name),
+            err = field_error(&errs, name),
+        )
+    };
+    let mut out = String::new();
+    if received && state_text == "received" && session.has(&["reviewer", "operator"]) {
+        out += &reason_form(
+            "accept",
+            l.t("Why it goes (for the record)", "Pourquoi il est retiré (pour mémoire)"),
+            l.t("Accept and remove", "Accepter et retirer"),
+            "reason",
+        );
+        if order["kind"] == "referral" {
+            out += &reason_form(
+                "reject",
+                l.t("Why it stays (sent to the authority)", "Pourquoi il reste (envoyé à l'autorité)"),
+                l.t("Reject", "Rejeter"),
+                "reason",
+            );
+        }
+        let errs = errs("inability");
+        let grounds = [
+            ("force_majeure", l.t("Force majeure (Art. 3(7))", "Force majeure (art. 3, par. 7)")),
+            (
+                "technical_impossibility",
+                l.t("De facto or technical impossibility (Art. 3(7))", "Impossibilité de fait ou technique (art. 3, par. 7)"),
+            ),
+            ("manifest_error", l.t("Manifest error in the order (Art. 3(8))", "Erreur manifeste dans l'injonction (art. 3, par. 8)")),
+            ("insufficient_information", l.t("Information missing (Art. 3(8))", "Informations insuffisantes (art. 3, par. 8)")),
+        ];
+        let options: String = grounds.iter().map(|(v, t)| format!("<option value=\"{v}\">{t}</option>")).collect();
+        out += &format!(
+            "<form method=\"post\" action=\"/console/orders/{id}/inability\" class=\"action\">{csrf}<input type=\"hidden\" name=\"back\" value=\"{back}\">\
+             <label for=\"ground-{id}\">{ground}</label><select id=\"ground-{id}\" name=\"ground\"{gi}>{options}</select>{ge}\
+             <label for=\"explanation-{id}\">{explanation}</label><textarea id=\"explanation-{id}\" name=\"explanation\" rows=\"2\"{ei}></textarea>{ee}\
+             <button type=\"submit\">{send}</button></form>",
+            ground = l.t("Cannot execute: ground (Annex III)", "Exécution impossible : motif (annexe III)"),
+            gi = invalid(&errs, "ground"),
+            ge = field_error(&errs, "ground"),
+            explanation = l.t("Explanation", "Explication"),
+            ei = invalid(&errs, "explanation"),
+            ee = field_error(&errs, "explanation"),
+            send = l.t("Send the inability answer", "Envoyer la réponse d'impossibilité"),
+        );
+    }
+    if !received && session.has(&["issuer"]) {
+        if state_text == "unable" {
+            out += &reason_form(
+                "clarify",
+                l.t("Clarification (the hour runs again)", "Précisions (l'heure court à nouveau)"),
+                l.t("Send the clarification", "Envoyer les précisions"),
+                "text",
+            );
+        }
+        if !matches!(state_text, "withdrawn" | "rejected") {
+            out += &reason_form(
+                "withdraw",
+                l.t("Why it is withdrawn", "Motif du retrait"),
+                l.t("Withdraw the order", "Retirer l'injonction"),
+                "reason",
+            );
+        }
+    }
+    // A refusal that names no field of the form it came from.
+    let stray: String = errors
+        .iter()
+        .filter(|(f, _)| !["reason", "text", "ground", "explanation"].contains(&f.as_str()))
+        .map(|(f, d)| format!("<p class=\"error\" role=\"alert\">{}: {}</p>", e(f), e(d)))
+        .collect();
+    if out.is_empty() && stray.is_empty() {
+        return String::new();
+    }
+    format!("<section aria-labelledby=\"answers\"><h2 id=\"answers\">{}</h2>{stray}{out}</section>", l.t("Answers", "Réponses"))
+}
+
+/// An order's page: its state, its Annex I fields, its timeline and what was preserved, with
+/// the answers the reader may give.
+async fn detail_page(
+    state: &Arc<State>,
+    session: &Session,
+    id: &str,
+    errors: &[(String, String)],
+    action: &str,
+) -> Result<Response, Problem> {
+    let l = session.lang;
+    let here = format!("/console/orders/{id}");
+    let path = format!("/v1/orders/{}", view::url_encode(id));
+    let order = match session.get(state, &path).await {
+        Ok(order) => order,
+        Err(p) => return Ok(view::refusal(state, session, &p, &here)),
+    };
+    let names = peer_names(state).await?;
+    let now = crate::messaging::now_ms() as i64;
+    let fields = &order["order"];
+    let peer = order["peer"].as_str().unwrap_or("");
+    let state_text = order["state"].as_str().unwrap_or("");
+    let targets: String = fields["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let hash = t["sha256"].as_str().map(|h| format!(" <code class=\"hash\">sha256 {}</code>", e(h))).unwrap_or_default();
+            format!("<li><code>{}</code>{hash}</li>", e(t["url"].as_str().unwrap_or("")))
+        })
+        .collect();
+    let reasons: String = fields["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|r| REASONS.iter().find(|(k, _, _)| *k == r))
+        .map(|(_, en, fr)| format!("<li>{}</li>", l.t(en, fr)))
+        .collect();
+    let received_at = order["received_at"].as_i64().map(when).unwrap_or_else(|| l.t("not yet", "pas encore").to_owned());
+    let summary = format!(
+        "<dl class=\"summary\" data-live=\"5\">\
+         <dt>{state_l}</dt><dd><span class=\"state state-{state_text}\">{state}</span></dd>\
+         <dt>{kind_l}</dt><dd>{kind}</dd><dt>{peer_l}</dt><dd>{peer}</dd>\
+         <dt>{issued_l}</dt><dd>{issued}</dd><dt>{received_l}</dt><dd>{received_at}</dd>\
+         <dt>{deadline_l}</dt><dd>{deadline}</dd></dl>",
+        state_l = l.t("State", "État"),
+        state_text = e(state_text),
+        state = state_name(l, state_text),
+        kind_l = l.t("Kind", "Type"),
+        kind = kind_name(l, order["kind"].as_str().unwrap_or("")),
+        peer_l = if order["side"] == "issued" { l.t("Addressed to", "Destinataire") } else { l.t("From", "De") },
+        peer = e(names.get(peer).map_or(peer, String::as_str)),
+        issued_l = l.t("Issued", "Émise le"),
+        issued = e(&when(order["issued_at"].as_i64().unwrap_or(0))),
+        received_l = l.t("Received by the platform", "Reçue par la plateforme"),
+        deadline_l = l.t("Deadline", "Échéance"),
+        deadline = deadline_cell(l, &order, now),
+    );
+    let annex = format!(
+        "<section aria-labelledby=\"fields\"><h2 id=\"fields\">{title}</h2><dl class=\"fields\">\
+         <dt>{authority_l}</dt><dd>{authority}</dd><dt>{targets_l}</dt><dd><ul class=\"plain\">{targets}</ul></dd>\
+         <dt>{reasons_l}</dt><dd><ul class=\"plain\">{reasons}</ul></dd><dt>{statement_l}</dt><dd>{statement}</dd>\
+         <dt>{basis_l}</dt><dd>{basis}</dd><dt>{told_l}</dt><dd>{told}</dd><dt>{redress_l}</dt><dd>{redress}</dd>\
+         <dt>{language_l}</dt><dd>{language}</dd></dl></section>",
+        title = l.t("The order (Annex I)", "L'injonction (annexe I)"),
+        authority_l = l.t("Issuing authority", "Autorité d'émission"),
+        authority = e(fields["issuing_authority"].as_str().unwrap_or("")),
+        targets_l = l.t("Content", "Contenus"),
+        reasons_l = l.t("Reasons", "Motifs"),
+        statement_l = l.t("Additional reasons", "Motifs complémentaires"),
+        statement = e(fields["statement"].as_str().unwrap_or("")),
+        basis_l = l.t("Legal basis", "Base juridique"),
+        basis = e(fields["legal_basis"].as_str().unwrap_or("")),
+        told_l = l.t("Provider may be told", "Fournisseur informable"),
+        told = if fields["provider_may_be_told"] == true { l.t("yes", "oui") } else { l.t("no", "non") },
+        redress_l = l.t("Redress", "Recours"),
+        redress = e(fields["redress"].as_str().unwrap_or("")),
+        language_l = l.t("Language", "Langue"),
+        language = e(fields["language"].as_str().unwrap_or("")),
+    );
+    let timeline: String = order["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|ev| {
+            let event = ev["event"].as_str().unwrap_or("");
+            format!(
+                "<li class=\"event event-{cls}\"><span class=\"at\">{at}</span> <strong>{name}</strong>{detail}</li>",
+                cls = e(event),
+                at = e(&when(ev["at"].as_i64().unwrap_or(0))),
+                name = event_name(l, event),
+                detail = detail_html(l, &ev["detail"], &names),
+            )
+        })
+        .collect();
+    let evidence: String = order["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|ev| {
+            format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td><code class=\"hash\">{}</code></td><td>{}</td></tr>",
+                e(ev["url"].as_str().unwrap_or("")),
+                e(ev["status"].as_str().unwrap_or("")),
+                e(ev["sha256"].as_str().unwrap_or("")),
+                ev["retain_until"].as_i64().map(when).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let evidence = if evidence.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<section aria-labelledby=\"evidence\"><h2 id=\"evidence\">{}</h2><table><thead><tr><th scope=\"col\">URL</th><th scope=\"col\">{}</th><th scope=\"col\">SHA-256</th><th scope=\"col\">{}</th></tr></thead><tbody>{evidence}</tbody></table></section>",
+            l.t("Preserved evidence (Art. 6)", "Preuves conservées (art. 6)"),
+            l.t("Status", "Statut"),
+            l.t("Kept until", "Conservée jusqu'au"),
+        )
+    };
+    let answers = actions(l, session, &order, errors, action, "order");
+    let timeline = format!(
+        "<section aria-labelledby=\"timeline\"><h2 id=\"timeline\">{}</h2><ol class=\"timeline\" data-live=\"5\">{timeline}</ol></section>",
+        l.t("Timeline", "Chronologie")
+    );
+    // The platform answers first; the authority follows what happened first.
+    let body = if order["side"] == "received" {
+        format!("{summary}{answers}{annex}{timeline}{evidence}")
+    } else {
+        format!("{summary}{timeline}{annex}{answers}{evidence}")
+    };
+    let title = format!("{} {}", l.t("Order", "Injonction"), order["reference"].as_str().unwrap_or(id));
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render(state, session, status, &title, &here, &body))
+}
+
+/// `GET /console/orders/{id}`.
+pub async fn show(Shared(state): Shared<Arc<State>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    detail_page(&state, &session, &id, &[], "").await
+}
+
+/// `POST /console/orders/{id}/{action}`: an answer, sent on to the API's endpoint of the same
+/// name; back to the page it came from, with the refusal next to its field if refused.
+pub async fn act(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    let values = view::form_pairs(&body);
+    let back = if field(&values, "back") == "review" { "/console/review".to_owned() } else { format!("/console/orders/{id}") };
+    if !super::csrf_ok(&headers, field(&values, "csrf")) {
+        return Ok(super::expired(&state, &session, &back));
+    }
+    let request = match action.as_str() {
+        "accept" | "reject" | "withdraw" => json!({ "reason": field(&values, "reason") }),
+        "clarify" => json!({ "text": field(&values, "text") }),
+        "inability" => json!({ "ground": field(&values, "ground"), "explanation": field(&values, "explanation") }),
+        _ => return Ok(view::refusal(&state, &session, &Problem::NotFound(String::new()), &back)),
+    };
+    let path = format!("/v1/orders/{}/{action}", view::url_encode(&id));
+    let (status, answer) = session.api(&state, Method::POST, &path, Some(&request)).await?;
+    if status.is_success() {
+        return Ok(view::see_other(&back));
+    }
+    let fallback = if action == "clarify" { "text" } else { "reason" };
+    let mut errors = faults(&answer, fallback);
+    // A ground that is none of the four comes back as a body error naming no field.
+    if action == "inability" && status == StatusCode::UNPROCESSABLE_ENTITY {
+        errors = vec![("ground".to_owned(), answer["detail"].as_str().unwrap_or("").to_owned())];
+    }
+    if back == "/console/review" {
+        return super::review::queue_page(&state, &session, &errors, &action, &id).await;
+    }
+    detail_page(&state, &session, &id, &errors, &action).await
+}
