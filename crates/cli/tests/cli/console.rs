@@ -398,3 +398,40 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.screenshot("authority-figures-fr");
     eprintln!("screenshots: {}", crate::browser::artefacts().display());
 }
+
+/// Signs in over HTTP: the `Cookie:` header of the session.
+fn signed_in(node: &Node, name: &str) -> String {
+    let (_, head, _) = node.call("GET", "/", None, "", b"");
+    let csrf = cookie_value(set_cookie(&head, "tocsin_csrf").expect("a CSRF cookie")).to_owned();
+    let body = format!("account={name}&password=correct+horse+battery&csrf={csrf}");
+    let head = raw_head(
+        node,
+        &format!(
+            "POST /console/sign-in HTTP/1.1\r\nHost: {}\r\nCookie: tocsin_csrf={csrf}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            node.addr,
+            body.len()
+        ),
+    );
+    let session =
+        head.lines().filter_map(|l| l.strip_prefix("set-cookie: ")).find(|c| c.starts_with("tocsin_session=")).expect("a session");
+    format!("Cookie: tocsin_session={}; tocsin_csrf={csrf}", cookie_value(session))
+}
+
+#[test]
+fn on_postgresql_the_order_page_and_the_figures_show_how_long_the_removal_took() {
+    let pair = crate::orders::Pair::start_on_postgres();
+    account(&pair.authority, &pair.admin, "night-desk", "issuer");
+    let id = pair.issue("https://videohost.example/v/1.jpg");
+    pair.wait_for(&id, "executed");
+    let cookie = signed_in(&pair.authority, "night-desk");
+    let (status, _, page) = pair.authority.call_with("GET", &format!("/console/orders/{id}"), &[&cookie], "", b"");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Receipt to removal") && page.contains("state-executed"), "{page}");
+    let (status, _, figures) = pair.authority.call_with("GET", "/console/figures", &[&cookie], "", b"");
+    assert_eq!(status, 200, "{figures}");
+    assert!(figures.contains("videohost: 1 / 1 removed within the hour"), "{figures}");
+    assert!(figures.contains("<rect") && figures.contains("class=\"marker\""), "a bar and the one-hour line: {figures}");
+    // Without a session, the pages send the reader to sign in.
+    let (status, head, _) = pair.authority.call("GET", "/console/figures", None, "", b"");
+    assert!(status == 303 && head.contains("location: /"), "{head}");
+}

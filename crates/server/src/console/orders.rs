@@ -373,6 +373,8 @@ fn detail_html(l: Lang, detail: &Value, names: &HashMap<String, String>) -> Stri
     let Some(map) = detail.as_object() else { return String::new() };
     let items: String = map
         .iter()
+        // The order's own id says nothing on the order's page.
+        .filter(|(k, _)| k.as_str() != "order_id")
         .map(|(k, v)| {
             let value = match (k.as_str(), v) {
                 ("receipt", Value::String(jws)) => format!(
@@ -383,13 +385,48 @@ fn detail_html(l: Lang, detail: &Value, names: &HashMap<String, String>) -> Stri
                 ("received_at" | "at" | "executed_at", Value::Number(n)) => e(&when(n.as_i64().unwrap_or(0))),
                 // Peers by the name this node knows them by.
                 ("to" | "from", Value::String(fp)) => e(names.get(fp).map_or(fp, String::as_str)),
+                ("state", Value::String(state)) => state_name(l, state).to_owned(),
+                ("targets", Value::Array(targets)) => {
+                    let items: String = targets
+                        .iter()
+                        .map(|t| {
+                            let at = t["at"].as_i64().map(|at| format!(" ({})", e(&when(at)))).unwrap_or_default();
+                            format!(
+                                "<li><code>{}</code>: {}{at}</li>",
+                                e(t["url"].as_str().unwrap_or("")),
+                                e(t["action"].as_str().unwrap_or(""))
+                            )
+                        })
+                        .collect();
+                    format!("<ul class=\"plain\">{items}</ul>")
+                }
                 (_, Value::String(s)) => e(s),
                 (_, other) => format!("<code>{}</code>", e(&other.to_string())),
             };
-            format!("<dt>{}</dt><dd>{value}</dd>", e(k))
+            format!("<dt>{}</dt><dd>{value}</dd>", detail_key(l, k))
         })
         .collect();
     format!("<dl class=\"detail\">{items}</dl>")
+}
+
+/// The name of a timeline detail's key in the reader's language.
+fn detail_key(l: Lang, key: &str) -> String {
+    let name = match key {
+        "to" => l.t("to", "à"),
+        "from" => l.t("from", "de"),
+        "receipt" => l.t("receipt", "accusé"),
+        "received_at" => l.t("received at", "reçue le"),
+        "state" => l.t("outcome", "résultat"),
+        "targets" => l.t("content", "contenus"),
+        "reason" => l.t("reason", "motif"),
+        "by" => l.t("by", "par"),
+        "ground" => l.t("ground", "motif"),
+        "explanation" => l.t("explanation", "explication"),
+        "text" => l.t("text", "texte"),
+        "level" => l.t("level", "niveau"),
+        other => return e(other),
+    };
+    name.to_owned()
 }
 
 /// The answers the reader may give to this order now, as forms.
@@ -524,7 +561,8 @@ async fn detail_page(
          <dt>{state_l}</dt><dd><span class=\"state state-{state_text}\">{state}</span></dd>\
          <dt>{kind_l}</dt><dd>{kind}</dd><dt>{peer_l}</dt><dd>{peer}</dd>\
          <dt>{issued_l}</dt><dd>{issued}</dd><dt>{received_l}</dt><dd>{received_at}</dd>\
-         <dt>{deadline_l}</dt><dd>{deadline}</dd></dl>",
+         <dt>{deadline_l}</dt><dd>{deadline}</dd>{removal}</dl>",
+        removal = removal_time(l, &order),
         state_l = l.t("State", "État"),
         state_text = e(state_text),
         state = state_name(l, state_text),
@@ -613,6 +651,18 @@ async fn detail_page(
     let title = format!("{} {}", l.t("Order", "Injonction"), order["reference"].as_str().unwrap_or(id));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(render(state, session, status, &title, &here, &body))
+}
+
+/// "Removed N s after receipt", once the removal is known (on the platform: its execution; on
+/// the authority: the feedback's arrival).
+fn removal_time(l: Lang, order: &Value) -> String {
+    let Some(received) = order["received_at"].as_i64() else { return String::new() };
+    let removed = order["timeline"].as_array().into_iter().flatten().find(|ev| {
+        matches!(ev["event"].as_str(), Some("executed" | "partially_executed"))
+            || (ev["event"] == "feedback" && matches!(ev["detail"]["state"].as_str(), Some("executed" | "partially_executed")))
+    });
+    let Some(at) = removed.and_then(|ev| ev["at"].as_i64()) else { return String::new() };
+    format!("<dt>{}</dt><dd>{}</dd>", l.t("Receipt to removal", "Délai de retrait"), e(&span(at - received)))
 }
 
 /// `GET /console/orders/{id}`.
