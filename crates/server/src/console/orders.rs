@@ -90,18 +90,20 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
     let table = if orders.is_empty() {
         format!("<p>{}</p>", l.t("No orders yet.", "Aucune injonction pour l'instant."))
     } else {
-        format!(
-            "<table><caption>{caption}</caption><thead><tr><th scope=\"col\">{r}</th><th scope=\"col\">{k}</th><th scope=\"col\">{s}</th>\
-             <th scope=\"col\">{p}</th><th scope=\"col\">{st}</th><th scope=\"col\">{since}</th><th scope=\"col\">{d}</th></tr></thead><tbody>{rows}</tbody></table>",
-            caption = l.t("Overdue first, then open orders by deadline, then the rest, newest first. The list refreshes itself.", "Les injonctions en retard d'abord, puis les ouvertes par échéance, puis les autres, des plus récentes aux plus anciennes. La liste se met à jour seule."),
-            r = l.t("Reference", "Référence"),
-            k = l.t("Kind", "Type"),
-            s = l.t("Direction", "Sens"),
-            p = l.t("Other party", "Autre partie"),
-            st = l.t("State", "État"),
-            since = l.t("Since issue", "Depuis l'émission"),
-            d = l.t("Deadline (one hour from receipt)", "Échéance (une heure après réception)"),
-        )
+        let headers = [
+            l.t("Reference", "Référence"),
+            l.t("Kind", "Type"),
+            l.t("Direction", "Sens"),
+            l.t("Other party", "Autre partie"),
+            l.t("State", "État"),
+            l.t("Since issue", "Depuis l'émission"),
+            l.t("Deadline (one hour from receipt)", "Échéance (une heure après réception)"),
+        ];
+        let caption = l.t(
+            "Overdue first, then open orders by deadline, then the rest, newest first. The list refreshes itself.",
+            "Les injonctions en retard d'abord, puis les ouvertes par échéance, puis les autres, des plus récentes aux plus anciennes. La liste se met à jour seule.",
+        );
+        view::table(caption, &headers, &rows)
     };
     let body = format!(
         "{new}<div data-live=\"5\" aria-live=\"polite\">{table}</div><noscript><p>{}</p></noscript>",
@@ -149,6 +151,29 @@ const REASONS: &[(&str, &str, &str)] = &[
     ("threaten", "(e) threatens to commit a terrorist offence", "(e) menace de commettre une infraction terroriste"),
 ];
 
+/// The kind of control a form field is.
+#[derive(Clone, Copy)]
+enum Control {
+    Line,
+    Short,
+    Date,
+    Text(u8),
+}
+
+/// A labelled field (with an optional hint), marked and followed by its error when refused.
+/// `value` is already escaped.
+fn labelled(errors: &[(String, String)], name: &str, label: &str, hint: Option<&str>, control: Control, value: &str) -> String {
+    let hint = hint.map(|h| format!("<p class=\"hint\" id=\"{name}-hint\">{h}</p>")).unwrap_or_default();
+    let inv = invalid(errors, name);
+    let control = match control {
+        Control::Line => format!("<input id=\"{name}\" name=\"{name}\" value=\"{value}\"{inv}>"),
+        Control::Short => format!("<input id=\"{name}\" name=\"{name}\" value=\"{value}\" class=\"short\"{inv}>"),
+        Control::Date => format!("<input type=\"date\" id=\"{name}\" name=\"{name}\" value=\"{value}\"{inv}>"),
+        Control::Text(rows) => format!("<textarea id=\"{name}\" name=\"{name}\" rows=\"{rows}\"{inv}>{value}</textarea>"),
+    };
+    format!("<label for=\"{name}\">{label}</label>{hint}{control}{}", field_error(errors, name))
+}
+
 /// The issue form, filled with `values` and with `errors` next to their fields.
 async fn form_page(
     state: &Arc<State>,
@@ -192,23 +217,14 @@ async fn form_page(
             )
         )
     };
-    let body = format!(
+    let field =
+        |name: &str, label: &str, hint: Option<&str>, control: Control, value: &str| labelled(errors, name, label, hint, control, value);
+    let mut body = format!(
         "{summary}<form method=\"post\" action=\"/console/orders\" novalidate>{csrf}\
          <fieldset><legend>{kind_legend}</legend>\
          <input type=\"radio\" name=\"kind\" value=\"removal_order\" id=\"kind-removal\"{k1}><label for=\"kind-removal\" class=\"inline\">{removal}</label>\
          <input type=\"radio\" name=\"kind\" value=\"referral\" id=\"kind-referral\"{k2}><label for=\"kind-referral\" class=\"inline\">{referral}</label></fieldset>\
-         <label for=\"to\">{to_label}</label><select id=\"to\" name=\"to\"{to_invalid}><option value=\"\">—</option>{options}</select>{to_error}\
-         <label for=\"reference\">{reference}</label><p class=\"hint\">{reference_hint}</p><input id=\"reference\" name=\"reference\" value=\"{reference_v}\" maxlength=\"64\"{reference_invalid}>{reference_error}\
-         <label for=\"targets\">{targets}</label><p class=\"hint\" id=\"targets-hint\">{targets_hint}</p>\
-         <textarea id=\"targets\" name=\"targets\" rows=\"4\"{targets_invalid}>{targets_v}</textarea>{targets_error}\
-         <fieldset{reasons_invalid}><legend>{reasons_legend}</legend><ul class=\"plain\">{reasons}</ul>{reasons_error}</fieldset>\
-         <label for=\"statement\">{statement}</label><textarea id=\"statement\" name=\"statement\" rows=\"4\"{statement_invalid}>{statement_v}</textarea>{statement_error}\
-         <label for=\"legal_basis\">{legal_basis}</label><input id=\"legal_basis\" name=\"legal_basis\" value=\"{legal_basis_v}\"{legal_basis_invalid}>{legal_basis_error}\
-         <p><input type=\"checkbox\" name=\"provider_may_be_told\" value=\"yes\" id=\"provider_may_be_told\"{told}><label for=\"provider_may_be_told\" class=\"inline\">{told_label}</label></p>\
-         <label for=\"confidential_until\">{confidential}</label><input type=\"date\" id=\"confidential_until\" name=\"confidential_until\" value=\"{confidential_v}\"{confidential_invalid}>{confidential_error}\
-         <label for=\"redress\">{redress_label}</label><textarea id=\"redress\" name=\"redress\" rows=\"3\"{redress_invalid}>{redress}</textarea>{redress_error}\
-         <label for=\"language\">{language_label}</label><input id=\"language\" name=\"language\" value=\"{language}\" size=\"4\"{language_invalid}>{language_error}\
-         <p><button type=\"submit\">{issue}</button></p></form>",
+         <label for=\"to\">{to_label}</label><select id=\"to\" name=\"to\"{to_invalid}><option value=\"\">—</option>{options}</select>{to_error}",
         csrf = session.csrf_field(),
         kind_legend = l.t("Kind", "Type"),
         k1 = checked(kind == "removal_order"),
@@ -219,51 +235,60 @@ async fn form_page(
         to_label = l.t("Hosting service provider", "Fournisseur de services d'hébergement"),
         to_invalid = invalid(errors, "to"),
         to_error = field_error(errors, "to"),
-        reference = l.t("Reference", "Référence"),
-        reference_hint = l.t(
+    );
+    body += &field(
+        "reference",
+        l.t("Reference", "Référence"),
+        Some(l.t(
             "Your file number; made from the order's id if left empty.",
-            "Votre numéro de dossier ; tiré de l'identifiant de l'injonction s'il est laissé vide."
-        ),
-        reference_v = v("reference"),
-        reference_invalid = invalid(errors, "reference"),
-        reference_error = field_error(errors, "reference"),
-        targets = l.t("Content URLs", "URL des contenus"),
-        targets_hint = l.t(
+            "Votre numéro de dossier ; tiré de l'identifiant de l'injonction s'il est laissé vide.",
+        )),
+        Control::Line,
+        &v("reference"),
+    );
+    body += &field(
+        "targets",
+        l.t("Content URLs", "URL des contenus"),
+        Some(l.t(
             "One URL a line; a SHA-256 of the content may follow the URL after a space.",
-            "Une URL par ligne ; le SHA-256 du contenu peut suivre l'URL après une espace."
-        ),
-        targets_v = v("targets"),
-        targets_invalid = invalid(errors, "targets"),
-        targets_error = field_error(errors, "targets"),
+            "Une URL par ligne ; le SHA-256 du contenu peut suivre l'URL après une espace.",
+        )),
+        Control::Text(4),
+        &v("targets"),
+    );
+    body += &format!(
+        "<fieldset{reasons_invalid}><legend>{reasons_legend}</legend><ul class=\"plain\">{reasons}</ul>{reasons_error}</fieldset>",
         reasons_legend = l.t(
             "Reasons (Regulation (EU) 2021/784, Art. 2(7)): the material…",
             "Motifs (règlement (UE) 2021/784, art. 2, point 7) : le contenu…"
         ),
         reasons_invalid = invalid(errors, "reasons"),
         reasons_error = field_error(errors, "reasons"),
-        statement = l.t("Additional reasons", "Motifs complémentaires"),
-        statement_v = v("statement"),
-        statement_invalid = invalid(errors, "statement"),
-        statement_error = field_error(errors, "statement"),
-        legal_basis = l.t("Legal basis (required for a removal order)", "Base juridique (obligatoire pour une injonction de retrait)"),
-        legal_basis_v = v("legal_basis"),
-        legal_basis_invalid = invalid(errors, "legal_basis"),
-        legal_basis_error = field_error(errors, "legal_basis"),
-        told = checked(told),
-        told_label =
-            l.t("The platform may tell the content provider (Art. 11)", "La plateforme peut informer le fournisseur de contenu (art. 11)"),
-        confidential = l.t("If not: confidential until (optional)", "Sinon : confidentiel jusqu'au (facultatif)"),
-        confidential_v = v("confidential_until"),
-        confidential_invalid = invalid(errors, "confidential_until"),
-        confidential_error = field_error(errors, "confidential_until"),
-        redress_label = l.t("Redress information", "Voies de recours"),
-        redress_invalid = invalid(errors, "redress"),
-        redress_error = field_error(errors, "redress"),
-        language_label = l.t("Language of the order (ISO 639-1)", "Langue de l'injonction (ISO 639-1)"),
-        language_invalid = invalid(errors, "language"),
-        language_error = field_error(errors, "language"),
-        issue = l.t("Issue", "Émettre"),
     );
+    body += &field("statement", l.t("Additional reasons", "Motifs complémentaires"), None, Control::Text(4), &v("statement"));
+    body += &field(
+        "legal_basis",
+        l.t("Legal basis (required for a removal order)", "Base juridique (obligatoire pour une injonction de retrait)"),
+        None,
+        Control::Line,
+        &v("legal_basis"),
+    );
+    body += &format!(
+        "<p><input type=\"checkbox\" name=\"provider_may_be_told\" value=\"yes\" id=\"provider_may_be_told\"{}><label for=\"provider_may_be_told\" class=\"inline\">{}</label></p>",
+        checked(told),
+        l.t("The platform may tell the content provider (Art. 11)", "La plateforme peut informer le fournisseur de contenu (art. 11)"),
+    );
+    body += &field(
+        "confidential_until",
+        l.t("If not: confidential until (optional)", "Sinon : confidentiel jusqu'au (facultatif)"),
+        None,
+        Control::Date,
+        &v("confidential_until"),
+    );
+    body += &field("redress", l.t("Redress information", "Voies de recours"), None, Control::Text(3), &redress);
+    body +=
+        &field("language", l.t("Language of the order (ISO 639-1)", "Langue de l'injonction (ISO 639-1)"), None, Control::Short, &language);
+    body += &format!("<p><button type=\"submit\">{}</button></p></form>", l.t("Issue", "Émettre"));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(render(state, session, status, l.t("New order", "Nouvelle injonction"), "/console/orders/new", &body))
 }
@@ -630,11 +655,11 @@ async fn detail_page(
     let evidence = if evidence.is_empty() {
         String::new()
     } else {
+        let headers = ["URL", l.t("Status", "Statut"), "SHA-256", l.t("Kept until", "Conservée jusqu'au")];
         format!(
-            "<section aria-labelledby=\"evidence\"><h2 id=\"evidence\">{}</h2><table><thead><tr><th scope=\"col\">URL</th><th scope=\"col\">{}</th><th scope=\"col\">SHA-256</th><th scope=\"col\">{}</th></tr></thead><tbody>{evidence}</tbody></table></section>",
+            "<section aria-labelledby=\"evidence\"><h2 id=\"evidence\">{}</h2>{}</section>",
             l.t("Preserved evidence (Art. 6)", "Preuves conservées (art. 6)"),
-            l.t("Status", "Statut"),
-            l.t("Kept until", "Conservée jusqu'au"),
+            view::table("", &headers, &evidence)
         )
     };
     let answers = actions(l, session, &order, errors, action, "order");

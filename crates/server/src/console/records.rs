@@ -64,9 +64,7 @@ fn entries_table(l: Lang, entries: &[Value]) -> String {
             )
         })
         .collect();
-    format!(
-        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-         <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
+    let headers = [
         l.t("Target", "Cible"),
         l.t("Kind", "Type"),
         l.t("State", "État"),
@@ -75,7 +73,8 @@ fn entries_table(l: Lang, entries: &[Value]) -> String {
         l.t("Added", "Ajoutée"),
         l.t("Next review (every 90 days)", "Prochain réexamen (tous les 90 jours)"),
         l.t("Ends", "Fin"),
-    )
+    ];
+    view::table("", &headers, &rows)
 }
 
 /// `GET /console/blocklist`.
@@ -112,9 +111,7 @@ pub async fn banks(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Res
                 )
             })
             .collect();
-        let body = format!(
-            "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
+        let headers = [
             l.t("Bank", "Banque"),
             l.t("Owner", "Propriétaire"),
             l.t("Description", "Description"),
@@ -123,7 +120,8 @@ pub async fn banks(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Res
             l.t("Active", "Actifs"),
             l.t("Disputed", "Contestés"),
             l.t("Withdrawn", "Retirés"),
-        );
+        ];
+        let body = view::table("", &headers, &rows);
         Ok((l.t("Banks", "Banques").to_owned(), body))
     })
     .await
@@ -157,15 +155,9 @@ pub async fn bank(Shared(state): Shared<Arc<State>>, headers: HeaderMap, Path(na
                 )
             })
             .collect();
-        let body = format!(
-            "<p>{}</p><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
-            l.t("The first 500 signals, newest first.", "Les 500 premiers signaux, du plus récent au plus ancien."),
-            l.t("Type", "Type"),
-            l.t("Signal", "Signal"),
-            l.t("State", "État"),
-            l.t("Source", "Origine"),
-            l.t("Added", "Ajouté"),
-        );
+        let headers =
+            ["#", l.t("Type", "Type"), l.t("Signal", "Signal"), l.t("State", "État"), l.t("Source", "Origine"), l.t("Added", "Ajouté")];
+        let body = view::table(l.t("The first 500 signals, newest first.", "Les 500 premiers signaux, du plus récent au plus ancien."), &headers, &rows);
         Ok((format!("{} {name}", l.t("Bank", "Banque")), body))
     })
     .await
@@ -183,7 +175,9 @@ pub async fn oversight(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
             .flatten()
             .map(|r| {
                 let answer = match r["answer"].as_str() {
-                    Some(a) => format!("{} — {} ({}, {})", e(a), e(s(r, "answer_note")), e(s(r, "answered_by")), e(&day(s(r, "answered_at")))),
+                    Some(a) => {
+                        format!("{} — {} ({}, {})", e(a), e(s(r, "answer_note")), e(s(r, "answered_by")), e(&day(s(r, "answered_at"))))
+                    }
                     None => format!("<strong class=\"overdue\">{}</strong>", l.t("unanswered", "sans réponse")),
                 };
                 format!(
@@ -196,17 +190,19 @@ pub async fn oversight(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
                 )
             })
             .collect();
+        let headers = [
+            l.t("Made", "Faite le"),
+            l.t("Blocklist entry", "Entrée de la liste"),
+            l.t("Recommendation", "Recommandation"),
+            l.t("Reasons", "Motifs"),
+            l.t("By", "Par"),
+            l.t("Answer", "Réponse"),
+        ];
         let body = format!(
-            "<section aria-labelledby=\"recs\"><h2 id=\"recs\">{recs}</h2><table><thead><tr><th scope=\"col\">{at}</th><th scope=\"col\">{entry}</th>\
-             <th scope=\"col\">{what}</th><th scope=\"col\">{why}</th><th scope=\"col\">{by}</th><th scope=\"col\">{answer}</th></tr></thead><tbody>{rows}</tbody></table></section>\
+            "<section aria-labelledby=\"recs\"><h2 id=\"recs\">{recs}</h2>{table}</section>\
              <section aria-labelledby=\"overdue\"><h2 id=\"overdue\">{overdue_t}</h2>{overdue}</section>",
             recs = l.t("Recommendations and answers", "Recommandations et réponses"),
-            at = l.t("Made", "Faite le"),
-            entry = l.t("Blocklist entry", "Entrée de la liste"),
-            what = l.t("Recommendation", "Recommandation"),
-            why = l.t("Reasons", "Motifs"),
-            by = l.t("By", "Par"),
-            answer = l.t("Answer", "Réponse"),
+            table = view::table("", &headers, &rows),
             overdue_t = l.t("Reviews overdue", "Réexamens en retard"),
             overdue = entries_table(l, overdue.as_array().map_or(&[][..], Vec::as_slice)),
         );

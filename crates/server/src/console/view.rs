@@ -232,6 +232,14 @@ pub(crate) fn refusal(state: &State, session: &Session, problem: &Problem, here:
     render(state, session, status, l.t("Not available", "Indisponible"), here, &format!("<p class=\"error\" role=\"alert\">{text}</p>"))
 }
 
+/// A table with column `headers` (already in the reader's language) over `rows` (`<tr>`s), and a
+/// caption when one is given.
+pub(crate) fn table(caption: &str, headers: &[&str], rows: &str) -> String {
+    let caption = if caption.is_empty() { String::new() } else { format!("<caption>{caption}</caption>") };
+    let head: String = headers.iter().map(|h| format!("<th scope=\"col\">{h}</th>")).collect();
+    format!("<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+}
+
 /// `application/x-www-form-urlencoded` pairs (repeated names kept, for tick-boxes).
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()
