@@ -274,7 +274,8 @@ mod tests {
         assert_eq!(executed.values, vec![0, 1, 1], "the month-old order is outside the window");
         assert_eq!(series.iter().find(|s| s.name == "unable to execute").expect("unable").values, vec![0, 1, 0]);
         let svg = bar_chart(Lang::En, "t", "title", &labels, &series, Some((1, "line")));
-        assert_eq!(svg.matches("<rect").count(), 3, "one bar part per non-zero value");
+        assert_eq!(svg.matches("<rect x=").count(), 3, "one bar part per non-zero value");
+        assert_eq!(svg.matches("class=\"swatch\"").count(), 2, "a legend entry per series");
         assert!(svg.contains("class=\"marker\""));
     }
 }
