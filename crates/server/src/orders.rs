@@ -198,7 +198,7 @@ impl From<tocsin_store::Evidence> for EvidenceView {
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", security(("bearer" = [])), request_body = IssueRequest,
     responses(
         (status = 201, description = "Issued and queued for delivery", body = OrderView),
-        (status = 409, description = "No such peer, or a field is wrong (named in the detail)", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "No such peer, or fields are wrong: each named in `errors` (and together in the detail)", body = crate::problem::Body, content_type = "application/problem+json"),
     ))]
 pub async fn issue(
     caller: Caller,

@@ -152,6 +152,31 @@ impl Browser {
         self.command(&format!("/element/{id}/click"), json!({}));
     }
 
+    /// Presses Enter on an element (a button reached from the keyboard).
+    pub fn press_enter(&self, css: &str) {
+        let id = self.find(css);
+        self.command(&format!("/element/{id}/value"), json!({ "text": "\u{E007}" }));
+    }
+
+    /// What would keep a person using a screen reader or the keyboard out: form controls
+    /// without a label, images without a text alternative, a page without a language, a form
+    /// control that cannot take focus.
+    pub fn accessibility_problems(&self) -> Vec<String> {
+        let found = self.eval(
+            "const out = []; \
+             if (!document.documentElement.lang) out.push('no lang on <html>'); \
+             for (const c of document.querySelectorAll('input:not([type=hidden]), select, textarea')) { \
+               if (c.labels.length === 0 && !c.getAttribute('aria-label')) out.push('unlabelled ' + c.outerHTML.slice(0, 80)); \
+               if (c.tabIndex < 0) out.push('not focusable ' + c.outerHTML.slice(0, 80)); } \
+             for (const i of document.querySelectorAll('img')) if (!i.hasAttribute('alt')) out.push('no alt ' + i.outerHTML.slice(0, 80)); \
+             for (const b of document.querySelectorAll('button')) if (!b.textContent.trim()) out.push('empty button'); \
+             if (!document.querySelector('h1')) out.push('no h1'); \
+             return out;",
+            json!([]),
+        );
+        found.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    }
+
     /// Picks the `<option>` of a `<select>` with this value.
     pub fn select(&self, css: &str, value: &str) {
         self.click(&format!("{css} option[value=\"{value}\"]"));

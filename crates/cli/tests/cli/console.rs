@@ -158,6 +158,14 @@ fn sign_in(browser: &crate::browser::Browser, base: &str, name: &str) {
     browser.wait_until("signed in", "return document.querySelector('header .who') !== null;", false);
 }
 
+/// Keeps a screenshot of the page and checks it for what would shut out a screen reader or
+/// keyboard user.
+fn look(browser: &crate::browser::Browser, name: &str) {
+    browser.screenshot(name);
+    let problems = browser.accessibility_problems();
+    assert!(problems.is_empty(), "{name}: {problems:?}");
+}
+
 fn order_count(node: &Node, token: &str) -> usize {
     let (status, _, body) = node.call("GET", "/v1/orders", Some(token), "", b"");
     assert_eq!(status, 200, "{body}");
@@ -190,7 +198,10 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     let driver = Driver::start();
     let issuer = driver.browser("issuer");
     sign_in(&issuer, &authority_url, "night-desk");
-    issuer.screenshot("authority-orders-empty");
+    look(&issuer, "authority-orders-empty");
+    // The check above can fail: a field without a label is noticed.
+    issuer.eval("document.body.appendChild(document.createElement('textarea')); return true;", serde_json::json!([]));
+    assert_eq!(issuer.accessibility_problems().len(), 1, "{:?}", issuer.accessibility_problems());
 
     // A form with bad fields: each refusal next to its field, and no order made.
     issuer.click("a[href='/console/orders/new']");
@@ -208,7 +219,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
         "ftp://videohost.example/v/1.jpg",
         "what was typed stays"
     );
-    issuer.screenshot("authority-order-form-refused");
+    look(&issuer, "authority-order-form-refused");
     assert_eq!(order_count(&pair.authority, &pair.issuer), 0, "a refused form changes nothing");
 
     // Without its CSRF code the form is refused, whatever else it holds.
@@ -237,7 +248,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     let order_path = issuer.eval("return location.pathname;", serde_json::json!([])).as_str().expect("path").to_owned();
     assert_eq!(order_count(&pair.authority, &pair.issuer), 1);
     issuer.wait_until("the platform's signed receipt", "return document.body.innerText.includes('signed receipt');", true);
-    issuer.screenshot("authority-order-delivered");
+    look(&issuer, "authority-order-delivered");
 
     // The platform's operator sees it with a live countdown.
     let operator = driver.browser("operator");
@@ -249,14 +260,16 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     let later = operator.text("time.countdown");
     assert_ne!(first, later, "the countdown ticks");
     assert!(operator.source().contains("NL-2026-0042"));
-    operator.screenshot("platform-countdown");
+    look(&operator, "platform-countdown");
 
     // It executes, and the issuer's timeline shows the feedback.
-    operator.click("tbody a");
+    // By its address: the live list may redraw between finding the link and clicking it.
+    let href = operator.eval("return document.querySelector('tbody a').getAttribute('href');", serde_json::json!([]));
+    operator.open(&format!("{platform_url}{}", href.as_str().expect("a link")));
     operator.fill("textarea[name=reason]", "Terrorist content under TCO Art. 2(7)(a).");
     operator.click("form[action$='/accept'] button");
     operator.wait_until("executed", "return document.querySelector('.state-executed') !== null;", true);
-    operator.screenshot("platform-order-executed");
+    look(&operator, "platform-order-executed");
     issuer.open(&format!("{authority_url}{order_path}"));
     issuer.wait_until(
         "the feedback",
@@ -264,7 +277,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
         true,
     );
     assert!(issuer.has("details code.jws"), "the signed receipt is on the page");
-    issuer.screenshot("authority-order-timeline");
+    look(&issuer, "authority-order-timeline");
 
     // Two referrals: the moderator's queue shows each preview blurred and in grey until clicked,
     // one at a time.
@@ -290,7 +303,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
         let filter = preview_filter(&moderator, n);
         assert!(filter.contains("blur") && filter.contains("grayscale"), "preview {n} starts hidden: {filter}");
     }
-    moderator.screenshot("platform-review-queue-blurred");
+    look(&moderator, "platform-review-queue-blurred");
     moderator.click("article:nth-of-type(1) button.reveal");
     moderator.wait_until(
         "the first revealed",
@@ -298,8 +311,9 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
         false,
     );
     assert!(preview_filter(&moderator, 1).contains("blur"), "the other stays hidden");
-    moderator.screenshot("platform-review-queue-revealed");
-    moderator.click("article:nth-of-type(2) button.reveal");
+    look(&moderator, "platform-review-queue-revealed");
+    // From the keyboard, as well as with the pointer.
+    moderator.press_enter("article:nth-of-type(2) button.reveal");
     moderator.wait_until(
         "the second revealed",
         "return getComputedStyle(document.querySelectorAll('figure.preview img')[1]).filter === 'none';",
@@ -339,7 +353,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     let filter = moderator.eval("return getComputedStyle(document.querySelector('article.match img')).filter;", serde_json::json!([]));
     assert!(filter.as_str().is_some_and(|f| f.contains("blur") && f.contains("grayscale")), "{filter}");
     assert!(moderator.text("article.match").contains("gifct-review"));
-    moderator.screenshot("platform-review-queue-scan-match");
+    look(&moderator, "platform-review-queue-scan-match");
     moderator.fill("article.match textarea[name=reason]", "The same video as GIFCT's hash.");
     moderator.click("article.match button[value=confirmed]");
     moderator.wait_until("the match decided", "return document.querySelector('article.match') === null;", false);
@@ -349,7 +363,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     assert_eq!((decided["status"].as_str(), decided["decided_by"].as_str()), (Some("confirmed"), Some("moderator")), "{decided}");
     moderator.open(&format!("{platform_url}/console/figures"));
     assert!(moderator.source().contains("gifct-review"), "matches per bank");
-    moderator.screenshot("platform-figures");
+    look(&moderator, "platform-figures");
 
     // The oversight reviewer: the log verified, the signed head, and no write action anywhere.
     let reviewer = driver.browser("oversight");
@@ -357,7 +371,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     reviewer.open(&format!("{authority_url}/console/log"));
     assert!(reviewer.has("#log-status.verified"), "{}", reviewer.source());
     assert!(reviewer.text("pre.jws").contains("\"signature\""));
-    reviewer.screenshot("oversight-log-verified");
+    look(&reviewer, "oversight-log-verified");
     let pages: Vec<String> = reviewer
         .eval("return [...document.querySelectorAll('header nav a')].map(a => a.getAttribute('href'));", serde_json::json!([]))
         .as_array()
@@ -372,7 +386,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
         reviewer.open(&format!("{authority_url}{page}"));
         let forms = reviewer.count("form:not([action='/console/sign-out'])");
         assert_eq!(forms, 0, "oversight sees no write action on {page}:\n{}", reviewer.source());
-        reviewer.screenshot(name);
+        look(&reviewer, name);
     }
     // Nor reaches one by its address.
     reviewer.open(&format!("{authority_url}/console/orders/new"));
@@ -392,10 +406,10 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.click("a[hreflang=fr]");
     issuer.wait_until("French", "return document.documentElement.lang === 'fr';", false);
     assert!(issuer.source().contains("Chronologie"));
-    issuer.screenshot("authority-order-timeline-fr");
+    look(&issuer, "authority-order-timeline-fr");
     issuer.open(&format!("{authority_url}/console/figures"));
     assert!(issuer.has("svg.chart .marker"), "the one-hour line");
-    issuer.screenshot("authority-figures-fr");
+    look(&issuer, "authority-figures-fr");
     eprintln!("screenshots: {}", crate::browser::artefacts().display());
 }
 

@@ -136,11 +136,8 @@ fn words(headers: &HeaderMap) -> &'static Words {
 fn page(w: &Words, node: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{title} · Tocsin · {node}</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#111;background:#fff}}\
-         label{{display:block;margin-top:1rem;font-weight:600}}input{{font-size:1rem;padding:.4rem;width:100%;box-sizing:border-box}}\
-         button{{margin-top:1.2rem;font-size:1rem;padding:.5rem 1.2rem}}.error{{color:#a00000;font-weight:600}}</style></head>\
-         <body><header><p>Tocsin · <strong>{node}</strong></p></header><main>\n{body}\n</main></body></html>\n",
+         <title>{title} · Tocsin · {node}</title><link rel=\"stylesheet\" href=\"/console/assets/console.css\"></head>\
+         <body><header><p class=\"brand\">Tocsin · <strong>{node}</strong></p></header><main id=\"main\" class=\"door\">\n{body}\n</main></body></html>\n",
         lang = w.lang,
         title = w.title,
         node = escape_html(node),
