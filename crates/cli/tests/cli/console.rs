@@ -449,3 +449,44 @@ fn on_postgresql_the_order_page_and_the_figures_show_how_long_the_removal_took()
     let (status, head, _) = pair.authority.call("GET", "/console/figures", None, "", b"");
     assert!(status == 303 && head.contains("location: /"), "{head}");
 }
+
+#[test]
+fn each_role_sees_only_its_pages_and_the_api_refuses_what_the_navigation_leaves_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &["--name", "ofac"], &[]);
+    let pages = [
+        "/console/orders",
+        "/console/orders/new",
+        "/console/review",
+        "/console/blocklist",
+        "/console/banks",
+        "/console/oversight",
+        "/console/log",
+        "/console/figures",
+    ];
+    // What each role's navigation offers, and so what it may open.
+    let allowed: &[(&str, &[&str])] = &[
+        ("issuer", &["/console/orders", "/console/orders/new", "/console/blocklist", "/console/banks", "/console/oversight", "/console/figures"]),
+        ("operator", &["/console/orders", "/console/review", "/console/banks", "/console/figures"]),
+        ("oversight", &["/console/orders", "/console/blocklist", "/console/banks", "/console/oversight", "/console/log", "/console/figures"]),
+        ("auditor", &["/console/blocklist", "/console/oversight", "/console/log"]),
+    ];
+    for (role, may) in allowed {
+        let name = format!("{role}-1");
+        account(&node, &admin, &name, role);
+        let cookie = signed_in(&node, &name);
+        let (_, _, home) = node.call_with("GET", "/console/log", &[&cookie], "", b"");
+        for page in pages {
+            let offered = home.contains(&format!("<a href=\"{page}\""));
+            assert_eq!(offered, may.contains(&page), "{role}: {page} in the navigation");
+            let (status, _, body) = node.call_with("GET", page, &[&cookie], "", b"");
+            if may.contains(&page) {
+                assert_eq!(status, 200, "{role} opens {page}: {body}");
+            } else {
+                assert_eq!(status, 403, "{role} is refused {page}: {body}");
+                assert!(body.contains("do not give access"), "{body}");
+            }
+        }
+    }
+}

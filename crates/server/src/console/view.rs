@@ -147,7 +147,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/console/review", en: "Review queue", fr: "File d'examen", roles: &["reviewer", "operator"] },
     NavItem { href: "/console/blocklist", en: "Blocklist", fr: "Liste de blocage", roles: &["admin", "issuer", "oversight", "auditor"] },
     NavItem { href: "/console/banks", en: "Banks", fr: "Banques", roles: &["admin", "operator", "reviewer", "issuer", "oversight"] },
-    NavItem { href: "/console/oversight", en: "Oversight", fr: "Contrôle", roles: &["oversight", "admin", "issuer"] },
+    NavItem { href: "/console/oversight", en: "Oversight", fr: "Contrôle", roles: &["oversight", "admin", "issuer", "auditor"] },
     NavItem { href: "/console/log", en: "Log", fr: "Journal", roles: &["admin", "oversight", "auditor"] },
     NavItem { href: "/console/figures", en: "Figures", fr: "Chiffres", roles: &["issuer", "operator", "reviewer", "admin", "oversight"] },
 ];
