@@ -145,6 +145,8 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/console/matches/{id}/decision", post(console::match_decide))
         .route("/console/match-preview/{id}", get(console::match_preview))
         .route("/console/blocklist", get(console::blocklist))
+        .route("/console/blocklist/{id}/review", post(console::review_entry))
+        .route("/console/recommendations/{id}/answer", post(console::answer_recommendation))
         .route("/console/banks", get(console::banks))
         .route("/console/banks/{name}", get(console::bank))
         .route("/console/oversight", get(console::oversight))

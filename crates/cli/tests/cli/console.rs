@@ -467,9 +467,15 @@ fn each_role_sees_only_its_pages_and_the_api_refuses_what_the_navigation_leaves_
     ];
     // What each role's navigation offers, and so what it may open.
     let allowed: &[(&str, &[&str])] = &[
-        ("issuer", &["/console/orders", "/console/orders/new", "/console/blocklist", "/console/banks", "/console/oversight", "/console/figures"]),
+        (
+            "issuer",
+            &["/console/orders", "/console/orders/new", "/console/blocklist", "/console/banks", "/console/oversight", "/console/figures"],
+        ),
         ("operator", &["/console/orders", "/console/review", "/console/banks", "/console/figures"]),
-        ("oversight", &["/console/orders", "/console/blocklist", "/console/banks", "/console/oversight", "/console/log", "/console/figures"]),
+        (
+            "oversight",
+            &["/console/orders", "/console/blocklist", "/console/banks", "/console/oversight", "/console/log", "/console/figures"],
+        ),
         ("auditor", &["/console/blocklist", "/console/oversight", "/console/log"]),
     ];
     for (role, may) in allowed {
@@ -489,4 +495,85 @@ fn each_role_sees_only_its_pages_and_the_api_refuses_what_the_navigation_leaves_
             }
         }
     }
+}
+
+#[test]
+fn an_issuer_reviews_blocklist_entries_and_answers_recommendations_from_the_console() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &["--name", "ofac", "--role", "authority"], &[]);
+    account(&node, &admin, "desk", "issuer");
+    account(&node, &admin, "qp", "oversight");
+    let post = |token: &str, path: &str, body: Value| {
+        let (status, _, text) = node.call("POST", path, Some(token), "application/json", body.to_string().as_bytes());
+        (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+    };
+    let (status, entry) =
+        post(&admin, "/v1/blocklist", serde_json::json!({"domain": "propaganda.example", "legal_basis": "LCEN art. 6-1"}));
+    assert_eq!(status, 201, "{entry}");
+    let entry = entry["id"].as_str().expect("id").to_owned();
+    let oversight =
+        tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "qp", "--role", "oversight"]).stdout.trim().to_owned();
+    let (status, rec) = post(
+        &oversight,
+        &format!("/v1/blocklist/{entry}/recommendations"),
+        serde_json::json!({"recommendation": "lift", "reasons": "offline"}),
+    );
+    assert_eq!(status, 201, "{rec}");
+    let rec = rec["id"].as_str().expect("id").to_owned();
+    let log_size = || {
+        serde_json::from_str::<Value>(&node.call("GET", "/v1/log/head", Some(&admin), "", b"").2).expect("JSON")["size"]
+            .as_u64()
+            .expect("size")
+    };
+
+    let desk = signed_in(&node, "desk");
+    let csrf = desk.rsplit("tocsin_csrf=").next().expect("csrf").to_owned();
+    let form = "application/x-www-form-urlencoded";
+    let (_, _, page) = node.call_with("GET", "/console/blocklist", &[&desk], "", b"");
+    assert!(page.contains(&format!("action=\"/console/blocklist/{entry}/review\"")), "{page}");
+    // A review without a reason: refused next to the field, nothing logged.
+    let before = log_size();
+    let (status, _, page) = node.call_with(
+        "POST",
+        &format!("/console/blocklist/{entry}/review"),
+        &[&desk],
+        form,
+        format!("csrf={csrf}&outcome=keep&note=").as_bytes(),
+    );
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains(&format!("id=\"note-{entry}\" name=\"note\" rows=\"2\" aria-invalid=\"true\"")) && page.contains("id=\"note-error\""),
+        "{page}"
+    );
+    assert_eq!(log_size(), before);
+    // With one: recorded.
+    let (status, _, _) = node.call_with(
+        "POST",
+        &format!("/console/blocklist/{entry}/review"),
+        &[&desk],
+        form,
+        format!("csrf={csrf}&outcome=keep&note=still+online").as_bytes(),
+    );
+    assert_eq!(status, 303);
+    assert_eq!(log_size(), before + 1, "the review is logged");
+
+    // The recommendation to lift, accepted: the entry is lifted.
+    let (_, _, page) = node.call_with("GET", "/console/oversight", &[&desk], "", b"");
+    assert!(page.contains(&format!("action=\"/console/recommendations/{rec}/answer\"")), "{page}");
+    let (status, _, _) = node.call_with(
+        "POST",
+        &format!("/console/recommendations/{rec}/answer"),
+        &[&desk],
+        form,
+        format!("csrf={csrf}&accept=yes&note=agreed").as_bytes(),
+    );
+    assert_eq!(status, 303);
+    let (_, _, shown) = node.call("GET", &format!("/v1/blocklist/{entry}"), Some(&admin), "", b"");
+    assert!(shown.contains("\"state\":\"lifted\""), "{shown}");
+
+    // The qualified person sees the answer and no form at all.
+    let qp = signed_in(&node, "qp");
+    let (_, _, page) = node.call_with("GET", "/console/oversight", &[&qp], "", b"");
+    assert!(page.contains("agreed") && !page.contains("/answer\""), "{page}");
 }

@@ -6,7 +6,7 @@
 
 pub use charts::figures;
 pub use orders::{act as order_act, issue as order_issue, list as orders, new as new_order, show as order};
-pub use records::{bank, banks, blocklist, log, oversight};
+pub use records::{answer as answer_recommendation, bank, banks, blocklist, log, oversight, review_entry};
 pub use review::{decide as match_decide, match_preview, preview, queue as review_queue};
 pub(crate) use view::{asset, switch_language};
 

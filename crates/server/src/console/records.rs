@@ -31,13 +31,59 @@ async fn page(
     build: impl AsyncFnOnce(&Session) -> Result<(String, String), Problem>,
 ) -> Result<Response, Problem> {
     let Some(session) = view::session(state, headers).await? else { return Ok(view::to_sign_in()) };
-    match build(&session).await {
-        Ok((title, body)) => Ok(render(state, &session, StatusCode::OK, &title, here, &body)),
-        Err(p) => Ok(view::refusal(state, &session, &p, here)),
+    Ok(built(state, &session, here, StatusCode::OK, build(&session).await))
+}
+
+fn built(state: &State, session: &Session, here: &str, status: StatusCode, page: Result<(String, String), Problem>) -> Response {
+    match page {
+        Ok((title, body)) => render(state, session, status, &title, here, &body),
+        Err(p) => view::refusal(state, session, &p, here),
     }
 }
 
-fn entries_table(l: Lang, entries: &[Value]) -> String {
+/// A form on a page that the API refused: which item it was for, and the faults by field.
+#[derive(Default)]
+struct Failed {
+    id: String,
+    errors: Vec<(String, String)>,
+}
+
+impl Failed {
+    fn errors_for(&self, id: &str) -> &[(String, String)] {
+        if self.id == id { &self.errors } else { &[] }
+    }
+
+    fn status(&self) -> StatusCode {
+        if self.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }
+    }
+}
+
+/// Who may keep the blocklist and answer recommendations (the API's `KEEPERS`).
+const KEEPERS: &[&str] = &["admin", "issuer"];
+
+/// The review form of an active entry: keep it (the next review is 90 days on) or lift it.
+fn review_form(l: Lang, session: &Session, id: &str, errors: &[(String, String)]) -> String {
+    format!(
+        "<form method=\"post\" action=\"/console/blocklist/{id}/review\">{csrf}\
+         <label for=\"outcome-{id}\">{outcome}</label><select id=\"outcome-{id}\" name=\"outcome\"{oi}><option value=\"keep\">{keep}</option><option value=\"lift\">{lift}</option></select>{oe}\
+         <label for=\"note-{id}\">{note}</label><textarea id=\"note-{id}\" name=\"note\" rows=\"2\"{ni}></textarea>{ne}\
+         <button type=\"submit\">{record}</button></form>",
+        id = e(id),
+        csrf = session.csrf_field(),
+        outcome = l.t("Outcome", "Décision"),
+        oi = view::invalid(errors, "outcome"),
+        oe = view::field_error(errors, "outcome"),
+        keep = l.t("Keep (next review in 90 days)", "Maintenir (prochain réexamen dans 90 jours)"),
+        lift = l.t("Lift", "Lever"),
+        note = l.t("Why", "Motif"),
+        ni = view::invalid(errors, "note"),
+        ne = view::field_error(errors, "note"),
+        record = l.t("Record the review", "Enregistrer le réexamen"),
+    )
+}
+
+/// The entries; with `forms` (a keeper's view), a review form by each active one.
+fn entries_table(l: Lang, entries: &[Value], forms: Option<(&Session, &Failed)>) -> String {
     if entries.is_empty() {
         return format!("<p>{}</p>", l.t("None.", "Aucune."));
     }
@@ -45,8 +91,15 @@ fn entries_table(l: Lang, entries: &[Value]) -> String {
         .iter()
         .map(|x| {
             let overdue = x["review_overdue"] == true;
+            let form = match forms {
+                Some((session, failed)) if x["state"] == "active" => {
+                    format!("<td>{}</td>", review_form(l, session, s(x, "id"), failed.errors_for(s(x, "id"))))
+                }
+                Some(_) => "<td></td>".to_owned(),
+                None => String::new(),
+            };
             format!(
-                "<tr{cls}><td><code>{target}</code>{sub}</td><td>{kind}</td><td>{state}</td><td>{basis}</td><td>{reference}</td><td>{added}</td><td>{review}</td><td>{ends}</td></tr>",
+                "<tr{cls}><td><code>{target}</code>{sub}</td><td>{kind}</td><td>{state}</td><td>{basis}</td><td>{reference}</td><td>{added}</td><td>{review}</td><td>{ends}</td>{form}</tr>",
                 cls = if overdue { " class=\"overdue-row\"" } else { "" },
                 target = e(s(x, "target")),
                 sub = if x["subdomains"] == true { l.t(" and subdomains", " et sous-domaines") } else { "" },
@@ -64,7 +117,7 @@ fn entries_table(l: Lang, entries: &[Value]) -> String {
             )
         })
         .collect();
-    let headers = [
+    let mut headers = vec![
         l.t("Target", "Cible"),
         l.t("Kind", "Type"),
         l.t("State", "État"),
@@ -74,18 +127,88 @@ fn entries_table(l: Lang, entries: &[Value]) -> String {
         l.t("Next review (every 90 days)", "Prochain réexamen (tous les 90 jours)"),
         l.t("Ends", "Fin"),
     ];
+    if forms.is_some() {
+        headers.push(l.t("Review now", "Réexaminer"));
+    }
     view::table("", &headers, &rows)
+}
+
+async fn blocklist_page(state: &Arc<State>, session: &Session, failed: &Failed) -> Response {
+    let l = session.lang;
+    let page = async {
+        let entries = session.get(state, "/v1/blocklist").await?;
+        let entries = entries.as_array().cloned().unwrap_or_default();
+        let forms = session.has(KEEPERS).then_some((session, failed));
+        Ok((l.t("Blocklist", "Liste de blocage").to_owned(), entries_table(l, &entries, forms)))
+    };
+    built(state, session, "/console/blocklist", failed.status(), page.await)
 }
 
 /// `GET /console/blocklist`.
 pub async fn blocklist(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
-    page(&state, &headers, "/console/blocklist", async |session| {
-        let l = session.lang;
-        let entries = session.get(&state, "/v1/blocklist").await?;
-        let entries = entries.as_array().cloned().unwrap_or_default();
-        Ok((l.t("Blocklist", "Liste de blocage").to_owned(), entries_table(l, &entries)))
-    })
-    .await
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    Ok(blocklist_page(&state, &session, &Failed::default()).await)
+}
+
+/// Sends a console form on to the API as `request`; back to `back` when done, else the refusal's
+/// faults (by field) for the page to show.
+async fn forward(
+    state: &Arc<State>,
+    session: &Session,
+    path: &str,
+    request: &Value,
+    fallback: &str,
+) -> Result<Result<(), Vec<(String, String)>>, Problem> {
+    let (status, answer) = session.api(state, axum::http::Method::POST, path, Some(request)).await?;
+    if status.is_success() {
+        return Ok(Ok(()));
+    }
+    if status == StatusCode::FORBIDDEN {
+        return Err(Problem::Forbidden(&[]));
+    }
+    Ok(Err(view::faults(&answer, fallback)))
+}
+
+/// `POST /console/blocklist/{id}/review`: a keeper's review, sent on to the API.
+pub async fn review_entry(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    let values = view::form_pairs(&body);
+    if !super::csrf_ok(&headers, view::field(&values, "csrf")) {
+        return Ok(super::expired(&state, &session, "/console/blocklist"));
+    }
+    let request = serde_json::json!({ "outcome": view::field(&values, "outcome"), "note": view::field(&values, "note") });
+    let path = format!("/v1/blocklist/{}/review", view::url_encode(&id));
+    match forward(&state, &session, &path, &request, "note").await {
+        Ok(Ok(())) => Ok(view::see_other("/console/blocklist")),
+        Ok(Err(errors)) => Ok(blocklist_page(&state, &session, &Failed { id, errors }).await),
+        Err(p) => Ok(view::refusal(&state, &session, &p, "/console/blocklist")),
+    }
+}
+
+/// `POST /console/recommendations/{id}/answer`: the authority's answer, sent on to the API.
+pub async fn answer(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    let values = view::form_pairs(&body);
+    if !super::csrf_ok(&headers, view::field(&values, "csrf")) {
+        return Ok(super::expired(&state, &session, "/console/oversight"));
+    }
+    let request = serde_json::json!({ "accept": view::field(&values, "accept") == "yes", "note": view::field(&values, "note") });
+    let path = format!("/v1/recommendations/{}/answer", view::url_encode(&id));
+    match forward(&state, &session, &path, &request, "note").await {
+        Ok(Ok(())) => Ok(view::see_other("/console/oversight")),
+        Ok(Err(errors)) => Ok(oversight_page(&state, &session, &Failed { id, errors }).await),
+        Err(p) => Ok(view::refusal(&state, &session, &p, "/console/oversight")),
+    }
 }
 
 /// `GET /console/banks`.
@@ -165,10 +288,36 @@ pub async fn bank(Shared(state): Shared<Arc<State>>, headers: HeaderMap, Path(na
 
 /// `GET /console/oversight`: recommendations and their answers, and reviews overdue.
 pub async fn oversight(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
-    page(&state, &headers, "/console/oversight", async |session| {
+    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
+    Ok(oversight_page(&state, &session, &Failed::default()).await)
+}
+
+/// The answer form of a recommendation not yet answered (for the authority's keepers).
+fn answer_form(l: Lang, session: &Session, id: &str, errors: &[(String, String)]) -> String {
+    format!(
+        "<form method=\"post\" action=\"/console/recommendations/{id}/answer\">{csrf}\
+         <fieldset><legend>{answer}</legend><input type=\"radio\" name=\"accept\" value=\"yes\" id=\"accept-{id}\" checked><label for=\"accept-{id}\" class=\"inline\">{yes}</label>\
+         <input type=\"radio\" name=\"accept\" value=\"no\" id=\"decline-{id}\"><label for=\"decline-{id}\" class=\"inline\">{no}</label></fieldset>\
+         <label for=\"answer-note-{id}\">{note}</label><textarea id=\"answer-note-{id}\" name=\"note\" rows=\"2\"{ni}></textarea>{ne}\
+         <button type=\"submit\">{send}</button></form>",
+        id = e(id),
+        csrf = session.csrf_field(),
+        answer = l.t("Answer", "Réponse"),
+        yes = l.t("Accept (an accepted lift lifts the entry)", "Accepter (une levée acceptée lève l'entrée)"),
+        no = l.t("Decline", "Refuser"),
+        note = l.t("Why", "Motif"),
+        ni = view::invalid(errors, "note"),
+        ne = view::field_error(errors, "note"),
+        send = l.t("Send the answer", "Envoyer la réponse"),
+    )
+}
+
+async fn oversight_page(state: &Arc<State>, session: &Session, failed: &Failed) -> Response {
+    let keeper = session.has(KEEPERS);
+    let page = async {
         let l = session.lang;
-        let recommendations = session.get(&state, "/v1/recommendations").await?;
-        let overdue = session.get(&state, "/v1/blocklist?overdue=true").await?;
+        let recommendations = session.get(state, "/v1/recommendations").await?;
+        let overdue = session.get(state, "/v1/blocklist?overdue=true").await?;
         let rows: String = recommendations
             .as_array()
             .into_iter()
@@ -178,6 +327,7 @@ pub async fn oversight(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
                     Some(a) => {
                         format!("{} — {} ({}, {})", e(a), e(s(r, "answer_note")), e(s(r, "answered_by")), e(&day(s(r, "answered_at"))))
                     }
+                    None if keeper => answer_form(l, session, s(r, "id"), failed.errors_for(s(r, "id"))),
                     None => format!("<strong class=\"overdue\">{}</strong>", l.t("unanswered", "sans réponse")),
                 };
                 format!(
@@ -204,11 +354,11 @@ pub async fn oversight(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
             recs = l.t("Recommendations and answers", "Recommandations et réponses"),
             table = view::table("", &headers, &rows),
             overdue_t = l.t("Reviews overdue", "Réexamens en retard"),
-            overdue = entries_table(l, overdue.as_array().map_or(&[][..], Vec::as_slice)),
+            overdue = entries_table(l, overdue.as_array().map_or(&[][..], Vec::as_slice), keeper.then_some((session, failed))),
         );
         Ok((l.t("Oversight", "Contrôle").to_owned(), body))
-    })
-    .await
+    };
+    built(state, session, "/console/oversight", failed.status(), page.await)
 }
 
 /// `GET /console/log`: the log checked entry by entry against the node's signed head, as
