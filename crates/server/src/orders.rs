@@ -210,7 +210,9 @@ pub async fn issue(
     let mut faults = Vec::new();
     let peer = state.store.peers().await?.into_iter().find(|p| p.name == request.to);
     if peer.is_none() {
-        faults.push(("to".to_owned(), format!("no peer {:?}", request.to)));
+        let fault =
+            if request.to.is_empty() { "required: the platform's peer name".to_owned() } else { format!("no peer {:?}", request.to) };
+        faults.push(("to".to_owned(), fault));
     }
     let id = new_id()?;
     let mut targets = Vec::with_capacity(request.targets.len());

@@ -79,14 +79,11 @@ impl Session {
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), Problem> {
         use tower::ServiceExt;
-        let mut request = axum::http::Request::builder()
+        let request = axum::http::Request::builder()
             .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(header::CONTENT_TYPE, "application/json");
-        if self.lang == Lang::Fr {
-            request = request.header(header::ACCEPT_LANGUAGE, "fr");
-        }
         let body = body.map(Value::to_string).unwrap_or_default();
         let request = request.body(axum::body::Body::from(body)).map_err(|_| Problem::Internal)?;
         let response = crate::api(state.clone()).oneshot(request).await.map_err(|_| Problem::Internal)?;
