@@ -197,6 +197,8 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
 
     let driver = Driver::start();
     let issuer = driver.browser("issuer");
+    issuer.open(&format!("{authority_url}/"));
+    look(&issuer, "sign-in");
     sign_in(&issuer, &authority_url, "night-desk");
     look(&issuer, "authority-orders-empty");
     // The check above can fail: a field without a label is noticed.
@@ -205,6 +207,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
 
     // A form with bad fields: each refusal next to its field, and no order made.
     issuer.click("a[href='/console/orders/new']");
+    look(&issuer, "authority-order-form");
     issuer.fill("#targets", "ftp://videohost.example/v/1.jpg");
     issuer.fill("#legal_basis", "");
     issuer.fill("#language", "english");
@@ -266,10 +269,14 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     // By its address: the live list may redraw between finding the link and clicking it.
     let href = operator.eval("return document.querySelector('tbody a').getAttribute('href');", serde_json::json!([]));
     operator.open(&format!("{platform_url}{}", href.as_str().expect("a link")));
+    look(&operator, "platform-order-to-answer");
     operator.fill("textarea[name=reason]", "Terrorist content under TCO Art. 2(7)(a).");
     operator.click("form[action$='/accept'] button");
     operator.wait_until("executed", "return document.querySelector('.state-executed') !== null;", true);
     look(&operator, "platform-order-executed");
+    operator.open(&format!("{platform_url}/console/banks/stay-down"));
+    operator.wait_until("the removed image's hashes", "return document.querySelectorAll('tbody tr').length >= 3;", true);
+    look(&operator, "platform-stay-down-bank");
     issuer.open(&format!("{authority_url}{order_path}"));
     issuer.wait_until(
         "the feedback",
