@@ -131,7 +131,8 @@ pub struct DecisionRequest {
     responses(
         (status = 200, description = "Decided", body = MatchRecordView),
         (status = 404, description = "No such match", body = crate::problem::Body, content_type = "application/problem+json"),
-        (status = 409, description = "Not waiting for review, or no reason given", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for review", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 422, description = "No decision, or a reason that is not 1 to 2000 printable characters", body = crate::problem::Body, content_type = "application/problem+json"),
     ))]
 pub async fn decide(
     caller: Caller,
@@ -141,8 +142,10 @@ pub async fn decide(
 ) -> Result<Json<MatchRecordView>, Problem> {
     caller.require(MODERATORS)?;
     let request = body.parse()?;
-    if request.reason.trim().is_empty() || request.reason.chars().count() > 2000 {
-        return Err(Problem::Refused("reason: 1 to 2000 characters".to_owned()));
+    // Checked before the store sees it: PostgreSQL refuses text with a NUL byte.
+    crate::problem::printable("reason", &request.reason, 1, 2000)?;
+    if id.parse::<tocsin_model::Ulid>().is_err() {
+        return Err(Problem::NotFound(format!("no match {id:?}")));
     }
     let decision = match request.decision {
         Decision::Confirmed => "confirmed",

@@ -293,3 +293,56 @@ fn scans_past_the_queue_are_refused_with_retry_after_and_the_rest_are_answered()
     assert!(answers.iter().all(|(status, _)| *status == 200 || *status == 503), "{answers:?}");
     assert!(answers.iter().any(|(status, _)| *status == 200), "those with a place are answered");
 }
+
+#[test]
+fn on_postgres_a_lookup_that_matches_a_review_bank_waits_for_a_decision_and_bad_decisions_change_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = crate::helpers::Database::postgres("matches");
+    let admin =
+        tocsin_in(dir.path(), &[&["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"][..], &db.args()].concat())
+            .stdout
+            .trim()
+            .to_owned();
+    let moderator =
+        tocsin_in(dir.path(), &[&["admin", "token", "--data", ".", "--account", "mod", "--role", "reviewer"][..], &db.args()].concat())
+            .stdout
+            .trim()
+            .to_owned();
+    let node = Node::start(dir.path(), &db.args(), &[]);
+    let call = |token: &str, path: &str, body: Value| {
+        let (status, _, text) = node.call("POST", path, Some(token), "application/json", body.to_string().as_bytes());
+        (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+    };
+    assert_eq!(call(&admin, "/v1/banks", json!({"name": "gifct-review", "action": "review"})).0, 201);
+    assert_eq!(call(&admin, "/v1/banks/gifct-review/signals", json!({"signals": [{"type": "md5", "value": "a".repeat(32)}]})).0, 200);
+    let (status, found) = call(&admin, "/v1/lookup", json!({"signals": [{"type": "md5", "value": "a".repeat(32)}]}));
+    assert_eq!((status, found["verdict"].as_str()), (200, Some("review")), "{found}");
+    let id = found["match_id"].as_str().expect("kept").to_owned();
+    let (_, _, queue) = node.call("GET", "/v1/matches?pending=true", Some(&moderator), "", b"");
+    let queue: Value = serde_json::from_str(&queue).expect("JSON");
+    assert_eq!(queue.as_array().map(|q| q.iter().map(|m| m["id"].clone()).collect::<Vec<_>>()), Some(vec![json!(id)]));
+    let (_, _, misses) = node.call("GET", "/v1/matches", Some(&moderator), "", b"");
+    assert_eq!(
+        serde_json::from_str::<Value>(&misses).expect("JSON").as_array().map(Vec::len),
+        Some(1),
+        "a lookup that matched nothing is not kept"
+    );
+
+    let decide = |token: &str, id: &str, body: Value| call(token, &format!("/v1/matches/{id}/decision"), body);
+    let size = || serde_json::from_str::<Value>(&node.call("GET", "/v1/log/head", Some(&admin), "", b"").2).expect("JSON")["size"].clone();
+    let before = size();
+    for (token, id, body, status) in [
+        (&moderator, id.as_str(), json!({"decision": "confirmed", "reason": "with a NUL \u{0} byte"}), 422),
+        (&moderator, id.as_str(), json!({"decision": "confirmed", "reason": " "}), 422),
+        (&moderator, id.as_str(), json!({"decision": "maybe", "reason": "x"}), 422),
+        (&moderator, "nul%00", json!({"decision": "confirmed", "reason": "x"}), 404),
+        (&moderator, "01M8NBJZ9R3XRCERC33TX8ZJ49", json!({"decision": "confirmed", "reason": "x"}), 404),
+        (&admin, id.as_str(), json!({"decision": "confirmed", "reason": "x"}), 403),
+    ] {
+        assert_eq!(decide(token, id, body.clone()).0, status, "{id} {body}");
+    }
+    assert_eq!(size(), before, "refusals change nothing");
+    let (status, decided) = decide(&moderator, &id, json!({"decision": "cleared", "reason": "a news report about the attack"}));
+    assert_eq!((status, decided["status"].as_str()), (200, Some("cleared")), "{decided}");
+    assert_eq!(decide(&moderator, &id, json!({"decision": "confirmed", "reason": "x"})).0, 409, "decided once");
+}

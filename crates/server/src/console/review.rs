@@ -193,6 +193,9 @@ pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap
     if !session.has(MODERATORS) {
         return Err(Problem::Forbidden(MODERATORS));
     }
+    if id.parse::<tocsin_model::Ulid>().is_err() {
+        return Err(Problem::NotFound(format!("no match {id:?}")));
+    }
     let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
     let sha256 =
         found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
@@ -228,6 +231,10 @@ pub async fn preview(
     let Some(session) = view::session(&state, &headers).await? else { return Err(Problem::Unauthenticated) };
     if !session.has(MODERATORS) {
         return Err(Problem::Forbidden(MODERATORS));
+    }
+    // Only an id that can be one reaches the store (PostgreSQL refuses text with a NUL byte).
+    if id.parse::<tocsin_model::Ulid>().is_err() {
+        return Err(Problem::NotFound(format!("no order {id:?}")));
     }
     let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
     let fields: Value = serde_json::from_str(&row.body).map_err(|_| Problem::Internal)?;
