@@ -178,11 +178,6 @@ fn canonical_host(authority: &[u8]) -> Vec<u8> {
         Some(at) => &authority[at + 1..],
         None => authority,
     };
-    if let Some(v6) = host.strip_prefix(b"[")
-        && let Some(close) = v6.iter().position(|&b| b == b']')
-    {
-        return canonical_ipv6(&v6[..close]);
-    }
     // A port, then stray dots, until neither is left: stripping one can expose the other
     // (`a:1.:2`), and a canonical form must canonicalise to itself.
     let mut dotted = host.to_vec();
@@ -197,6 +192,11 @@ fn canonical_host(authority: &[u8]) -> Vec<u8> {
         if dotted.len() == before {
             break;
         }
+    }
+    // An IPv6 literal is the whole host once port and dots are gone: judged on what is left, so
+    // that `.[::1]` and `[]x` read the same the first time and the second.
+    if let Some(inside) = dotted.strip_prefix(b"[").and_then(|v6| v6.strip_suffix(b"]")) {
+        return canonical_ipv6(inside);
     }
     if let Some(ip) = parse_ipv4(&dotted) {
         return ip.to_string().into_bytes();

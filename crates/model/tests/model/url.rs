@@ -90,6 +90,11 @@ fn ipv6_hosts_are_compressed_and_mapped_ipv4_becomes_ipv4() {
     assert_eq!(canonical(b"http://[2001:db8::1]:8443/x"), "http://[2001:db8::1]/x");
     assert_eq!(canonical(b"http://[::ffff:1.2.3.4]/"), "http://1.2.3.4/");
     assert_eq!(canonical(b"http://[64:ff9b::1.2.3.4]/"), "http://1.2.3.4/");
+    // A bracketed host is judged once dots and port are gone, so a canonical form reads the same
+    // again (found by the fixed-point property: `.[]\x0e` once gave `[]%0E`, then `[]`).
+    assert_eq!(canonical(b"http://.[2001:DB8::1]./x"), "http://[2001:db8::1]/x");
+    let odd = canonical(b".[]\x0e");
+    assert_eq!(canonical(odd.as_bytes()), odd);
 }
 
 #[test]
