@@ -192,6 +192,23 @@ pub async fn home(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Resu
     }
 }
 
+/// A console form as posted: its session and fields once its CSRF code is checked, or the page
+/// to answer with instead (sign-in without a session; "expired" without the code, whose link
+/// goes back to `back`).
+async fn posted(
+    state: &State,
+    headers: &HeaderMap,
+    body: &[u8],
+    back: impl FnOnce(&[(String, String)]) -> String,
+) -> Result<Result<(view::Session, Vec<(String, String)>), Response>, Problem> {
+    let Some(session) = view::session(state, headers).await? else { return Ok(Err(view::to_sign_in())) };
+    let values = view::form_pairs(body);
+    if !csrf_ok(headers, view::field(&values, "csrf")) {
+        return Ok(Err(expired(state, &session, &back(&values))));
+    }
+    Ok(Ok((session, values)))
+}
+
 /// The answer to a console form sent without its CSRF code: the page again, saying so.
 fn expired(state: &State, session: &view::Session, here: &str) -> Response {
     let l = session.lang;

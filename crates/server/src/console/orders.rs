@@ -349,11 +349,10 @@ fn issue_request(values: &[(String, String)]) -> Result<Value, Vec<(String, Stri
 /// `POST /console/orders`: the form, sent on to `POST /v1/orders`; the new order's page, or the
 /// form again with each refused field marked.
 pub async fn issue(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
-    let values = view::form_pairs(&body);
-    if !super::csrf_ok(&headers, field(&values, "csrf")) {
-        return Ok(super::expired(&state, &session, "/console/orders/new"));
-    }
+    let (session, values) = match super::posted(&state, &headers, &body, |_| "/console/orders/new".to_owned()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
     let request = match issue_request(&values) {
         Ok(request) => request,
         Err(faults) => return form_page(&state, &session, &values, &faults).await,
@@ -704,12 +703,14 @@ pub async fn act(
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
-    let values = view::form_pairs(&body);
-    let back = if field(&values, "back") == "review" { "/console/review".to_owned() } else { format!("/console/orders/{id}") };
-    if !super::csrf_ok(&headers, field(&values, "csrf")) {
-        return Ok(super::expired(&state, &session, &back));
-    }
+    let back_to = |values: &[(String, String)]| {
+        if field(values, "back") == "review" { "/console/review".to_owned() } else { format!("/console/orders/{id}") }
+    };
+    let (session, values) = match super::posted(&state, &headers, &body, back_to).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
+    let back = back_to(&values);
     let request = match action.as_str() {
         "accept" | "reject" | "withdraw" => json!({ "reason": field(&values, "reason") }),
         "clarify" => json!({ "text": field(&values, "text") }),

@@ -150,25 +150,6 @@ pub async fn blocklist(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
     Ok(blocklist_page(&state, &session, &Failed::default()).await)
 }
 
-/// Sends a console form on to the API as `request`; back to `back` when done, else the refusal's
-/// faults (by field) for the page to show.
-async fn forward(
-    state: &Arc<State>,
-    session: &Session,
-    path: &str,
-    request: &Value,
-    fallback: &str,
-) -> Result<Result<(), Vec<(String, String)>>, Problem> {
-    let (status, answer) = session.api(state, axum::http::Method::POST, path, Some(request)).await?;
-    if status.is_success() {
-        return Ok(Ok(()));
-    }
-    if status == StatusCode::FORBIDDEN {
-        return Err(Problem::Forbidden(&[]));
-    }
-    Ok(Err(view::faults(&answer, fallback)))
-}
-
 /// `POST /console/blocklist/{id}/review`: a keeper's review, sent on to the API.
 pub async fn review_entry(
     Shared(state): Shared<Arc<State>>,
@@ -176,14 +157,13 @@ pub async fn review_entry(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
-    let values = view::form_pairs(&body);
-    if !super::csrf_ok(&headers, view::field(&values, "csrf")) {
-        return Ok(super::expired(&state, &session, "/console/blocklist"));
-    }
+    let (session, values) = match super::posted(&state, &headers, &body, |_| "/console/blocklist".to_owned()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
     let request = serde_json::json!({ "outcome": view::field(&values, "outcome"), "note": view::field(&values, "note") });
     let path = format!("/v1/blocklist/{}/review", view::url_encode(&id));
-    match forward(&state, &session, &path, &request, "note").await {
+    match session.send(&state, &path, &request, "note").await {
         Ok(Ok(())) => Ok(view::see_other("/console/blocklist")),
         Ok(Err(errors)) => Ok(blocklist_page(&state, &session, &Failed { id, errors }).await),
         Err(p) => Ok(view::refusal(&state, &session, &p, "/console/blocklist")),
@@ -197,14 +177,13 @@ pub async fn answer(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
-    let values = view::form_pairs(&body);
-    if !super::csrf_ok(&headers, view::field(&values, "csrf")) {
-        return Ok(super::expired(&state, &session, "/console/oversight"));
-    }
+    let (session, values) = match super::posted(&state, &headers, &body, |_| "/console/oversight".to_owned()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
     let request = serde_json::json!({ "accept": view::field(&values, "accept") == "yes", "note": view::field(&values, "note") });
     let path = format!("/v1/recommendations/{}/answer", view::url_encode(&id));
-    match forward(&state, &session, &path, &request, "note").await {
+    match session.send(&state, &path, &request, "note").await {
         Ok(Ok(())) => Ok(view::see_other("/console/oversight")),
         Ok(Err(errors)) => Ok(oversight_page(&state, &session, &Failed { id, errors }).await),
         Err(p) => Ok(view::refusal(&state, &session, &p, "/console/oversight")),

@@ -172,18 +172,17 @@ pub async fn decide(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Ok(view::to_sign_in()) };
-    let values = view::form_pairs(&body);
-    if !super::csrf_ok(&headers, view::field(&values, "csrf")) {
-        return Ok(super::expired(&state, &session, "/console/review"));
-    }
+    let (session, values) = match super::posted(&state, &headers, &body, |_| "/console/review".to_owned()).await? {
+        Ok(posted) => posted,
+        Err(answer) => return Ok(answer),
+    };
     let request = serde_json::json!({ "decision": view::field(&values, "decision"), "reason": view::field(&values, "reason") });
     let path = format!("/v1/matches/{}/decision", view::url_encode(&id));
-    let (status, answer) = session.api(&state, axum::http::Method::POST, &path, Some(&request)).await?;
-    if status.is_success() {
-        return Ok(view::see_other("/console/review"));
+    match session.send(&state, &path, &request, "reason").await {
+        Ok(Ok(())) => Ok(view::see_other("/console/review")),
+        Ok(Err(errors)) => queue_page(&state, &session, &errors, "decision", &id).await,
+        Err(p) => Ok(view::refusal(&state, &session, &p, "/console/review")),
     }
-    queue_page(&state, &session, &view::faults(&answer, "reason"), "decision", &id).await
 }
 
 /// `GET /console/match-preview/{id}`: the copy of an upload kept for its review (moderators

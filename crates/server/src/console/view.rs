@@ -92,6 +92,26 @@ impl Session {
         Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
     }
 
+    /// Sends a form on to the API as `request` (a POST to `path`): done, or the refusal's faults
+    /// by field (`fallback` names the field of a refusal that names none); 403 is the page's
+    /// refusal.
+    pub(crate) async fn send(
+        &self,
+        state: &Arc<State>,
+        path: &str,
+        request: &Value,
+        fallback: &str,
+    ) -> Result<Result<(), Vec<(String, String)>>, Problem> {
+        let (status, answer) = self.api(state, Method::POST, path, Some(request)).await?;
+        if status.is_success() {
+            return Ok(Ok(()));
+        }
+        if status == StatusCode::FORBIDDEN {
+            return Err(Problem::Forbidden(&[]));
+        }
+        Ok(Err(faults(&answer, fallback)))
+    }
+
     /// [`Session::api`] for a read that must succeed: a refusal becomes the page's error.
     pub(crate) async fn get(&self, state: &Arc<State>, path: &str) -> Result<Value, Problem> {
         let (status, body) = self.api(state, Method::GET, path, None).await?;
