@@ -493,7 +493,16 @@ fn each_role_sees_only_its_pages_and_the_api_refuses_what_the_navigation_leaves_
         for page in pages {
             let offered = home.contains(&format!("<a href=\"{page}\""));
             assert_eq!(offered, may.contains(&page), "{role}: {page} in the navigation");
-            let (status, _, body) = node.call_with("GET", page, &[&cookie], "", b"");
+            let (status, head, body) = node.call_with("GET", page, &[&cookie], "", b"");
+            // No script or style from elsewhere, no framing, nothing cached, no address leaked.
+            for header in [
+                "content-security-policy: default-src 'self'",
+                "frame-ancestors 'none'",
+                "cache-control: no-store",
+                "referrer-policy: same-origin",
+            ] {
+                assert!(head.contains(header), "{page}: {header} in {head}");
+            }
             if may.contains(&page) {
                 assert_eq!(status, 200, "{role} opens {page}: {body}");
             } else {

@@ -224,6 +224,9 @@ pub(crate) fn render(state: &State, session: &Session, status: StatusCode, title
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         ),
     );
+    // Order ids in the console's addresses stay on this node.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if session.new_csrf {
         h.insert(header::SET_COOKIE, set_cookie(state, CSRF, &session.csrf, 12 * 3600));
     }
