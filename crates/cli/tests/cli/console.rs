@@ -414,6 +414,14 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.wait_until("French", "return document.documentElement.lang === 'fr';", false);
     assert!(issuer.source().contains("Chronologie"));
     look(&issuer, "authority-order-timeline-fr");
+    // Refusals in French too.
+    issuer.open(&format!("{authority_url}/console/orders/new"));
+    issuer.fill("#targets", "ftp://videohost.example/v/1.jpg");
+    issuer.click("form[action='/console/orders'] button[type=submit]");
+    issuer.wait_until("the form comes back", "return document.querySelector('.field-error') !== null;", false);
+    assert_eq!(issuer.text("#legal_basis-error"), "obligatoire");
+    assert!(issuer.text("#targets-error").contains("seules les URL http et https"), "{}", issuer.text("#targets-error"));
+    look(&issuer, "authority-order-form-refused-fr");
     issuer.open(&format!("{authority_url}/console/figures"));
     assert!(issuer.has("svg.chart .marker"), "the one-hour line");
     look(&issuer, "authority-figures-fr");

@@ -11,6 +11,7 @@ pub use review::{decide as match_decide, match_preview, preview, queue as review
 pub(crate) use view::{asset, switch_language};
 
 mod charts;
+mod french;
 mod orders;
 mod records;
 mod review;

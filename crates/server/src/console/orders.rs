@@ -151,6 +151,9 @@ const REASONS: &[(&str, &str, &str)] = &[
     ("threaten", "(e) threatens to commit a terrorist offence", "(e) menace de commettre une infraction terroriste"),
 ];
 
+/// The API's default redress text (TCO Art. 9), in French.
+const DEFAULT_REDRESS_FR: &str = "Le fournisseur de services d'hébergement et le fournisseur de contenus peuvent contester cette injonction devant les juridictions de l'État membre d'émission (règlement (UE) 2021/784, art. 9).";
+
 /// The kind of control a form field is.
 #[derive(Clone, Copy)]
 enum Control {
@@ -203,8 +206,9 @@ async fn form_page(
             format!("<li><input type=\"checkbox\" name=\"reasons\" value=\"{key}\" id=\"reason-{key}\"{}><label for=\"reason-{key}\" class=\"inline\">{}</label></li>", checked(on), l.t(en, fr))
         })
         .collect();
-    let redress = if fresh { e(crate::orders::DEFAULT_REDRESS) } else { v("redress") };
-    let language = if fresh { "en".to_owned() } else { v("language") };
+    // A new order starts in the page's language, redress text included.
+    let redress = if fresh { e(l.t(crate::orders::DEFAULT_REDRESS, DEFAULT_REDRESS_FR)) } else { v("redress") };
+    let language = if fresh { l.code().to_owned() } else { v("language") };
     let told = fresh || field(values, "provider_may_be_told") == "yes";
     let summary = if errors.is_empty() {
         String::new()
@@ -355,7 +359,7 @@ pub async fn issue(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: 
     };
     let request = match issue_request(&values) {
         Ok(request) => request,
-        Err(faults) => return form_page(&state, &session, &values, &faults).await,
+        Err(faults) => return form_page(&state, &session, &values, &view::in_language(session.lang, faults)).await,
     };
     let mut request = request;
     // Fields left empty in the form take the API's defaults.
@@ -369,7 +373,7 @@ pub async fn issue(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: 
     if status == StatusCode::FORBIDDEN {
         return Ok(view::refusal(&state, &session, &Problem::Forbidden(&[]), "/console/orders/new"));
     }
-    form_page(&state, &session, &values, &faults(&answer, "targets")).await
+    form_page(&state, &session, &values, &faults(session.lang, &answer, "targets")).await
 }
 
 fn event_name(l: Lang, event: &str) -> String {
@@ -723,7 +727,7 @@ pub async fn act(
         return Ok(view::see_other(&back));
     }
     let fallback = if action == "clarify" { "text" } else { "reason" };
-    let mut errors = faults(&answer, fallback);
+    let mut errors = faults(session.lang, &answer, fallback);
     // A ground that is none of the four comes back as a body error naming no field.
     if action == "inability" && status == StatusCode::UNPROCESSABLE_ENTITY {
         errors = vec![("ground".to_owned(), answer["detail"].as_str().unwrap_or("").to_owned())];

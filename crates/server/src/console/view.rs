@@ -109,7 +109,7 @@ impl Session {
         if status == StatusCode::FORBIDDEN {
             return Err(Problem::Forbidden(&[]));
         }
-        Ok(Err(faults(&answer, fallback)))
+        Ok(Err(faults(self.lang, &answer, fallback)))
     }
 
     /// [`Session::api`] for a read that must succeed: a refusal becomes the page's error.
@@ -335,8 +335,21 @@ pub(crate) fn invalid(errors: &[(String, String)], name: &str) -> String {
 }
 
 /// The fields at fault in a refusal from the API (`errors`), or its detail as one fault of
-/// `fallback` when it names none.
-pub(crate) fn faults(problem: &Value, fallback: &str) -> Vec<(String, String)> {
+/// `fallback` when it names none; in the reader's language.
+pub(crate) fn faults(l: Lang, problem: &Value, fallback: &str) -> Vec<(String, String)> {
+    in_language(l, api_faults(problem, fallback))
+}
+
+/// `faults` with each message in the reader's language (the API and the form's own checks speak
+/// English).
+pub(crate) fn in_language(l: Lang, faults: Vec<(String, String)>) -> Vec<(String, String)> {
+    match l {
+        Lang::En => faults,
+        Lang::Fr => faults.into_iter().map(|(field, detail)| (field, super::french::translate(&detail))).collect(),
+    }
+}
+
+fn api_faults(problem: &Value, fallback: &str) -> Vec<(String, String)> {
     let listed: Vec<(String, String)> = problem["errors"]
         .as_array()
         .into_iter()
