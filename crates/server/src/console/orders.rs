@@ -39,16 +39,13 @@ pub(crate) fn deadline_cell(l: Lang, order: &Value, now: i64) -> String {
     time_tag(deadline, "countdown", &format!("{} {}", span(deadline - now), l.t("left", "restantes")))
 }
 
-/// The order list, overdue first, then open ones by deadline, then the rest newest first.
-pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str) -> Result<Response, Problem> {
-    let l = session.lang;
-    let mut orders = match session.get(state, "/v1/orders").await {
-        Ok(Value::Array(orders)) => orders,
-        Ok(_) => Vec::new(),
-        Err(p) => return Ok(view::refusal(state, session, &p, here)),
-    };
-    let names = peer_names(state).await?;
-    let now = crate::messaging::now_ms() as i64;
+/// Settled orders the list shows, newest first (every open order is shown).
+const SETTLED_SHOWN: usize = 200;
+
+/// Puts the list in the order a night shift reads it (overdue, then open by deadline, then
+/// settled, newest first) and keeps every open order and the latest settled ones: how many were
+/// left out.
+fn arrange(orders: &mut Vec<Value>) -> usize {
     let rank = |o: &Value| {
         let open = !settled(o["state"].as_str().unwrap_or(""));
         (
@@ -59,6 +56,23 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
         )
     };
     orders.sort_by_key(rank);
+    let open = orders.iter().filter(|o| !settled(o["state"].as_str().unwrap_or(""))).count();
+    let hidden = orders.len().saturating_sub(open + SETTLED_SHOWN);
+    orders.truncate(open + SETTLED_SHOWN);
+    hidden
+}
+
+/// The order list, overdue first, then open ones by deadline, then the rest newest first.
+pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str) -> Result<Response, Problem> {
+    let l = session.lang;
+    let mut orders = match session.get(state, "/v1/orders").await {
+        Ok(Value::Array(orders)) => orders,
+        Ok(_) => Vec::new(),
+        Err(p) => return Ok(view::refusal(state, session, &p, here)),
+    };
+    let names = peer_names(state).await?;
+    let now = crate::messaging::now_ms() as i64;
+    let hidden = arrange(&mut orders);
     let rows: String = orders
         .iter()
         .map(|o| {
@@ -105,8 +119,19 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
         );
         view::table(caption, &headers, &rows)
     };
+    let older = if hidden > 0 {
+        format!(
+            "<p class=\"hint\">{hidden} {}</p>",
+            l.t(
+                "older settled orders are not shown here (the API lists them all).",
+                "injonctions closes plus anciennes ne sont pas affichées ici (l'API les liste toutes)."
+            )
+        )
+    } else {
+        String::new()
+    };
     let body = format!(
-        "{new}<div data-live=\"5\" aria-live=\"polite\">{table}</div><noscript><p>{}</p></noscript>",
+        "{new}<div data-live=\"5\" aria-live=\"polite\">{table}{older}</div><noscript><p>{}</p></noscript>",
         l.t("Reload the page to see new states.", "Rechargez la page pour voir les nouveaux états.")
     );
     Ok(render(state, session, StatusCode::OK, l.t("Orders", "Injonctions"), here, &body))
@@ -736,4 +761,32 @@ pub async fn act(
         return super::review::queue_page(&state, &session, &errors, &action, &id).await;
     }
     detail_page(&state, &session, &id, &errors, &action).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_list_puts_overdue_orders_first_then_open_ones_by_deadline_and_keeps_every_open_one() {
+        let mut orders = vec![
+            json!({"id": "settled-old", "state": "executed", "issued_at": 1}),
+            json!({"id": "open-late-deadline", "state": "received", "deadline_at": 900, "issued_at": 5}),
+            json!({"id": "overdue", "state": "received", "overdue": true, "deadline_at": 100, "issued_at": 2}),
+            json!({"id": "open-early-deadline", "state": "delivered", "deadline_at": 500, "issued_at": 6}),
+            json!({"id": "settled-new", "state": "rejected", "issued_at": 9}),
+        ];
+        assert_eq!(arrange(&mut orders), 0);
+        let ids: Vec<&str> = orders.iter().filter_map(|o| o["id"].as_str()).collect();
+        assert_eq!(ids, ["overdue", "open-early-deadline", "open-late-deadline", "settled-new", "settled-old"]);
+
+        let mut many: Vec<Value> = (0..SETTLED_SHOWN as i64 + 30).map(|i| json!({"state": "executed", "issued_at": i})).collect();
+        many.extend((0..3).map(|i| json!({"state": "received", "issued_at": i, "deadline_at": i})));
+        assert_eq!(arrange(&mut many), 30, "the oldest settled orders are left out");
+        assert_eq!(many.len(), SETTLED_SHOWN + 3);
+        assert_eq!(many.iter().filter(|o| o["state"] == "received").count(), 3, "never an open one");
+        assert_eq!(many.last().and_then(|o| o["issued_at"].as_i64()), Some(30), "the newest settled ones are kept");
+    }
 }
