@@ -16,6 +16,9 @@ use crate::problem::Problem;
 
 const MODERATORS: &[&str] = &["reviewer", "operator"];
 
+/// Orders the queue shows at once.
+const QUEUE_SHOWN: usize = 50;
+
 /// The queue, oldest first, with `errors` shown by the form of `action` on order `failed`.
 pub(crate) async fn queue_page(
     state: &Arc<State>,
@@ -36,6 +39,9 @@ pub(crate) async fn queue_page(
     };
     let mut waiting: Vec<&Value> = orders.iter().filter(|o| o["side"] == "received" && o["state"] == "received").collect();
     waiting.sort_by_key(|o| o["received_at"].as_i64().unwrap_or(0));
+    // The oldest first, a page of them: each card reads its order in full.
+    let more = waiting.len().saturating_sub(QUEUE_SHOWN);
+    waiting.truncate(QUEUE_SHOWN);
     let names = super::orders::peer_names(state).await?;
     let now = crate::messaging::now_ms() as i64;
     let mut cards = String::new();
@@ -81,7 +87,10 @@ pub(crate) async fn queue_page(
     if cards.is_empty() {
         cards = format!("<p>{}</p>", l.t("No order waits for review.", "Aucune injonction n'attend d'examen."));
     }
-    let matches = match session.get(state, "/v1/matches?pending=true").await {
+    if more > 0 {
+        cards += &format!("<p class=\"hint\">{more} {}</p>", l.t("more wait after these.", "autres attendent après celles-ci."));
+    }
+    let matches = match session.get(state, &format!("/v1/matches?pending=true&limit={QUEUE_SHOWN}")).await {
         Ok(Value::Array(matches)) => matches,
         Ok(_) => Vec::new(),
         Err(p) => return Ok(view::refusal(state, session, &p, here)),
