@@ -5,4 +5,5 @@ mod banks;
 mod helpers;
 mod log;
 mod matches;
+mod orders;
 mod peers;
