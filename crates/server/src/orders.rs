@@ -296,9 +296,7 @@ pub async fn withdraw(
 ) -> Result<Json<OrderView>, Problem> {
     caller.require(ISSUERS)?;
     let request = body.parse()?;
-    if request.reason.trim().is_empty() || request.reason.chars().count() > 2000 {
-        return Err(Problem::Refused("reason: 1 to 2000 characters".to_owned()));
-    }
+    bounded("reason", &request.reason, 2000)?;
     let order_id: tocsin_model::Ulid = id.parse().map_err(|_| Problem::Refused(format!("no order {id:?} of this node to withdraw")))?;
     let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::Refused(format!("no order {id:?} of this node to withdraw")))?;
     let peer =
@@ -368,9 +366,7 @@ async fn review(
 ) -> Result<Json<OrderView>, Problem> {
     caller.require(REVIEWERS)?;
     let request = body.parse()?;
-    if request.reason.trim().is_empty() || request.reason.chars().count() > 2000 {
-        return Err(Problem::Refused("reason: 1 to 2000 characters".to_owned()));
-    }
+    bounded("reason", &request.reason, 2000)?;
     let (row, _) = state.store.order(id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
     if accept {
         state.store.review_referral(id, "accepted", &caller.0.name, &request.reason, None).await?;
@@ -508,9 +504,13 @@ pub fn allowed_from(side: tocsin_model::Side, event: tocsin_model::OrderEvent) -
     states
 }
 
+/// Refuses (409) a text field that is blank, longer than `max`, or holds control characters
+/// other than line breaks (which PostgreSQL would refuse, for NUL, or logs would carry).
 fn bounded(field: &str, text: &str, max: usize) -> Result<(), Problem> {
     if text.trim().is_empty() || text.chars().count() > max {
         Err(Problem::Refused(format!("{field}: 1 to {max} characters")))
+    } else if text.chars().any(|c| c.is_control() && c != '\n') {
+        Err(Problem::Refused(format!("{field}: control characters are not allowed")))
     } else {
         Ok(())
     }

@@ -144,10 +144,11 @@ pub(crate) fn unprocessable(detail: impl Into<String>) -> Problem {
 }
 
 /// Refuses (422) a text field that is not `min` to `max` printable characters (blank counts as
-/// empty when some text is required).
+/// empty when some text is required). Line breaks are text (a reason may run over lines, as the
+/// model's order fields may); other control characters are not, and PostgreSQL refuses NUL.
 pub(crate) fn printable(field: &'static str, text: &str, min: usize, max: usize) -> Result<(), Problem> {
     let n = text.chars().count();
-    if n < min || n > max || text.chars().any(char::is_control) || (min > 0 && text.trim().is_empty()) {
+    if n < min || n > max || text.chars().any(|c| c.is_control() && c != '\n') || (min > 0 && text.trim().is_empty()) {
         return Err(unprocessable(format!("{field}: {min} to {max} printable characters")));
     }
     Ok(())

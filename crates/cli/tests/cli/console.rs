@@ -460,6 +460,18 @@ fn on_postgresql_the_order_page_and_the_figures_show_how_long_the_removal_took()
     assert_eq!(status, 200, "{figures}");
     assert!(figures.contains("videohost: 1 / 1 removed within the hour"), "{figures}");
     assert!(figures.contains("<rect") && figures.contains("class=\"marker\""), "a bar and the one-hour line: {figures}");
+    // A reason PostgreSQL could not store is refused before it gets there, and changes nothing.
+    let order_before = pair.authority.call("GET", &format!("/v1/orders/{id}"), Some(&pair.issuer), "", b"").2;
+    let (status, _, refused) = pair.authority.call(
+        "POST",
+        &format!("/v1/orders/{id}/withdraw"),
+        Some(&pair.issuer),
+        "application/json",
+        serde_json::json!({"reason": "with a NUL \u{0} byte"}).to_string().as_bytes(),
+    );
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused.contains("control characters"), "{refused}");
+    assert_eq!(pair.authority.call("GET", &format!("/v1/orders/{id}"), Some(&pair.issuer), "", b"").2, order_before);
     // Without a session, the pages send the reader to sign in.
     let (status, head, _) = pair.authority.call("GET", "/console/figures", None, "", b"");
     assert!(status == 303 && head.contains("location: /"), "{head}");
@@ -577,7 +589,8 @@ fn an_issuer_reviews_blocklist_entries_and_answers_recommendations_from_the_cons
         &format!("/console/blocklist/{entry}/review"),
         &[&desk],
         form,
-        format!("csrf={csrf}&outcome=keep&note=still+online").as_bytes(),
+        // Over two lines, as a textarea sends them.
+        format!("csrf={csrf}&outcome=keep&note=still+online%0D%0Aand+serving").as_bytes(),
     );
     assert_eq!(status, 303);
     assert_eq!(log_size(), before + 1, "the review is logged");

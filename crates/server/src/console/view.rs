@@ -260,9 +260,10 @@ pub(crate) fn table(caption: &str, headers: &[&str], rows: &str) -> String {
     format!("<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
 }
 
-/// `application/x-www-form-urlencoded` pairs (repeated names kept, for tick-boxes).
+/// `application/x-www-form-urlencoded` pairs (repeated names kept, for tick-boxes), with the
+/// CR LF line breaks browsers send for a textarea made the `\n` the API takes.
 pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.replace("\r\n", "\n"))).collect()
 }
 
 /// The first value of `name` in a form.
