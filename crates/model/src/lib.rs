@@ -19,7 +19,7 @@ pub use blocklist::{BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzActi
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
 pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
 pub use ulid::{Ulid, UlidError};
-pub use url::{CanonicalUrl, MAX_URL_BYTES, UrlError};
+pub use url::{CanonicalUrl, MAX_DIRECTORY_PREFIXES, MAX_URL_BYTES, UrlError};
 
 #[doc(hidden)]
 /// RFC 3492 Punycode of one label, exposed for the RFC's test vectors.

@@ -67,7 +67,63 @@ impl CanonicalUrl {
     pub fn scheme(&self) -> &str {
         &self.text[..self.host.0 - 3]
     }
+
+    /// The `host/path` expressions under which a list entry covers this URL, as Safe Browsing
+    /// looks a URL up: every host suffix of two labels or more (only the host itself for an IP
+    /// address), each with the path and query, the path without the query, and every directory
+    /// from the root down (at most [`MAX_DIRECTORY_PREFIXES`] of them; Safe Browsing stops at
+    /// four, but an order may name a deeper folder). An entry made from a URL is
+    /// [`CanonicalUrl::expression`]: so an entry without a query covers every query on its path,
+    /// and an entry ending in `/` covers everything below it.
+    pub fn expressions(&self) -> Vec<String> {
+        let host = self.host();
+        let is_ip = host.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let mut hosts = vec![host];
+        if !is_ip {
+            let mut rest = host;
+            while let Some((_, tail)) = rest.split_once('.') {
+                if !tail.contains('.') {
+                    break;
+                }
+                hosts.push(tail);
+                rest = tail;
+            }
+        }
+        let full = self.path_and_query();
+        let path = full.split_once('?').map_or(full, |(path, _)| path);
+        let mut paths = vec![full];
+        if path != full {
+            paths.push(path);
+        }
+        let mut end = 0;
+        for _ in 0..MAX_DIRECTORY_PREFIXES {
+            let Some(slash) = path[end..].find('/') else { break };
+            end += slash + 1;
+            let prefix = &path[..end];
+            if prefix != path {
+                paths.push(prefix);
+            }
+        }
+        let mut out = Vec::with_capacity(hosts.len() * paths.len());
+        for h in &hosts {
+            for p in &paths {
+                out.push(format!("{h}{p}"));
+            }
+        }
+        out
+    }
+
+    /// This URL as a list entry: `host/path[?query]`, without the scheme (the same content is
+    /// listed over http and https).
+    pub fn expression(&self) -> String {
+        format!("{}{}", self.host(), self.path_and_query())
+    }
 }
+
+/// How many directory prefixes [`CanonicalUrl::expressions`] gives, from the root down: bounds
+/// the work a request with a very deep path costs, while an entry for a folder nearer the root
+/// than that is always found.
+pub const MAX_DIRECTORY_PREFIXES: usize = 32;
 
 impl fmt::Display for CanonicalUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

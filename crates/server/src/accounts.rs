@@ -11,6 +11,7 @@ use tocsin_store::{PasswordHash, verify_or_waste};
 use utoipa::ToSchema;
 
 use crate::State;
+use crate::gate::PeerAddr;
 use crate::problem::{JsonBody, Problem};
 
 /// The account behind the request's bearer token.
@@ -137,7 +138,7 @@ async fn hash_password(password: String) -> Result<PasswordHash, Problem> {
 }
 
 /// Every account, by name.
-#[utoipa::path(get, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/accounts", operation_id = "list_accounts", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, description = "Every account, by name (admin)", body = [AccountView])))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<AccountView>>, Problem> {
     caller.require(ADMIN)?;
@@ -145,7 +146,7 @@ pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
 }
 
 /// Makes an account (admin).
-#[utoipa::path(post, path = "/v1/accounts", tag = "accounts", security(("bearer" = [])), request_body = NewAccount,
+#[utoipa::path(post, path = "/v1/accounts", operation_id = "create_account", tag = "accounts", security(("bearer" = [])), request_body = NewAccount,
     responses(
         (status = 201, description = "Made", body = AccountView),
         (status = 409, description = "The name is taken or the password too short", body = crate::problem::Body, content_type = "application/problem+json"),
@@ -296,11 +297,13 @@ pub struct SignIn {
 #[utoipa::path(post, path = "/v1/login", tag = "accounts", request_body = SignIn,
     responses((status = 201, description = "Signed in", body = TokenView),
         (status = 429, description = "Too many failed sign-ins for this name: locked for 15 minutes", body = crate::problem::Body, content_type = "application/problem+json")))]
-pub async fn login(Shared(state): Shared<Arc<State>>, body: JsonBody<SignIn>) -> Result<(StatusCode, Json<TokenView>), Problem> {
+pub async fn login(
+    Shared(state): Shared<Arc<State>>,
+    PeerAddr(source): PeerAddr,
+    body: JsonBody<SignIn>,
+) -> Result<(StatusCode, Json<TokenView>), Problem> {
     let request = body.parse()?;
-    if state.sign_in_attempts.locked(&request.account) {
-        return Err(Problem::Locked);
-    }
+    let attempt = state.sign_in_attempts.begin(&request.account, source.map(|a| a.ip())).map_err(|_| Problem::Locked)?;
     let found = state.store.sign_in_lookup(&request.account).await?;
     let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
     // Overlong input is not hashed at all (it can never have been set).
@@ -309,10 +312,10 @@ pub async fn login(Shared(state): Shared<Arc<State>>, body: JsonBody<SignIn>) ->
         && off_runtime(move || verify_or_waste(stored.as_ref(), &password)).await?;
     let Some((account, _)) = found.filter(|_| ok) else {
         tracing::info!("sign-in refused");
-        state.sign_in_attempts.failed(&request.account);
-        return Err(Problem::Unauthenticated);
+        attempt.failed();
+        return Err(Problem::BadCredentials);
     };
-    state.sign_in_attempts.succeeded(&account.name);
+    attempt.succeeded();
     let token = state.store.create_token(&account.name, SIGN_IN_LIFETIME_SECONDS).await?;
     Ok((StatusCode::CREATED, Json(TokenView { token: token.secret, expires_at: token.expires_at })))
 }

@@ -529,7 +529,7 @@ fn bank_view(b: tocsin_store::Bank, counts: [u64; 3]) -> BankView {
 }
 
 /// Every bank on this node with its counts.
-#[utoipa::path(get, path = "/v1/banks", tag = "banks", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/banks", operation_id = "list_banks", tag = "banks", security(("bearer" = [])),
     responses((status = 200, description = "The banks, by name", body = [BankView])))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<BankView>>, Problem> {
     caller.require(READERS)?;
@@ -563,7 +563,7 @@ pub struct CreateBankRequest {
 }
 
 /// Makes a bank (admin).
-#[utoipa::path(post, path = "/v1/banks", tag = "banks", security(("bearer" = [])), request_body = CreateBankRequest,
+#[utoipa::path(post, path = "/v1/banks", operation_id = "create_bank", tag = "banks", security(("bearer" = [])), request_body = CreateBankRequest,
     responses((status = 201, description = "Made", body = BankView),
         (status = 409, description = "A bank of that name exists", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn create(
@@ -593,7 +593,7 @@ fn bank_name(name: &str) -> Result<BankName, Problem> {
 }
 
 /// One bank with its counts.
-#[utoipa::path(get, path = "/v1/banks/{name}", tag = "banks", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/banks/{name}", operation_id = "show_bank", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank")),
     responses((status = 200, description = "The bank", body = BankView), (status = 404, description = "No such bank", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(name): Path<String>) -> Result<Json<BankView>, Problem> {
@@ -724,7 +724,7 @@ pub struct AddSignalsResult {
 }
 
 /// Adds signals to a bank; all are checked first, and one bad signal refuses the batch, naming it.
-#[utoipa::path(post, path = "/v1/banks/{name}/signals", tag = "banks", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/banks/{name}/signals", operation_id = "add_signals", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank")), request_body = AddSignalsRequest,
     responses((status = 200, description = "Added", body = AddSignalsResult), (status = 404, description = "No such bank", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn add(

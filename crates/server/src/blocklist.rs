@@ -124,7 +124,7 @@ pub struct AddRequest {
 }
 
 /// Adds an entry (issuer, admin); refused when the target is blocked already. Logged.
-#[utoipa::path(post, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])), request_body = AddRequest,
+#[utoipa::path(post, path = "/v1/blocklist", operation_id = "add_block_entry", tag = "blocklist", security(("bearer" = [])), request_body = AddRequest,
     responses((status = 201, description = "Added", body = EntryView),
         (status = 409, description = "Blocked already", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn add(
@@ -175,7 +175,7 @@ pub async fn add(
 }
 
 /// Every entry, newest first (issuer, admin, oversight, auditor).
-#[utoipa::path(get, path = "/v1/blocklist", tag = "blocklist", security(("bearer" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/blocklist", operation_id = "list_block_entries", tag = "blocklist", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, description = "The entries", body = [EntryView])))]
 pub async fn list(
     caller: Caller,
@@ -198,7 +198,7 @@ pub struct ListQuery {
 }
 
 /// One entry.
-#[utoipa::path(get, path = "/v1/blocklist/{id}", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
+#[utoipa::path(get, path = "/v1/blocklist/{id}", operation_id = "show_block_entry", tag = "blocklist", security(("bearer" = [])), params(("id" = String, Path, description = "The entry")),
     responses((status = 200, description = "The entry", body = EntryView),
         (status = 404, description = "No such entry", body = crate::problem::Body, content_type = "application/problem+json")))]
 pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<EntryView>, Problem> {

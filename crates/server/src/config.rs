@@ -20,6 +20,18 @@ pub enum Role {
     Oversight,
 }
 
+impl Role {
+    /// The role's name, as flags, files and peers write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authority => "authority",
+            Self::Platform => "platform",
+            Self::Operator => "operator",
+            Self::Oversight => "oversight",
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
 
@@ -72,6 +84,9 @@ pub struct PlatformPartial {
     pub action_webhook: Option<String>,
     /// Called when a removal order has 30 and 10 minutes left, and when it is overdue.
     pub escalation_webhook: Option<String>,
+    /// Whether the origin serves `/V/1.JPG` as `/v/1.jpg` (IIS, macOS, some object stores): the
+    /// gate then compares paths without case.
+    pub case_insensitive_paths: Option<bool>,
 }
 
 impl Partial {
@@ -93,6 +108,7 @@ impl Partial {
                     origin: high.origin.or(low.origin),
                     action_webhook: high.action_webhook.or(low.action_webhook),
                     escalation_webhook: high.escalation_webhook.or(low.escalation_webhook),
+                    case_insensitive_paths: high.case_insensitive_paths.or(low.case_insensitive_paths),
                 }),
                 (high, low) => high.or(low),
             },
@@ -139,6 +155,8 @@ pub struct Config {
     pub action_webhook: Option<String>,
     /// The platform's escalation webhook, if any.
     pub escalation_webhook: Option<String>,
+    /// Whether the gate compares paths without case (the origin serves them so).
+    pub case_insensitive_paths: bool,
 }
 
 impl Config {
@@ -174,7 +192,8 @@ impl Config {
                 .collect(),
             origin: p.platform.as_ref().and_then(|pl| pl.origin.clone()),
             action_webhook: p.platform.as_ref().and_then(|pl| pl.action_webhook.clone()),
-            escalation_webhook: p.platform.and_then(|pl| pl.escalation_webhook),
+            escalation_webhook: p.platform.as_ref().and_then(|pl| pl.escalation_webhook.clone()),
+            case_insensitive_paths: p.platform.and_then(|pl| pl.case_insensitive_paths).unwrap_or(false),
             data,
         }
     }
@@ -212,6 +231,7 @@ mod tests {
                 origin: None,
                 action_webhook: None,
                 escalation_webhook: None,
+                case_insensitive_paths: None,
             }),
             ..Partial::default()
         };

@@ -76,8 +76,12 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
                     order_id: row.id.clone(),
                     reference: order.reference.clone(),
                     legal_basis: order.legal_basis.clone(),
-                    authority: order.issuing_authority.clone(),
+                    // The peer that signed the order, as its key was confirmed here: an order
+                    // cannot borrow another authority's name for the public notice.
+                    authority: peer.name.clone(),
                     blocked_at: at as i64,
+                    confidential: !order.provider_may_be_told,
+                    confidential_until: order.confidential_until.map(|until| until as i64),
                 });
                 "blocked"
             } else {
@@ -102,7 +106,7 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
                 let Ok(delivery) = new_id() else { continue };
                 let event = serde_json::json!({
                     "event": "content.blocked", "delivery": delivery.to_string(), "order_id": row.id, "reference": order.reference,
-                    "authority": order.issuing_authority, "legal_basis": order.legal_basis, "url": block.url, "blocked_at": block.blocked_at,
+                    "authority": peer.name, "legal_basis": order.legal_basis, "url": block.url, "blocked_at": block.blocked_at,
                 });
                 let body = event.to_string();
                 let signature = tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));

@@ -16,41 +16,62 @@ use utoipa::IntoParams;
 
 use crate::State;
 use crate::accounts::Caller;
+use crate::messaging::now_ms;
 use crate::problem::Problem;
 
-/// Blocked URLs, keyed by canonical host and path (the scheme does not matter: the same content
-/// is blocked over http and https).
+/// Blocked URLs, each under its entry (`host/path[?query]` of the canonical URL, without the
+/// scheme: the same content is blocked over http and https), with every order that blocks it. A
+/// request is looked up under each of its Safe Browsing expressions
+/// ([`CanonicalUrl::expressions`]), so an order for a path covers every query on it and an
+/// order for a folder everything below it.
 #[derive(Debug, Default)]
 pub struct Gate {
-    blocked: RwLock<HashMap<String, tocsin_store::Block>>,
-}
-
-fn key(url: &CanonicalUrl) -> String {
-    format!("{}{}", url.host(), url.path_and_query())
+    blocked: RwLock<HashMap<String, Vec<tocsin_store::Block>>>,
+    /// Paths compared without case, for origins that serve them so.
+    fold_case: bool,
 }
 
 impl Gate {
-    /// Adds blocks (after they are committed).
+    /// An empty gate; `fold_case` when the origin serves a path in any case as the same file.
+    pub fn new(fold_case: bool) -> Gate {
+        Gate { blocked: RwLock::default(), fold_case }
+    }
+
+    fn key(&self, expression: String) -> String {
+        // Canonical URLs are ASCII, and their hosts lowercase already.
+        if self.fold_case { expression.to_ascii_lowercase() } else { expression }
+    }
+
+    /// Adds blocks (after they are committed); a URL several orders block is kept once per order.
     pub fn add(&self, blocks: impl IntoIterator<Item = tocsin_store::Block>) {
         let mut map = self.blocked.write().unwrap_or_else(|e| e.into_inner());
         for b in blocks {
             if let Ok(url) = CanonicalUrl::parse(&b.url) {
-                map.entry(key(&url)).or_insert(b);
+                let orders = map.entry(self.key(url.expression())).or_default();
+                if !orders.iter().any(|o| o.order_id == b.order_id) {
+                    orders.push(b);
+                }
             }
         }
     }
 
-    /// Lifts every block an order made (after the lifting is committed).
+    /// Lifts every block an order made (after the lifting is committed); a URL another order
+    /// still blocks stays blocked.
     pub fn remove_order(&self, order_id: &str) {
-        self.blocked.write().unwrap_or_else(|e| e.into_inner()).retain(|_, b| b.order_id != order_id);
+        let mut map = self.blocked.write().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, orders| {
+            orders.retain(|b| b.order_id != order_id);
+            !orders.is_empty()
+        });
     }
 
-    /// The block on `url`, if any.
+    /// The block on `url`, if any: the first order that blocked the nearest entry covering it.
     pub fn lookup(&self, url: &CanonicalUrl) -> Option<tocsin_store::Block> {
-        self.blocked.read().unwrap_or_else(|e| e.into_inner()).get(&key(url)).cloned()
+        let map = self.blocked.read().unwrap_or_else(|e| e.into_inner());
+        url.expressions().into_iter().find_map(|e| map.get(&self.key(e)).and_then(|orders| orders.first().cloned()))
     }
 
-    /// How many URLs are blocked.
+    /// How many entries are blocked.
     pub fn len(&self) -> usize {
         self.blocked.read().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -115,7 +136,10 @@ pub async fn check(
         None => StatusCode::NO_CONTENT.into_response(),
         Some(block) => {
             let mut response = StatusCode::FORBIDDEN.into_response();
-            if let Ok(value) = HeaderValue::from_str(&block.reference) {
+            // A confidential order's reference is not for whoever sees the proxy's headers.
+            if !block.is_confidential(now_ms() as i64)
+                && let Ok(value) = HeaderValue::from_str(&block.reference)
+            {
                 response.headers_mut().insert("tocsin-order-reference", value);
             }
             response
@@ -131,7 +155,8 @@ pub(crate) fn escape_html(text: &str) -> String {
 /// naming the authority, the legal basis, the reference and the date, and how to complain.
 #[utoipa::path(get, path = "/v1/gate/notice", tag = "gate", params(UrlQuery),
     responses(
-        (status = 451, description = "The URL is blocked: the notice", body = String, content_type = "text/html"),
+        (status = 451, description = "The URL is blocked: the notice", body = String, content_type = "text/html",
+            headers(("Link" = String, description = "`<node URL>; rel=\"blocked-by\"`: who blocks it (RFC 7725 §4)"))),
         (status = 404, description = "The URL is not blocked", body = crate::problem::Body, content_type = "application/problem+json"),
     ))]
 pub async fn notice(
@@ -142,21 +167,34 @@ pub async fn notice(
     let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
     let url = asked_url(&query, &headers)?;
     let block = state.gate.lookup(&url).ok_or_else(|| Problem::NotFound(format!("{url} is not blocked")))?;
-    let date = crate::time::rfc3339_ms(block.blocked_at);
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable for legal reasons</title></head><body>\n\
-         <h1>This content is unavailable for legal reasons</h1>\n\
-         <p>{platform} has disabled access to <code>{url}</code> on a removal order of <strong>{authority}</strong>.</p>\n\
-         <dl><dt>Reference</dt><dd>{reference}</dd><dt>Legal basis</dt><dd>{basis}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
-         <p>If you provided this content, you may ask {platform} why it was removed and contest the removal; the order \
-         may also be challenged before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9 and 10).</p>\n\
-         </body></html>\n",
-        platform = escape_html(&state.config.name),
-        url = escape_html(url.as_str()),
-        authority = escape_html(&block.authority),
-        reference = escape_html(&block.reference),
-        basis = escape_html(&block.legal_basis),
-    );
+    let page = if block.is_confidential(now_ms() as i64) {
+        // TCO Art. 11(3): while the authority says the content provider may not be told, the
+        // public learns only that the content is unavailable, not who ordered it or why.
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable for legal reasons</title></head><body>\n\
+             <h1>This content is unavailable for legal reasons</h1>\n\
+             <p>{platform} has disabled access to <code>{url}</code> for legal reasons.</p>\n\
+             </body></html>\n",
+            platform = escape_html(&state.config.name),
+            url = escape_html(url.as_str()),
+        )
+    } else {
+        let date = crate::time::rfc3339_ms(block.blocked_at);
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable for legal reasons</title></head><body>\n\
+             <h1>This content is unavailable for legal reasons</h1>\n\
+             <p>{platform} has disabled access to <code>{url}</code> on a removal order of <strong>{authority}</strong>.</p>\n\
+             <dl><dt>Reference</dt><dd>{reference}</dd><dt>Legal basis</dt><dd>{basis}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
+             <p>If you provided this content, you may ask {platform} why it was removed and contest the removal; the order \
+             may also be challenged before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9 and 10).</p>\n\
+             </body></html>\n",
+            platform = escape_html(&state.config.name),
+            url = escape_html(url.as_str()),
+            authority = escape_html(&block.authority),
+            reference = escape_html(&block.reference),
+            basis = escape_html(&block.legal_basis),
+        )
+    };
     let blocked_by = state.config.public_url.clone().unwrap_or_else(|| format!("http://{}", state.config.listen));
     let mut response = (StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS, page).into_response();
     let h = response.headers_mut();

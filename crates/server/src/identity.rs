@@ -71,6 +71,20 @@ impl Identity {
         }
     }
 
+    /// Reads the key from `data`, if there is one (never makes one).
+    pub fn load(data: &Path) -> Result<Option<Self>, IdentityError> {
+        let path = data.join(KEY_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let seed: [u8; 32] =
+                    bytes.as_slice().try_into().map_err(|_| IdentityError::NotAKey { path: path.clone(), len: bytes.len() })?;
+                Ok(Some(Self { key: SigningKey::from_bytes(&seed) }))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(IdentityError::Io { path, source }),
+        }
+    }
+
     /// Signs `message` with the node's key.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         use ed25519_dalek::Signer;

@@ -12,6 +12,7 @@ mod deadlines;
 mod execution;
 pub mod gate;
 pub mod identity;
+mod lockout;
 mod log;
 mod matches;
 pub mod messaging;
@@ -65,7 +66,7 @@ pub struct State {
     /// Held while the matcher follows the store, so that follows do not interleave.
     pub bank_follow: tokio::sync::Mutex<()>,
     /// Failed sign-ins, for the lock-out.
-    pub sign_in_attempts: console::Attempts,
+    pub sign_in_attempts: lockout::Attempts,
     /// Wakes the bank puller when a subscription is made.
     pub bank_pulls: tokio::sync::Notify,
     /// Places for scans, running and waiting (`Config::scan_queue`); when none is free, 503.
@@ -78,6 +79,7 @@ impl State {
     /// The state of a node with these settings, key and database.
     pub fn new(config: Config, identity: Identity, store: tocsin_store::Store) -> Self {
         let scan_places = banks::scan_workers() + config.scan_queue;
+        let gate = gate::Gate::new(config.case_insensitive_paths);
         Self {
             config,
             identity,
@@ -87,11 +89,11 @@ impl State {
             executor: tokio::sync::Notify::new(),
             preserver: tokio::sync::Notify::new(),
             webhooks: tokio::sync::Notify::new(),
-            gate: gate::Gate::default(),
+            gate,
             matcher: Default::default(),
             bank_pulls: tokio::sync::Notify::new(),
             bank_follow: tokio::sync::Mutex::new(()),
-            sign_in_attempts: console::Attempts::default(),
+            sign_in_attempts: lockout::Attempts::default(),
             scan_queue: tokio::sync::Semaphore::new(scan_places),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
         }

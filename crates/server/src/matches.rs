@@ -88,7 +88,7 @@ pub struct MatchesQuery {
 
 /// Kept matches, newest first; or the moderators' queue, oldest first (reviewer, operator,
 /// admin, oversight).
-#[utoipa::path(get, path = "/v1/matches", tag = "banks", security(("bearer" = [])), params(MatchesQuery),
+#[utoipa::path(get, path = "/v1/matches", operation_id = "list_matches", tag = "banks", security(("bearer" = [])), params(MatchesQuery),
     responses((status = 200, description = "The matches", body = [MatchRecordView])))]
 pub async fn list(
     caller: Caller,

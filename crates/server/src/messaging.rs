@@ -117,6 +117,15 @@ async fn take_in(
     let me = state.identity.jwk().thumbprint();
     let envelope = tocsin_wire::open(jws, &me, |_| peer.as_ref().map(|p| p.jwk.clone()))?;
     let sender = peer.ok_or(Problem::Internal)?;
+    check_sent_at(envelope.sent_at, received_at)?;
+    if !crate::peers::may_send(&sender.roles, envelope.kind) {
+        return Err(Problem::NotForPeer(format!(
+            "peer {:?} is confirmed as {} and may not send a {:?} message",
+            sender.name,
+            if sender.roles.is_empty() { "nothing".to_owned() } else { sender.roles.join(", ") },
+            envelope.kind
+        )));
+    }
 
     let order_json;
     let order = match envelope.kind {
@@ -127,6 +136,17 @@ async fn take_in(
                 if envelope.kind == Kind::RemovalOrder { tocsin_model::OrderKind::RemovalOrder } else { tocsin_model::OrderKind::Referral };
             if order.kind != expected || order.id != envelope.id {
                 return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the order's kind and id must be the message's".to_owned()));
+            }
+            // The names in the order are the peers' as confirmed by key: the signer issued it,
+            // and this node is its addressee.
+            if order.issuing_authority != sender.name {
+                return Err(Problem::Refused(format!(
+                    "the order names {:?} as its issuing authority but is signed by peer {:?}",
+                    order.issuing_authority, sender.name
+                )));
+            }
+            if order.addressee != state.config.name {
+                return Err(Problem::Refused(format!("the order is addressed to {:?}, not to {:?}", order.addressee, state.config.name)));
             }
             order_json = serde_json::to_string(&*order).map_err(|_| Problem::Internal)?;
             Some(order)
@@ -174,8 +194,13 @@ async fn take_in(
             .map_err(|e| Problem::Refused(e.to_string()))?;
     }
     let feedback_detail = feedback_body.as_ref().map(|f| serde_json::to_string(f).unwrap_or_default()).unwrap_or_default();
-    let feedback =
-        feedback_body.as_ref().map(|f| tocsin_store::Feedback { order_id: &f.order_id, state: &f.state, detail: &feedback_detail });
+    let feedback = feedback_body.as_ref().map(|f| tocsin_store::Feedback {
+        order_id: &f.order_id,
+        state: &f.state,
+        detail: &feedback_detail,
+        // The platform's clock, as its receipt's time is: when the last URL it blocked was.
+        removed_at: f.targets.iter().filter(|t| t.action == "blocked").filter_map(|t| i64::try_from(t.at).ok()).max(),
+    });
     let withdrawn: Option<String> = match envelope.kind {
         Kind::Withdrawal => Some(
             envelope.body["order_id"]
@@ -293,6 +318,29 @@ async fn take_in(
     Ok((status, Json(ReceiptResponse { receipt: received.receipt })))
 }
 
+/// How far ahead of this node's clock a message may be dated. Clocks kept by NTP agree within
+/// seconds, but a removal order must not be refused because the platform's clock was set to a
+/// local time zone (up to 14 hours off UTC): a day refuses made-up dates and no real clock. The
+/// skew each delivery measures is shown with the peer, and removal times are measured on one
+/// clock, so a wrong clock is seen without falsifying the one-hour figures.
+pub const MAX_AHEAD_MS: u64 = 24 * 3600 * 1000;
+/// How old a message may be: a message waits in its sender's outbox while this node is down,
+/// and is retried for as long as that lasts; past a week it is refused (and the sender shows the
+/// delivery refused).
+pub const MAX_AGE_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// Refuses a message dated outside what this node's clock allows (1970, 2500...).
+fn check_sent_at(sent_at: u64, now: u64) -> Result<(), Problem> {
+    if sent_at > now.saturating_add(MAX_AHEAD_MS) || sent_at.saturating_add(MAX_AGE_MS) < now {
+        return Err(Problem::Refused(format!(
+            "the message is dated {}, and this node's clock says {}: more than a day ahead or a week behind",
+            crate::time::rfc3339_ms(i64::try_from(sent_at).unwrap_or(i64::MAX)),
+            crate::time::rfc3339_ms(now as i64)
+        )));
+    }
+    Ok(())
+}
+
 /// How long to wait before attempt `n` (1-based) of a delivery: 1 s doubling to 5 minutes.
 pub fn backoff(attempts: i64) -> Duration {
     let exp = attempts.clamp(0, 9) as u32;
@@ -313,13 +361,24 @@ impl From<String> for Failure {
     }
 }
 
-/// Delivers one message and checks its receipt; the receipt's time of receipt on success.
-fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(String, u64), Failure> {
+/// What a delivery gave: the receipt, its time of receipt (the receiver's clock), and how far
+/// the receiver's clock is ahead of this node's (the receipt time against the middle of the
+/// request, good to half the round trip).
+struct Delivered {
+    receipt: String,
+    received_at: u64,
+    skew_ms: i64,
+}
+
+/// Delivers one message and checks its receipt.
+fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<Delivered, Failure> {
     let agent: ureq::Agent =
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false).build().into();
     let target = format!("{}/v1/inbox", url.trim_end_matches('/'));
+    let sent = now_ms();
     let mut response =
         agent.post(&target).header("Content-Type", "application/jose").send(jws).map_err(|e| format!("POST {target}: {e}"))?;
+    let answered = now_ms();
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().map_err(|e| format!("POST {target}: {e}"))?;
     if status != 200 && status != 201 {
@@ -337,7 +396,9 @@ fn deliver(url: &str, jws: &str, peer_key: &Jwk, me: &str, id: &str) -> Result<(
         return Err(Failure::Retry("the receipt is for another message".to_owned()));
     }
     body.tree_head.verify(peer_key).map_err(|e| format!("the receipt's tree head: {e}"))?;
-    Ok((answer.receipt, body.received_at))
+    let middle = sent.midpoint(answered);
+    let skew_ms = i64::try_from(body.received_at).unwrap_or(i64::MAX).saturating_sub(middle as i64);
+    Ok(Delivered { receipt: answer.receipt, received_at: body.received_at, skew_ms })
 }
 
 /// Runs the outbox until the process ends: delivers what is due, sleeps until the next message
@@ -361,6 +422,58 @@ pub(crate) async fn wait_until_due(next_due: Result<Option<i64>, tocsin_store::S
     let _ = tokio::time::timeout(wait, wake.notified()).await;
 }
 
+/// Failed attempts after which a delivery is shown as failing on its order (1 + 2 + ... + 64 s of
+/// retries: about two minutes).
+pub const FAILING_AFTER_ATTEMPTS: i64 = 7;
+
+/// The kind of a message this node sealed and the order it concerns (the order's own message,
+/// or the `order_id` in its body), read from the stored JWS.
+fn concerns(jws: &str) -> Option<(String, String)> {
+    let payload = tocsin_wire::base64url_decode(jws.split('.').nth(1)?).ok()?;
+    let envelope: Envelope = serde_json::from_slice(&payload).ok()?;
+    let kind = serde_json::to_value(envelope.kind).ok()?.as_str()?.to_owned();
+    let order = match envelope.kind {
+        Kind::RemovalOrder | Kind::Referral => envelope.id.to_string(),
+        _ => envelope.body.get("order_id")?.as_str()?.to_owned(),
+    };
+    Some((kind, order))
+}
+
+/// Shows on its order that a message was refused by the peer or keeps failing, and tells the
+/// escalation webhook, once per problem.
+async fn show_problem(
+    state: &Arc<State>,
+    jws: &str,
+    peer: &str,
+    refused: bool,
+    error: &str,
+    attempts: i64,
+) -> Result<(), tocsin_store::StoreError> {
+    let Some((kind, order_id)) = concerns(jws) else { return Ok(()) };
+    let problem_state = if refused { "refused" } else { "failing" };
+    let problem = serde_json::json!({
+        "state": problem_state, "kind": kind, "peer": peer, "error": error.chars().take(500).collect::<String>(),
+        "attempts": attempts, "at": now_ms(),
+    });
+    let webhook = match (&state.config.escalation_webhook, new_id()) {
+        (Some(url), Ok(delivery)) => {
+            let body = serde_json::json!({
+                "event": format!("delivery.{problem_state}"), "delivery": delivery.to_string(), "order_id": order_id, "problem": problem,
+            })
+            .to_string();
+            let signature = tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));
+            Some((delivery.to_string(), url.clone(), body, signature))
+        }
+        _ => None,
+    };
+    let call = webhook.as_ref().map(|(id, url, body, signature)| (id.as_str(), url.as_str(), body.as_str(), signature.as_str()));
+    if state.store.delivery_problem(&order_id, &problem, call).await? {
+        state.metrics.count_delivery_problem(refused);
+        state.webhooks.notify_one();
+    }
+    Ok(())
+}
+
 async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
     let me = state.identity.jwk().thumbprint();
     for message in state.store.due_messages(now_ms() as i64, 16).await? {
@@ -369,23 +482,32 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
             state.store.delivery_failed(&message.id, "the receiver is no longer a peer", next).await?;
             continue;
         };
+        let peer_name = peer.name.clone();
         let (url, jws, id, me2) = (message.url.clone(), message.jws.clone(), message.id.clone(), me.clone());
         let outcome = tokio::task::spawn_blocking(move || deliver(&url, &jws, &peer.jwk, &me2, &id))
             .await
             .unwrap_or_else(|e| Err(Failure::Retry(e.to_string())));
         match outcome {
-            Ok((receipt, received_at)) => {
-                state.store.delivered(&message.id, &receipt, received_at as i64).await?;
-                tracing::info!(id = %message.id, "message delivered");
+            Ok(done) => {
+                state.store.delivered(&message.id, &done.receipt, done.received_at as i64).await?;
+                state.store.set_peer_clock_skew(&message.peer, done.skew_ms).await?;
+                if let Some((_, order_id)) = concerns(&message.jws) {
+                    state.store.delivery_recovered(&order_id).await?;
+                }
+                tracing::info!(id = %message.id, skew_ms = done.skew_ms, "message delivered");
             }
             Err(Failure::Refused(error)) => {
                 tracing::warn!(id = %message.id, %error, "the receiver refused the message; not retried");
                 state.store.delivery_rejected(&message.id, &error).await?;
+                show_problem(state, &message.jws, &peer_name, true, &error, message.attempts + 1).await?;
             }
             Err(Failure::Retry(error)) => {
                 let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
                 tracing::warn!(id = %message.id, attempts = message.attempts + 1, %error, "delivery failed; will retry");
                 state.store.delivery_failed(&message.id, &error, next).await?;
+                if message.attempts + 1 >= FAILING_AFTER_ATTEMPTS {
+                    show_problem(state, &message.jws, &peer_name, false, &error, message.attempts + 1).await?;
+                }
             }
         }
     }

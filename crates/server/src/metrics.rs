@@ -16,12 +16,19 @@ use crate::State;
 pub struct Metrics {
     by_class: [AtomicU64; 5],
     refused: [AtomicU64; 3],
+    /// Messages of this node that a peer refused for good, and that kept failing.
+    delivery_problems: [AtomicU64; 2],
 }
 
 /// Why a message was refused, as `/metrics` names it.
 const REFUSAL_REASONS: [&str; 3] = ["untrusted", "malformed", "refused"];
 
 impl Metrics {
+    /// Counts a delivery problem shown on an order: refused by the peer, or failing.
+    pub(crate) fn count_delivery_problem(&self, refused: bool) {
+        self.delivery_problems[usize::from(!refused)].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a refused message; the reason's name.
     pub(crate) fn count_refused_message(&self, problem: &crate::problem::Problem) -> &'static str {
         let i = match problem {
@@ -58,6 +65,13 @@ pub async fn render(Shared(state): Shared<Arc<State>>) -> Response {
     );
     for (reason, n) in REFUSAL_REASONS.iter().zip(&state.metrics.refused) {
         out.push_str(&format!("tocsin_messages_refused_total{{reason=\"{reason}\"}} {}\n", n.load(Ordering::Relaxed)));
+    }
+    out.push_str(
+        "# HELP tocsin_deliveries_problem_total Messages of this node refused by their peer, or shown failing on their order.\n\
+         # TYPE tocsin_deliveries_problem_total counter\n",
+    );
+    for (problem, n) in ["refused", "failing"].iter().zip(&state.metrics.delivery_problems) {
+        out.push_str(&format!("tocsin_deliveries_problem_total{{problem=\"{problem}\"}} {}\n", n.load(Ordering::Relaxed)));
     }
     out.push_str("# HELP tocsin_up Whether the node's database answers (1) or not (0).\n# TYPE tocsin_up gauge\n");
     match state.store.log_head().await {

@@ -147,3 +147,43 @@ fn problem_response(description: &str) -> RefOr<Response> {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
     RefOr::T(ResponseBuilder::new().description(description).content("application/problem+json", content).build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation of the document, as (method, path, operation).
+    fn operations(doc: &utoipa::openapi::OpenApi) -> Vec<(String, String, Operation)> {
+        let mut out = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in
+                [("get", &item.get), ("post", &item.post), ("put", &item.put), ("delete", &item.delete), ("patch", &item.patch)]
+            {
+                if let Some(op) = op {
+                    out.push((method.to_owned(), path.clone(), op.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_operation_has_an_id_of_its_own() {
+        let doc = ApiDoc::openapi();
+        let mut seen = std::collections::HashMap::new();
+        for (method, path, op) in operations(&doc) {
+            let id = op.operation_id.clone().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and by {method} {path}");
+            }
+        }
+        assert!(seen.len() > 40, "{} operations", seen.len());
+    }
+
+    #[test]
+    fn the_notice_declares_its_blocked_by_link() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).expect("JSON");
+        let headers = &doc["paths"]["/v1/gate/notice"]["get"]["responses"]["451"]["headers"];
+        assert!(headers["Link"]["description"].as_str().is_some_and(|d| d.contains("blocked-by")), "{headers}");
+    }
+}

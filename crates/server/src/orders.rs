@@ -91,6 +91,17 @@ pub struct OrderView {
     /// When the platform received it (its clock), Unix milliseconds; absent until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     received_at: Option<i64>,
+    /// When the platform removed the content, by the platform's clock like `received_at` (on
+    /// the authority's side, as its feedback says), so that the time between them does not
+    /// depend on the two nodes' clocks agreeing; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_at: Option<i64>,
+    /// A message about this order that the peer refused (`state: refused`, never retried) or
+    /// that has been failing for minutes (`failing`), with the kind of message, the peer and
+    /// what it answered; absent when every message got through or is still being tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    delivery_problem: Option<serde_json::Value>,
     /// For a removal order: one hour after receipt (TCO Art. 3(3)).
     #[serde(skip_serializing_if = "Option::is_none")]
     deadline_at: Option<i64>,
@@ -116,6 +127,8 @@ impl From<tocsin_store::OrderRow> for OrderView {
             issued_at: o.issued_at,
             updated_at: o.updated_at,
             received_at: o.received_at,
+            removed_at: o.removed_at,
+            delivery_problem: o.delivery_problem.as_deref().and_then(|p| serde_json::from_str(p).ok()),
             deadline_at,
             overdue,
         }
@@ -317,7 +330,7 @@ pub async fn withdraw(
 }
 
 /// Every order, newest first (issuer, operator, reviewer, admin, oversight).
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orders", operation_id = "list_orders", tag = "orders", security(("bearer" = [])),
     responses((status = 200, description = "Every order, newest first", body = [OrderView])))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<OrderView>>, Problem> {
     caller.require(READERS)?;
@@ -325,7 +338,7 @@ pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
 }
 
 /// One order with its fields and timeline (issuer, operator, reviewer, admin, oversight).
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/orders/{id}", operation_id = "show_order", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order", body = OrderDetail),
@@ -642,6 +655,8 @@ mod tests {
             issued_at: 0,
             updated_at: 0,
             received_at,
+            removed_at: None,
+            delivery_problem: None,
         }
     }
 

@@ -31,6 +31,11 @@ pub struct NewPeer {
     /// The fingerprint of the peer's key, as its operator gave it out of band.
     #[schema(max_length = 128)]
     fingerprint: String,
+    /// The parts the administrator confirms this peer plays, with its key (at least one):
+    /// refused unless the peer announces each. A peer may send only what its confirmed parts
+    /// send (an authority orders, a platform answers).
+    #[schema(min_items = 1)]
+    roles: Vec<crate::Role>,
     /// `auto` (default): its removal orders are executed at once if it is an authority;
     /// `review`: they wait for a reviewer.
     policy: Option<String>,
@@ -59,11 +64,23 @@ pub struct PeerView {
     added_at: i64,
     /// `auto` or `review`.
     policy: String,
+    /// How far the peer's clock was ahead of this node's (negative: behind) at the last
+    /// delivery to it, milliseconds; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock_skew_ms: Option<i64>,
 }
 
 impl From<tocsin_store::Peer> for PeerView {
     fn from(p: tocsin_store::Peer) -> Self {
-        Self { name: p.name, url: p.url, fingerprint: p.fingerprint, roles: p.roles, added_at: p.added_at, policy: p.policy }
+        Self {
+            name: p.name,
+            url: p.url,
+            fingerprint: p.fingerprint,
+            roles: p.roles,
+            added_at: p.added_at,
+            policy: p.policy,
+            clock_skew_ms: p.clock_skew_ms,
+        }
     }
 }
 
@@ -91,6 +108,39 @@ fn fetch_identity(base: &str) -> Result<RemoteIdentity, String> {
     let url = format!("{base}/.well-known/tocsin");
     let mut response = agent.get(&url).call().map_err(|e| format!("GET {url}: {e}"))?;
     response.body_mut().read_json::<RemoteIdentity>().map_err(|e| format!("GET {url}: not a Tocsin identity document: {e}"))
+}
+
+/// The roles to keep for a peer: those the administrator confirmed, each of which the peer must
+/// announce (an administrator who expects a platform and finds an authority has the wrong key or
+/// the wrong node).
+fn confirmed_roles(confirmed: &[crate::Role], announced: &[String]) -> Result<Vec<String>, Problem> {
+    if confirmed.is_empty() {
+        return Err(Problem::Fields(vec![("roles".to_owned(), "required: the parts you confirm this peer plays".to_owned())]));
+    }
+    let mut roles: Vec<String> = confirmed.iter().map(|r| r.as_str().to_owned()).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    if let Some(missing) = roles.iter().find(|r| !announced.contains(r)) {
+        return Err(Problem::Refused(format!(
+            "the peer announces {}, not {missing}: not added",
+            if announced.is_empty() { "no role".to_owned() } else { announced.join(", ") }
+        )));
+    }
+    Ok(roles)
+}
+
+/// What a peer with `roles` may send to this node's inbox: orders and what concerns them from an
+/// authority, answers from a platform; a dispute from any peer (the store checks it subscribes to
+/// the bank). Receipts and bank batches are never sent to an inbox.
+pub(crate) fn may_send(roles: &[String], kind: tocsin_wire::Kind) -> bool {
+    use tocsin_wire::Kind;
+    let has = |role: &str| roles.iter().any(|r| r == role);
+    match kind {
+        Kind::RemovalOrder | Kind::Referral | Kind::Withdrawal | Kind::Clarification => has("authority"),
+        Kind::Feedback | Kind::Inability | Kind::RemovedContent => has("platform"),
+        Kind::Dispute => true,
+        _ => false,
+    }
 }
 
 /// Adds a peer after checking that the key at its URL has the confirmed fingerprint (admin).
@@ -129,13 +179,14 @@ pub async fn add(
     if remote.protocol_version != crate::PROTOCOL_VERSION {
         return Err(Problem::Refused(format!("{base} speaks {}, this node {}", remote.protocol_version, crate::PROTOCOL_VERSION)));
     }
-    let peer = state.store.add_peer(&remote.name, &base, &remote.jwk, &remote.roles, request.policy.as_deref().unwrap_or("auto")).await?;
+    let confirmed = confirmed_roles(&request.roles, &remote.roles)?;
+    let peer = state.store.add_peer(&remote.name, &base, &remote.jwk, &confirmed, request.policy.as_deref().unwrap_or("auto")).await?;
     tracing::info!(peer = %peer.name, %fingerprint, "peer added");
     Ok((StatusCode::CREATED, Json(peer.into())))
 }
 
 /// Every peer, by name (admin).
-#[utoipa::path(get, path = "/v1/peers", tag = "peers", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/peers", operation_id = "list_peers", tag = "peers", security(("bearer" = [])),
     responses((status = 200, description = "Every peer, by name (admin)", body = [PeerView])))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<PeerView>>, Problem> {
     caller.require(ADMIN)?;

@@ -52,19 +52,53 @@ pub(crate) fn store_blob(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
-/// Fetches `url`'s path from the origin, naming the original host.
+/// Redirects followed within the origin before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// `scheme://host[:port]` of an absolute URL, as written (the origin is configured, not typed by
+/// an outsider, so comparing its spelling is enough).
+fn base_of(url: &str) -> Option<&str> {
+    let rest = url.find("://").map(|i| i + 3)?;
+    let end = url[rest..].find(['/', '?', '#']).map_or(url.len(), |i| rest + i);
+    Some(&url[..end])
+}
+
+/// Where a redirect from the origin points, if it stays on the origin: a path, or an absolute
+/// URL on the origin's own scheme, host and port. Anything else (another host, an internal
+/// service, a scheme-relative `//host`) is refused: what is kept as evidence, and hashed into
+/// the authority's bank, must be what the platform serves.
+fn redirect_within(origin: &str, location: &str) -> Option<String> {
+    let origin = origin.trim_end_matches('/');
+    if location.starts_with('/') && !location.starts_with("//") && !location.starts_with("/\\") {
+        return Some(format!("{origin}{location}"));
+    }
+    let base = base_of(origin)?;
+    (base_of(location)?.eq_ignore_ascii_case(base)).then(|| location.to_owned())
+}
+
+/// Fetches `url`'s path from the origin, naming the original host; follows redirects only
+/// within the origin.
 pub(crate) fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
-    let target = format!("{}{}", origin.trim_end_matches('/'), url.path_and_query());
-    let mut response = agent
-        .get(&target)
-        .header("X-Forwarded-Host", url.host())
-        .header("X-Forwarded-Proto", url.scheme())
-        .call()
-        .map_err(|e| format!("GET {target}: {e}"))?;
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let bytes = response.body_mut().with_config().limit(MAX_CONTENT_BYTES).read_to_vec().map_err(|e| format!("GET {target}: {e}"))?;
-    Ok((bytes, content_type))
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).max_redirects(0).build().into();
+    let mut target = format!("{}{}", origin.trim_end_matches('/'), url.path_and_query());
+    for _ in 0..=MAX_REDIRECTS {
+        let mut response = agent
+            .get(&target)
+            .header("X-Forwarded-Host", url.host())
+            .header("X-Forwarded-Proto", url.scheme())
+            .call()
+            .map_err(|e| format!("GET {target}: {e}"))?;
+        if response.status().is_redirection() {
+            let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
+            target = redirect_within(origin, location)
+                .ok_or_else(|| format!("GET {target}: {} to {location:?}, outside the origin: not followed", response.status().as_u16()))?;
+            continue;
+        }
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = response.body_mut().with_config().limit(MAX_CONTENT_BYTES).read_to_vec().map_err(|e| format!("GET {target}: {e}"))?;
+        return Ok((bytes, content_type));
+    }
+    Err(format!("GET {target}: more than {MAX_REDIRECTS} redirects"))
 }
 
 /// Fetches, stores and hashes one blocked URL: the evidence row to record.
@@ -200,4 +234,25 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
         crate::banks::follow_now(state).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redirects_are_followed_within_the_origin_only() {
+        let origin = "http://127.0.0.1:8090";
+        assert_eq!(super::redirect_within(origin, "/v/1.jpg").as_deref(), Some("http://127.0.0.1:8090/v/1.jpg"));
+        assert_eq!(super::redirect_within(origin, "http://127.0.0.1:8090/x").as_deref(), Some("http://127.0.0.1:8090/x"));
+        for away in [
+            "http://127.0.0.1:9000/admin",
+            "//169.254.169.254/latest",
+            "http://127.0.0.1:8090.evil.example/",
+            "https://127.0.0.1:8090/x",
+            "file:///etc/passwd",
+            "",
+            "x",
+        ] {
+            assert_eq!(super::redirect_within(origin, away), None, "{away}");
+        }
+    }
 }

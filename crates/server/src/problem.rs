@@ -14,6 +14,8 @@ const TYPE_BASE: &str = "https://tocsin.example/problems/";
 pub enum Problem {
     /// No bearer token, or one that is unknown, expired or revoked.
     Unauthenticated,
+    /// A sign-in with a wrong account name or password (which of the two is not said).
+    BadCredentials,
     /// The caller's account lacks every role the endpoint allows.
     Forbidden(&'static [&'static str]),
     /// The body is not the JSON the endpoint takes: malformed (400), the wrong content type
@@ -30,6 +32,8 @@ pub enum Problem {
     NotFound(String),
     /// A message not signed by a confirmed peer's key.
     UntrustedMessage(String),
+    /// A message of a kind the signing peer's confirmed roles may not send.
+    NotForPeer(String),
     /// Another node this request needed did not answer as a Tocsin node.
     Upstream(String),
     /// The request took longer than the node allows.
@@ -75,12 +79,14 @@ impl Problem {
     fn row(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Problem::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "A valid bearer token is required"),
+            Problem::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials", "The account name or the password is wrong"),
             Problem::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "The account's roles do not allow this"),
             Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
             Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
             Problem::Refused(_) | Problem::Fields(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
             Problem::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "No such thing here"),
             Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message", "The message is not signed by a confirmed peer"),
+            Problem::NotForPeer(_) => (StatusCode::FORBIDDEN, "not-for-peer", "The peer's confirmed roles do not allow this message"),
             Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
             Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
             Problem::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Too much work is waiting; try again shortly"),
@@ -100,9 +106,12 @@ impl IntoResponse for Problem {
             | Problem::Refused(d)
             | Problem::Upstream(d)
             | Problem::NotFound(d)
-            | Problem::UntrustedMessage(d) => Some(d.clone()),
+            | Problem::UntrustedMessage(d)
+            | Problem::NotForPeer(d) => Some(d.clone()),
             Problem::Fields(faults) => Some(faults.iter().map(|(f, d)| format!("{f}: {d}")).collect::<Vec<_>>().join("; ")),
-            Problem::Unauthenticated | Problem::Timeout | Problem::Busy | Problem::Locked | Problem::Internal => None,
+            Problem::Unauthenticated | Problem::BadCredentials | Problem::Timeout | Problem::Busy | Problem::Locked | Problem::Internal => {
+                None
+            }
         };
         let errors = match &self {
             Problem::Fields(faults) => faults.iter().cloned().map(|(field, detail)| FieldError { field, detail }).collect(),
@@ -112,7 +121,7 @@ impl IntoResponse for Problem {
         let mut response = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if matches!(self, Problem::Unauthenticated) {
+        if matches!(self, Problem::Unauthenticated | Problem::BadCredentials) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if matches!(self, Problem::Busy) {

@@ -305,11 +305,16 @@ impl Store {
             added.added += inserted;
             added.known += chunk.len() as u64 - inserted;
         }
-        let entry = serde_json::json!({
+        let mut entry = serde_json::json!({
             "type": "bank.signals_added", "bank": bank, "added": added.added, "known": added.known,
             "sha256": digest.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>(), "source": provenance.source, "reference": provenance.reference,
             "detail": provenance.detail, "at": at,
         });
+        // Content removed on an order is named by its URL's digest in the log, as elsewhere.
+        if provenance.source == "order" {
+            entry["detail"] = serde_json::Value::Null;
+            entry["url_sha256"] = crate::messages::url_digest(&provenance.detail).into();
+        }
         Ok((added, entry))
     }
 

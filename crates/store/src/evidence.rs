@@ -50,8 +50,8 @@ impl Store {
     /// [`PRESERVATION_ATTEMPTS`] times and due again at `now` (Unix ms).
     pub async fn blocks_to_preserve(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let rows = sqlx::query(
-            "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at FROM blocks b \
-             LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url \
+            "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at, b.confidential, b.confidential_until \
+             FROM blocks b LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url \
              WHERE e.url IS NULL OR (e.status = 'failed' AND e.attempts < $1 AND e.next_attempt_at <= $2) ORDER BY b.blocked_at",
         )
         .bind(PRESERVATION_ATTEMPTS)
@@ -116,7 +116,7 @@ impl Store {
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
-            "order": e.order_id, "url": e.url, "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts, "at": at,
+            "order": e.order_id, "url_sha256": crate::messages::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts, "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         if let Some(message) = tell {
@@ -150,7 +150,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        let entry = serde_json::json!({ "type": "evidence.expired", "order": order_id, "url": url, "sha256": sha256, "at": at });
+        let entry = serde_json::json!({
+            "type": "evidence.expired", "order": order_id, "url_sha256": crate::messages::url_digest(url), "sha256": sha256, "at": at,
+        });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
         Ok(still_kept)

@@ -7,6 +7,7 @@ mod accounts;
 mod banks;
 mod blocklist;
 mod evidence;
+mod identity;
 mod matches;
 mod messages;
 mod migrate;
@@ -18,6 +19,7 @@ pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
 pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
 pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
+pub use identity::KeyBinding;
 pub use matches::{NewMatch, ScanMatch};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
@@ -53,9 +55,41 @@ pub enum StoreError {
     /// Nothing by that name or number.
     #[error("{0}")]
     NotFound(String),
+    /// The database file is not a SQLite database (damaged, or another file).
+    #[error("{0} is not a SQLite database (its header is damaged, or it is another kind of file); restore it from its backup")]
+    NotSqlite(String),
     /// The stored log contradicts itself (edited outside Tocsin, or damaged).
     #[error("the stored log is inconsistent: {0}")]
     Inconsistent(&'static str),
+}
+
+/// Refuses a SQLite file whose first bytes are not SQLite's header: SQLite would only fail on
+/// the first query, which the pool reports as a time-out half a minute later.
+fn check_sqlite_header(url: &str) -> Result<(), StoreError> {
+    let Some(path) = sqlite_path(url) else { return Ok(()) };
+    let Ok(mut file) = std::fs::File::open(&path) else { return Ok(()) };
+    let mut header = [0u8; 16];
+    let mut read = 0;
+    while read < header.len() {
+        match std::io::Read::read(&mut file, &mut header[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(_) => return Ok(()),
+        }
+    }
+    // An empty file is a new database to SQLite; anything else must start with the header.
+    if read == 0 || (read == header.len() && header == *b"SQLite format 3\0") {
+        return Ok(());
+    }
+    Err(StoreError::NotSqlite(path.display().to_string()))
+}
+
+/// The file a `sqlite:` URL names, if it names one (not an in-memory database, not PostgreSQL).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// The log after an append: where the new leaf went, and the tree it made.
@@ -101,6 +135,7 @@ impl Store {
         };
         let pool = match backend {
             Backend::Sqlite => {
+                check_sqlite_header(url)?;
                 let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
                 // One connection: SQLite takes one writer at a time anyway, and a single
                 // connection never meets a busy database.

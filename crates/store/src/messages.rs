@@ -47,6 +47,12 @@ pub struct OrderRow {
     /// When the platform received it, Unix milliseconds by the platform's clock (on the
     /// authority's side, from the platform's receipt); None until then.
     pub received_at: Option<i64>,
+    /// When the platform removed the content, by the platform's clock too (on the authority's
+    /// side, from the platform's feedback), so that receipt to removal is measured on one clock.
+    pub removed_at: Option<i64>,
+    /// A message about it that the peer refused or that keeps failing, JSON (`state`, `kind`,
+    /// `error`, `attempts`); None when none is.
+    pub delivery_problem: Option<String>,
 }
 
 /// One step of an order's timeline.
@@ -129,6 +135,9 @@ pub struct Feedback<'a> {
     pub state: &'a str,
     /// Per target, what was done and when, JSON.
     pub detail: &'a str,
+    /// When the platform removed the content, by its own clock (the clock of its receipt), if
+    /// it did.
+    pub removed_at: Option<i64>,
 }
 
 /// The inbox's answer to a message.
@@ -146,6 +155,23 @@ pub(crate) fn now_ms() -> i64 {
 
 fn json_entry(value: serde_json::Value) -> Vec<u8> {
     value.to_string().into_bytes()
+}
+
+/// How a log entry names a URL: the SHA-256 of its canonical form, in hex. The log is read by
+/// auditors, who check that orders, blocks and evidence agree, which the hashes let them do
+/// without learning where the content is; the URLs are for the roles that may read orders.
+pub(crate) fn url_digest(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(url.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A feedback's per-target outcomes as a log entry keeps them: each URL as its digest.
+fn targets_for_log(detail: &serde_json::Value) -> serde_json::Value {
+    let targets =
+        detail["targets"].as_array().into_iter().flatten().map(
+            |t| serde_json::json!({ "url_sha256": url_digest(t["url"].as_str().unwrap_or("")), "action": t["action"], "at": t["at"] }),
+        );
+    serde_json::Value::Array(targets.collect())
 }
 
 impl Store {
@@ -198,6 +224,53 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Shows a delivery problem on the order a message concerns: `problem` (JSON: `state`
+    /// `refused` or `failing`, the message's kind, the peer's words) on the order, an event in its
+    /// timeline, a log entry and, if given, an escalation webhook call, in one transaction. A
+    /// problem already shown is not shown again; a refusal replaces a failing delivery.
+    pub async fn delivery_problem(
+        &self,
+        order_id: &str,
+        problem: &serde_json::Value,
+        webhook: Option<(&str, &str, &str, &str)>,
+    ) -> Result<bool, StoreError> {
+        let at = now_ms();
+        let state = problem["state"].as_str().unwrap_or("refused");
+        let mut tx = self.pool.begin().await?;
+        let current = sqlx::query("SELECT delivery_problem FROM orders WHERE id = $1").bind(order_id).fetch_optional(&mut *tx).await?;
+        let Some(current) = current else { return Ok(false) };
+        let current: Option<String> = current.try_get(0)?;
+        let shown = current.and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok());
+        if shown.as_ref().is_some_and(|c| c["state"] == state || c["state"] == "refused") {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE orders SET delivery_problem = $1 WHERE id = $2")
+            .bind(problem.to_string())
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        add_event(&mut tx, order_id, at, &format!("delivery_{state}"), &problem.to_string()).await?;
+        if let Some(call) = webhook {
+            queue_webhook(&mut tx, call, at).await?;
+        }
+        let entry = serde_json::json!({ "type": format!("message.delivery_{state}"), "order": order_id, "problem": problem, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Clears a failing delivery shown on an order, once a message about it got through (a
+    /// refusal stays: that message will never be delivered).
+    pub async fn delivery_recovered(&self, order_id: &str) -> Result<(), StoreError> {
+        let row = sqlx::query("SELECT delivery_problem FROM orders WHERE id = $1").bind(order_id).fetch_optional(&self.pool).await?;
+        let shown: Option<String> = row.map(|r| r.try_get(0)).transpose()?.flatten();
+        let failing = shown.and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()).is_some_and(|p| p["state"] == "failing");
+        if failing {
+            sqlx::query("UPDATE orders SET delivery_problem = NULL WHERE id = $1").bind(order_id).execute(&self.pool).await?;
+        }
         Ok(())
     }
 
@@ -305,13 +378,17 @@ impl Store {
             add_event(&mut tx, order.id, received_at, "received", &serde_json::json!({ "from": peer }).to_string()).await?;
         }
         if let Some(f) = &feedback {
-            let moved = sqlx::query("UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'issued' AND peer = $4")
-                .bind(f.state)
-                .bind(received_at)
-                .bind(f.order_id)
-                .bind(peer)
-                .execute(&mut *tx)
-                .await?;
+            let moved = sqlx::query(
+                "UPDATE orders SET state = $1, updated_at = $2, removed_at = COALESCE($5, removed_at) \
+                 WHERE id = $3 AND side = 'issued' AND peer = $4",
+            )
+            .bind(f.state)
+            .bind(received_at)
+            .bind(f.order_id)
+            .bind(peer)
+            .bind(f.removed_at)
+            .execute(&mut *tx)
+            .await?;
             if moved.rows_affected() != 1 {
                 return Err(StoreError::Refused(format!("no order {} was issued to this peer", f.order_id)));
             }
@@ -384,7 +461,7 @@ impl Store {
     /// Every order, newest first.
     pub async fn orders(&self) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders ORDER BY issued_at DESC, id DESC",
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at, removed_at, delivery_problem FROM orders ORDER BY issued_at DESC, id DESC",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -396,9 +473,9 @@ impl Store {
     /// record of execution; on the authority: the feedback's arrival).
     pub async fn removal_times(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT o.peer, MIN(e.at) - o.received_at FROM orders o JOIN order_events e ON e.order_id = o.id \
-             WHERE o.kind = 'removal_order' AND o.state IN ('executed', 'partially_executed') AND o.received_at IS NOT NULL \
-             AND e.event IN ('executed', 'partially_executed', 'feedback') GROUP BY o.id, o.peer, o.received_at",
+            "SELECT peer, removed_at - received_at FROM orders \
+             WHERE kind = 'removal_order' AND state IN ('executed', 'partially_executed') AND received_at IS NOT NULL \
+             AND removed_at IS NOT NULL",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -408,7 +485,7 @@ impl Store {
     /// One order and its timeline.
     pub async fn order(&self, id: &str) -> Result<Option<(OrderRow, Vec<OrderEvent>)>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders WHERE id = $1",
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at, removed_at, delivery_problem FROM orders WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -564,6 +641,8 @@ fn order_from(row: &sqlx::any::AnyRow) -> Result<OrderRow, StoreError> {
         issued_at: row.try_get(7)?,
         updated_at: row.try_get(8)?,
         received_at: row.try_get(9)?,
+        removed_at: row.try_get(10)?,
+        delivery_problem: row.try_get(11)?,
     })
 }
 
@@ -582,6 +661,18 @@ pub struct Block {
     pub authority: String,
     /// When it was blocked, Unix milliseconds.
     pub blocked_at: i64,
+    /// The authority said the platform may not tell the content provider (TCO Art. 11(3)):
+    /// nothing of the order is shown publicly while this holds.
+    pub confidential: bool,
+    /// Until when, Unix milliseconds (`None`: until the authority says otherwise).
+    pub confidential_until: Option<i64>,
+}
+
+impl Block {
+    /// Whether the order behind the block is still confidential at `now` (Unix ms).
+    pub fn is_confidential(&self, now: i64) -> bool {
+        self.confidential && self.confidential_until.is_none_or(|until| now < until)
+    }
 }
 
 /// What executing an order did, for [`Store::execute_order`].
@@ -621,7 +712,7 @@ impl Store {
     /// they arrive, referrals once a reviewer has accepted them.
     pub async fn orders_to_execute(&self) -> Result<Vec<OrderRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders \
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at, removed_at, delivery_problem FROM orders \
              WHERE side = 'received' AND ((state = 'received' AND kind = 'removal_order') OR state = 'accepted') ORDER BY updated_at, id",
         )
         .fetch_all(&self.pool)
@@ -635,32 +726,37 @@ impl Store {
     pub async fn execute_order(&self, e: &Execution<'_>) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
+        let removed_at = matches!(e.state, "executed" | "partially_executed").then_some(at);
         let moved = sqlx::query(
-            "UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND side = 'received' AND state IN ('received', 'accepted')",
+            "UPDATE orders SET state = $1, updated_at = $2, removed_at = COALESCE($4, removed_at) \
+             WHERE id = $3 AND side = 'received' AND state IN ('received', 'accepted')",
         )
         .bind(e.state)
         .bind(at)
         .bind(e.order_id)
+        .bind(removed_at)
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
             return Err(StoreError::Refused(format!("order {} is not waiting for execution", e.order_id)));
         }
+        // Each order has its own row for each URL it blocks, even when another order blocks the
+        // URL already: the URL stays blocked while any of them stands.
         for b in &e.blocks {
-            let taken = sqlx::query("SELECT order_id FROM blocks WHERE url = $1").bind(&b.url).fetch_optional(&mut *tx).await?;
-            if taken.is_none() {
-                sqlx::query(
-                    "INSERT INTO blocks (url, order_id, reference, legal_basis, authority, blocked_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&b.url)
-                .bind(&b.order_id)
-                .bind(&b.reference)
-                .bind(&b.legal_basis)
-                .bind(&b.authority)
-                .bind(b.blocked_at)
-                .execute(&mut *tx)
-                .await?;
-            }
+            sqlx::query(
+                "INSERT INTO blocks (url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (url, order_id) DO NOTHING",
+            )
+            .bind(&b.url)
+            .bind(&b.order_id)
+            .bind(&b.reference)
+            .bind(&b.legal_basis)
+            .bind(&b.authority)
+            .bind(b.blocked_at)
+            .bind(i64::from(b.confidential))
+            .bind(b.confidential_until)
+            .execute(&mut *tx)
+            .await?;
         }
         add_event(&mut tx, e.order_id, at, e.state, &e.detail.to_string()).await?;
         let (id, peer, url, kind, jws) = e.feedback;
@@ -668,7 +764,9 @@ impl Store {
         for (id, url, body, signature) in &e.webhooks {
             queue_webhook(&mut tx, (id, url, body, signature), at).await?;
         }
-        let entry = serde_json::json!({ "type": "order.executed", "order": e.order_id, "state": e.state, "targets": e.detail, "at": at });
+        let entry = serde_json::json!({
+            "type": "order.executed", "order": e.order_id, "state": e.state, "targets": targets_for_log(&e.detail), "at": at,
+        });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
         Ok(())
@@ -712,7 +810,7 @@ impl Store {
     /// (`30`, `10`, `overdue`).
     pub async fn open_removal_orders(&self) -> Result<Vec<(OrderRow, Vec<String>)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at FROM orders \
+            "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at, removed_at, delivery_problem FROM orders \
              WHERE side = 'received' AND kind = 'removal_order' AND state IN ('received', 'accepted') AND received_at IS NOT NULL",
         )
         .fetch_all(&self.pool)
@@ -814,14 +912,16 @@ impl Store {
 
     /// Every URL blocked now.
     pub async fn blocks(&self) -> Result<Vec<Block>, StoreError> {
-        let rows = sqlx::query("SELECT url, order_id, reference, legal_basis, authority, blocked_at FROM blocks WHERE lifted_at IS NULL")
-            .fetch_all(&self.pool)
-            .await?;
+        let sql = format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE lifted_at IS NULL ORDER BY blocked_at, order_id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter().map(block_from).collect()
     }
 }
 
-/// A block from a row of `url, order_id, reference, legal_basis, authority, blocked_at`.
+/// The columns [`block_from`] reads, in its order.
+pub(crate) const BLOCK_COLUMNS: &str = "url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until";
+
+/// A block from a row of [`BLOCK_COLUMNS`].
 pub(crate) fn block_from(r: &sqlx::any::AnyRow) -> Result<Block, StoreError> {
     Ok(Block {
         url: r.try_get(0)?,
@@ -830,5 +930,7 @@ pub(crate) fn block_from(r: &sqlx::any::AnyRow) -> Result<Block, StoreError> {
         legal_basis: r.try_get(3)?,
         authority: r.try_get(4)?,
         blocked_at: r.try_get(5)?,
+        confidential: r.try_get::<i64, _>(6)? != 0,
+        confidential_until: r.try_get(7)?,
     })
 }

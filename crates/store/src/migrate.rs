@@ -23,6 +23,9 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0015_oversight.sql"),
     include_str!("../migrations/sqlite/0016_blocklist_expiry.sql"),
     include_str!("../migrations/sqlite/0017_scan_matches.sql"),
+    include_str!("../migrations/sqlite/0018_blocks_per_order.sql"),
+    include_str!("../migrations/sqlite/0019_clocks.sql"),
+    include_str!("../migrations/sqlite/0020_node_identity.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -42,6 +45,9 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0015_oversight.sql"),
     include_str!("../migrations/postgres/0016_blocklist_expiry.sql"),
     include_str!("../migrations/postgres/0017_scan_matches.sql"),
+    include_str!("../migrations/postgres/0018_blocks_per_order.sql"),
+    include_str!("../migrations/postgres/0019_clocks.sql"),
+    include_str!("../migrations/postgres/0020_node_identity.sql"),
 ];
 
 /// Applies the steps not yet applied.

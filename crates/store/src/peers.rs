@@ -26,6 +26,9 @@ pub struct Peer {
     /// `auto`: its removal orders are executed at once (if it is an authority); `review`: they
     /// wait for a reviewer.
     pub policy: String,
+    /// How far its clock was ahead of this node's (negative: behind) at the last delivery,
+    /// milliseconds; `None` until a message has been delivered to it.
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// The policies a peer may have.
@@ -84,12 +87,24 @@ impl Store {
             roles: roles.to_vec(),
             added_at,
             policy: policy.to_owned(),
+            clock_skew_ms: None,
         })
+    }
+
+    /// Records how far a peer's clock is from this node's, as the last delivery measured it (not
+    /// a log entry: an observation, not a decision).
+    pub async fn set_peer_clock_skew(&self, fingerprint: &str, skew_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE peers SET clock_skew_ms = $1 WHERE fingerprint = $2")
+            .bind(skew_ms)
+            .bind(fingerprint)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Every peer, by name.
     pub async fn peers(&self) -> Result<Vec<Peer>, StoreError> {
-        let rows = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy FROM peers ORDER BY name")
+        let rows = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy, clock_skew_ms FROM peers ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(peer_from).collect()
@@ -97,10 +112,11 @@ impl Store {
 
     /// The peer whose key has `fingerprint`, if any.
     pub async fn peer_by_fingerprint(&self, fingerprint: &str) -> Result<Option<Peer>, StoreError> {
-        let row = sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy FROM peers WHERE fingerprint = $1")
-            .bind(fingerprint)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT name, url, fingerprint, jwk, roles, added_at, policy, clock_skew_ms FROM peers WHERE fingerprint = $1")
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(peer_from).transpose()
     }
 
@@ -147,5 +163,6 @@ fn peer_from(row: &sqlx::any::AnyRow) -> Result<Peer, StoreError> {
         roles: roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
         added_at: row.try_get(5)?,
         policy: row.try_get(6)?,
+        clock_skew_ms: row.try_get(7)?,
     })
 }

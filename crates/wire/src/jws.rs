@@ -1,6 +1,10 @@
-//! Compact JWS (RFC 7515 §7.1) with EdDSA over Ed25519 (RFC 8037 §3.1): the one signature format
-//! on messages between nodes. Only `alg: EdDSA` is accepted, so no header can choose a weaker
-//! algorithm or none; a `crit` header is refused, since no extension is understood.
+//! Compact JWS (RFC 7515 §7.1) with Ed25519 signatures (RFC 8037 §3.1): the one signature format
+//! on messages between nodes. Only `alg: Ed25519` (RFC 9864's fully specified name) and
+//! `alg: EdDSA` (RFC 8037's, which RFC 9864 deprecates; both name Ed25519 over the key's curve)
+//! are accepted, so no header can choose a weaker algorithm or none; a `crit` header is refused,
+//! since no extension is understood. Nodes speaking `tocsin/0.1` still sign with `EdDSA`, since
+//! nodes of that version released before this one accept nothing else; they will sign with
+//! `Ed25519` from the protocol version after it (docs/protocol.md).
 
 use ed25519_dalek::{Signature, Verifier};
 use serde_json::Value;
@@ -16,7 +20,7 @@ pub enum JwsError {
     #[error("not a compact JWS: {0}")]
     Malformed(&'static str),
     /// A header naming another algorithm, or extensions (`crit`).
-    #[error("only alg EdDSA without crit is accepted")]
+    #[error("only alg Ed25519 or EdDSA without crit is accepted")]
     Algorithm,
     /// The key is not an Ed25519 public key.
     #[error(transparent)]
@@ -55,13 +59,18 @@ pub fn unverified_header(jws: &str) -> Result<serde_json::Map<String, Value>, Jw
     }
 }
 
-/// Checks a compact JWS with `key`: three parts, `alg: EdDSA`, no `crit`, a signature over the
-/// first two parts that `key` made.
+/// The `alg` values accepted: RFC 9864's fully specified name, and RFC 8037's polymorphic one
+/// (the key is always an Ed25519 JWK, so it means the same here).
+pub const ACCEPTED_ALGORITHMS: [&str; 2] = ["Ed25519", "EdDSA"];
+
+/// Checks a compact JWS with `key`: three parts, `alg` one of [`ACCEPTED_ALGORITHMS`], no `crit`,
+/// a signature over the first two parts that `key` made.
 pub fn verify_compact(jws: &str, key: &Jwk) -> Result<Verified, JwsError> {
     let parts: Vec<&str> = jws.split('.').collect();
     let [header_b64, payload_b64, signature_b64] = parts[..] else { return Err(JwsError::Malformed("not three parts")) };
     let header = unverified_header(jws)?;
-    if header.get("alg") != Some(&Value::String("EdDSA".to_owned())) || header.contains_key("crit") {
+    let alg = header.get("alg").and_then(Value::as_str);
+    if !alg.is_some_and(|a| ACCEPTED_ALGORITHMS.contains(&a)) || header.contains_key("crit") {
         return Err(JwsError::Algorithm);
     }
     let verifying_key = key.verifying_key()?;
@@ -129,7 +138,12 @@ mod tests {
         assert_eq!(verify_compact(&with_header(r#"{"alg":"none"}"#), &jwk), Err(JwsError::Algorithm));
         assert_eq!(verify_compact(&with_header(r#"{"alg":"HS256"}"#), &jwk), Err(JwsError::Algorithm));
         assert_eq!(verify_compact(&with_header(r#"{"alg":"EdDSA","crit":["exp"]}"#), &jwk), Err(JwsError::Algorithm));
+        assert_eq!(verify_compact(&with_header(r#"{"alg":"Ed448"}"#), &jwk), Err(JwsError::Algorithm));
+        assert_eq!(verify_compact(&with_header(r#"{"alg":"ed25519"}"#), &jwk), Err(JwsError::Algorithm));
+        assert_eq!(verify_compact(&with_header(r#"{"alg":["Ed25519"]}"#), &jwk), Err(JwsError::Algorithm));
+        assert_eq!(verify_compact(&with_header(r#"{"alg":"Ed25519","crit":["b64"]}"#), &jwk), Err(JwsError::Algorithm));
         assert!(verify_compact(&with_header(r#"{"alg":"EdDSA"}"#), &jwk).is_ok());
+        assert!(verify_compact(&with_header(r#"{"alg":"Ed25519"}"#), &jwk).is_ok(), "RFC 9864's name for the same algorithm");
         for broken in ["", "a.b", "a.b.c.d", "eyJhbGciOiJFZERTQSJ9..", "W10.e30.AAAA", "!!.e30.AAAA"] {
             assert!(matches!(verify_compact(broken, &jwk), Err(JwsError::Malformed(_))), "{broken:?}");
         }

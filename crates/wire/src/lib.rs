@@ -9,7 +9,7 @@ mod message;
 mod tree_head;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
-pub use jws::{JwsError, Verified, sign_compact, unverified_header, verify_compact};
+pub use jws::{ACCEPTED_ALGORITHMS, JwsError, Verified, sign_compact, unverified_header, verify_compact};
 pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

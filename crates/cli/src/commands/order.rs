@@ -153,7 +153,7 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
         OrderCommand::List(args) => {
             let orders: Vec<Value> = args.server.get("/v1/orders")?;
             for o in orders {
-                writeln!(
+                write!(
                     out,
                     "{}\t{}\t{}\t{}\t{}",
                     text(&o["id"]),
@@ -162,6 +162,10 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                     text(&o["reference"]),
                     o["issued_at"]
                 )?;
+                if let Some(problem) = o.get("delivery_problem") {
+                    write!(out, "\tdelivery {}: {}", text(&problem["state"]), text(&problem["error"]))?;
+                }
+                writeln!(out)?;
             }
         }
         OrderCommand::Withdraw(args) => decide(&mut out, &args, "withdraw")?,
@@ -183,6 +187,16 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                 Format::Text => {
                     writeln!(out, "order {} ({}), reference {}", text(&order["id"]), text(&order["kind"]), text(&order["reference"]))?;
                     writeln!(out, "state: {}", text(&order["state"]))?;
+                    if let Some(problem) = order.get("delivery_problem") {
+                        writeln!(
+                            out,
+                            "delivery {}: the {} message to {}: {}",
+                            text(&problem["state"]),
+                            text(&problem["kind"]),
+                            text(&problem["peer"]),
+                            text(&problem["error"])
+                        )?;
+                    }
                     if let Some(deadline) = order["deadline_at"].as_i64() {
                         let overdue = if order["overdue"] == true { " (overdue)" } else { "" };
                         writeln!(out, "deadline: {}{overdue}", tocsin_server::time::rfc3339_ms(deadline))?;

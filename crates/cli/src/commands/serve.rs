@@ -61,6 +61,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_ESCALATION_WEBHOOK", value_name = "URL")]
     escalation_webhook: Option<String>,
 
+    /// This platform's origin serves paths whatever their case (`/V/1.JPG` is `/v/1.jpg`, as on
+    /// IIS or macOS): the gate then blocks every case of a blocked path.
+    #[arg(long, env = "TOCSIN_CASE_INSENSITIVE_PATHS")]
+    case_insensitive_paths: bool,
+
     /// Seconds between pulls of the banks this node subscribes to [default: 60].
     #[arg(long, env = "TOCSIN_BANK_PULL_SECONDS", value_name = "SECONDS")]
     bank_pull_seconds: Option<u64>,
@@ -87,6 +92,12 @@ pub struct ServeArgs {
     /// NAME:BASE64-SECRET as `dig -y hmac-sha256:NAME:SECRET` takes it.
     #[arg(long, env = "TOCSIN_AXFR_TSIG", value_name = "NAME:SECRET", hide_env_values = true)]
     axfr_tsig: Option<String>,
+
+    /// Start a new, empty log under the node's existing key, on an empty database. Only when the
+    /// old database is lost for good: peers and reviewers holding the node's earlier tree heads
+    /// will see its history start again, and the new log says so in its first entries.
+    #[arg(long)]
+    new_log: bool,
 }
 
 /// Runs the node until SIGINT or SIGTERM, then stops taking requests and finishes those under way.
@@ -101,12 +112,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bank_pull_seconds: args.bank_pull_seconds,
         scan_queue: args.scan_queue,
         stop_host: args.stop_host,
-        platform: (!args.serves.is_empty() || args.origin.is_some() || args.action_webhook.is_some() || args.escalation_webhook.is_some())
+        platform: (!args.serves.is_empty()
+            || args.origin.is_some()
+            || args.action_webhook.is_some()
+            || args.escalation_webhook.is_some()
+            || args.case_insensitive_paths)
             .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
                 origin: args.origin,
                 action_webhook: args.action_webhook,
                 escalation_webhook: args.escalation_webhook,
+                case_insensitive_paths: args.case_insensitive_paths.then_some(true),
             }),
     };
     let file = match &args.config {
@@ -124,7 +140,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // the level, `info` by default.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOCSIN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
-    let identity = Identity::load_or_create(&config.data)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let key = args
         .axfr_tsig
@@ -134,15 +149,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("--axfr-tsig: {e}"))?;
     let zone = args.rpz_zone.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--rpz-zone: {e}"))?.to_string();
     let axfr = args.axfr_listen.map(|addr| (addr, zone, key));
-    runtime.block_on(serve(config, identity, axfr))?;
+    runtime.block_on(serve(config, axfr, args.new_log))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Where to serve zone transfers, the zone's name and the TSIG key, if asked.
 type Axfr = Option<(SocketAddr, String, Option<tocsin_server::axfr::TsigKey>)>;
 
-async fn serve(config: Config, identity: Identity, axfr: Axfr) -> anyhow::Result<()> {
+async fn serve(config: Config, axfr: Axfr, new_log: bool) -> anyhow::Result<()> {
+    // A node's SQLite file gone while its key is there: refused before SQLite makes an empty
+    // one in its place (which the operator restoring the old file would then have to remove).
+    let key_file = config.data.join(tocsin_server::identity::KEY_FILE);
+    if let Some(file) = tocsin_store::sqlite_path(&config.database_url)
+        && !new_log
+        && std::fs::metadata(&file).map_or(true, |m| m.len() == 0)
+        && let Some(identity) = Identity::load(&config.data)?
+    {
+        anyhow::bail!(
+            "{} is missing or empty, but {} is the key of a node that has a log (fingerprint {}): restore the database from its \
+             backup, or point --database-url at it. To start a new, empty log under this key on purpose (peers and reviewers \
+             holding its earlier tree heads will see the history start again), start once with --new-log.",
+            file.display(),
+            key_file.display(),
+            identity.jwk().thumbprint()
+        );
+    }
     let store = tocsin_store::Store::open(&config.database_url).await.context("opening the database")?;
+    let identity = match identity_for(&config, &store, new_log).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     first_start(&store).await?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -183,6 +222,50 @@ async fn serve(config: Config, identity: Identity, axfr: Axfr) -> anyhow::Result
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The node's key, checked against the key the database's log belongs to: a node refuses to
+/// start with another key over its log, or with its key over an empty database that is not its
+/// own (a lost database, a wrong URL), since either would give one key two histories.
+async fn identity_for(config: &Config, store: &tocsin_store::Store, new_log: bool) -> anyhow::Result<Identity> {
+    use tocsin_store::KeyBinding;
+    let path = config.data.join(tocsin_server::identity::KEY_FILE);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let existing = Identity::load(&config.data)?;
+    let binding = store.key_binding().await?;
+    let identity = match (binding, existing) {
+        (KeyBinding::Bound(bound), Some(identity)) => {
+            let fingerprint = identity.jwk().thumbprint();
+            anyhow::ensure!(
+                fingerprint == bound,
+                "{} holds key {fingerprint}, but this database's log is signed with key {bound}. Put the node's own key file back                  (from its backup): a node does not take over a log signed by another key.",
+                path.display()
+            );
+            return Ok(identity);
+        }
+        (KeyBinding::Bound(bound), None) => anyhow::bail!(
+            "{} is missing, but this database's log is signed with key {bound}. Restore the key file from its backup: a new key              would give the log a second signer.",
+            path.display()
+        ),
+        (KeyBinding::Legacy, None) => anyhow::bail!(
+            "{} is missing, but this database already holds a log, signed with the node's earlier key. Restore the key file from              its backup.",
+            path.display()
+        ),
+        (KeyBinding::Legacy, Some(identity)) => identity,
+        (KeyBinding::Unbound, Some(identity)) if !new_log => anyhow::bail!(
+            "this database holds no log, but {} is the key of a node that has one (fingerprint {}): its database is missing,              empty or not the one configured. Point --database-url at the node's database, or restore it from its backup. To              start a new, empty log under this key on purpose (peers and reviewers holding its earlier tree heads will see the              history start again), start once with --new-log.",
+            path.display(),
+            identity.jwk().thumbprint()
+        ),
+        (KeyBinding::Unbound, Some(identity)) => {
+            tracing::warn!("starting a new log under the existing key, as --new-log asks");
+            store.bind_key(&identity.jwk().thumbprint(), now, true).await.context("recording the node's key in the database")?;
+            return Ok(identity);
+        }
+        (KeyBinding::Unbound, None) => Identity::load_or_create(&config.data)?,
+    };
+    store.bind_key(&identity.jwk().thumbprint(), now, false).await.context("recording the node's key in the database")?;
+    Ok(identity)
 }
 
 /// On a node without accounts, makes `admin` and prints its token on standard output, once

@@ -143,6 +143,61 @@ fn five_failed_sign_ins_lock_the_name_for_the_console_and_the_api_alike() {
     assert!(page.contains("verrouillé pendant 15 minutes"), "{page}");
 }
 
+#[test]
+fn guesses_sent_in_parallel_are_counted_before_they_are_checked_and_a_lock_holds_one_source_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &[], &[]);
+    let body = r#"{"name":"night-desk","roles":["issuer"],"password":"correct horse battery"}"#;
+    assert_eq!(node.call("POST", "/v1/accounts", Some(&admin), "application/json", body.as_bytes()).0, 201);
+    let wrong = br#"{"account":"night-desk","password":"wrong horse battery"}"#;
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..100).map(|_| s.spawn(|| node.call("POST", "/v1/login", None, "application/json", wrong).0)).collect();
+        guesses.into_iter().map(|g| g.join().expect("a guess")).collect()
+    });
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    assert!((1..=5).contains(&checked), "at most five of 100 parallel guesses are checked: {statuses:?}");
+    assert_eq!(checked + statuses.iter().filter(|&&s| s == 429).count(), 100, "the rest are refused unchecked: {statuses:?}");
+
+    // The guesser is locked out of the name; the night shift, from its own address, is not.
+    let right = r#"{"account":"night-desk","password":"correct horse battery"}"#;
+    assert_eq!(node.call("POST", "/v1/login", None, "application/json", right.as_bytes()).0, 429);
+    let from_elsewhere = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", "-H", "Content-Type: application/json"])
+        .args(["--data", right, &format!("http://{}/v1/login", node.addr)])
+        .output()
+        .expect("curl (scripts/test installs it)");
+    assert_eq!(String::from_utf8_lossy(&from_elsewhere.stdout), "201", "{}", String::from_utf8_lossy(&from_elsewhere.stderr));
+}
+
+#[test]
+fn sign_in_failures_with_huge_names_do_not_grow_the_node() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(dir.path(), &[], &[]);
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", node.pid())).expect("the node's status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmRSS")
+    };
+    let login = |n: usize| {
+        let body = format!(r#"{{"account":"{}{n}","password":"wrong horse battery"}}"#, "x".repeat(60_000));
+        node.call("POST", "/v1/login", None, "application/json", body.as_bytes()).0
+    };
+    for n in 0..100 {
+        login(n);
+    }
+    let before = rss();
+    for n in 100..2100 {
+        assert!([401, 429].contains(&login(n)));
+    }
+    let grown = rss().saturating_sub(before);
+    // Kept in full, 2,000 names of 60 kB are 117 MiB; the lock-out keeps none of them.
+    assert!(grown < 16 * 1024, "the node grew by {grown} kB");
+}
+
 /// Makes a password account on `node` with the admin token `admin`.
 fn account(node: &Node, admin: &str, name: &str, role: &str) {
     let body = format!(r#"{{"name":"{name}","roles":["{role}"],"password":"correct horse battery"}}"#);

@@ -127,6 +127,11 @@ impl Node {
         }
     }
 
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the node has written on standard output so far.
     pub fn stdout(&self) -> String {
         self.stdout.lock().expect("lock").clone()

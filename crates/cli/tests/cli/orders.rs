@@ -21,9 +21,9 @@ pub(crate) struct Pair {
     pub(crate) admin: String,
     pub(crate) issuer: String,
     pub(crate) platform_admin: String,
-    authority_jwk: Jwk,
-    platform_jwk: Jwk,
-    platform_listen: String,
+    pub(crate) authority_jwk: Jwk,
+    pub(crate) platform_jwk: Jwk,
+    pub(crate) platform_listen: String,
     pub(crate) origin: String,
     hook: String,
     hooks: Arc<Mutex<Hooks>>,
@@ -59,12 +59,19 @@ fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a
         hook,
         "--escalation-webhook",
         hook,
+        // The test origin serves paths whatever their case, as IIS does.
+        "--case-insensitive-paths",
     ]
 }
 
 /// The image the platform's origin serves at `/v/1.jpg` (one of Meta's PDQ reference images).
 pub(crate) fn origin_image() -> Vec<u8> {
     std::fs::read(crate::helpers::data_dir().join("bridge-mods/aaa-orig.jpg")).expect("reference image")
+}
+
+/// Unix milliseconds now, as a node dates what it sends.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis() as u64
 }
 
 /// The HTML page the origin serves at `/page`.
@@ -80,6 +87,61 @@ struct Hooks {
     flaky: usize,
 }
 
+/// The file a request target names, the way a file server on a case-insensitive file system
+/// finds it (written out here rather than taken from Tocsin's URL code, so that the gate is
+/// checked against an origin that was not made to agree with it): the query ignored, escapes
+/// decoded, `.` and `..` resolved, empty segments dropped, case folded.
+pub(crate) fn served_path(target: &str) -> String {
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|&b| (b as char).to_digit(16));
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2))
+        {
+            decoded.push((high * 16 + low) as u8);
+            i += 3;
+            continue;
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    let decoded = String::from_utf8_lossy(&decoded).to_lowercase();
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// What the internal service answers: nothing a platform serves, and never evidence.
+pub(crate) const INTERNAL_SECRET: &[u8] = b"internal service: credentials";
+
+/// A service beside the origin that outsiders must not reach through the platform (a cloud
+/// metadata endpoint, an admin page): answers every request with [`INTERNAL_SECRET`].
+fn start_internal_service() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let addr = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", INTERNAL_SECRET.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(INTERNAL_SECRET));
+        }
+    });
+    addr
+}
+
 /// A small origin server on loopback: `GET /v/1.jpg`, `GET /page`, `POST /hook` (the action
 /// webhook), 404 otherwise. Runs until the test process ends.
 fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
@@ -89,6 +151,7 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
     let image = origin_image();
     let hooks = Arc::new(Mutex::new(Hooks::default()));
     let seen = hooks.clone();
+    let internal = start_internal_service();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
@@ -109,9 +172,19 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
             if reader.read_exact(&mut body).is_err() {
                 continue;
             }
-            let path = request_line.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let path = served_path(request_line.split_whitespace().nth(1).unwrap_or(""));
+            let mut location = String::new();
             let (status, content_type, reply): (&str, &str, &[u8]) = match path.as_str() {
                 "/v/1.jpg" => ("200 OK", "image/jpeg", image.as_slice()),
+                // Moved within the origin, and away to a service the platform does not serve.
+                "/moved" => {
+                    location = "/v/1.jpg".to_owned();
+                    ("302 Found", "text/plain", &b""[..])
+                }
+                "/away" => {
+                    location = format!("{internal}/latest/credentials");
+                    ("302 Found", "text/plain", &b""[..])
+                }
                 "/page" => ("200 OK", "text/html", ORIGIN_PAGE),
                 // Down for the first two requests, as an origin restarting would be.
                 "/flaky" => {
@@ -141,8 +214,9 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
                 _ => ("404 Not Found", "text/plain", &b"no"[..]),
             };
             let mut stream = reader.into_inner();
+            let location = if location.is_empty() { String::new() } else { format!("Location: {location}\r\n") };
             let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n",
                 reply.len()
             );
             let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(reply));
@@ -155,13 +229,20 @@ impl Pair {
     pub(crate) fn start() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
-        Self::start_with(authority_dir, platform_dir, authority_db, platform_db)
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, &[])
+    }
+
+    /// On SQLite, the platform's process started with `env` (a clock set wrong, for one).
+    pub(crate) fn start_with_platform_env(env: &[(&str, &str)]) -> Pair {
+        let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, env)
     }
 
     /// Both nodes on PostgreSQL, each with a fresh database.
     pub(crate) fn start_on_postgres() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-        Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"))
+        Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"), &[])
     }
 
     fn start_with(
@@ -169,6 +250,7 @@ impl Pair {
         platform_dir: tempfile::TempDir,
         authority_db: Database,
         platform_db: Database,
+        platform_env: &[(&str, &str)],
     ) -> Pair {
         let token = |dir: &Path, db: &Database, account: &str, role: &str| {
             tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", account, "--role", role][..], &db.args()].concat())
@@ -179,13 +261,18 @@ impl Pair {
         let (admin, issuer) =
             (token(authority_dir.path(), &authority_db, "chief", "admin"), token(authority_dir.path(), &authority_db, "desk-1", "issuer"));
         let platform_admin = token(platform_dir.path(), &platform_db, "tns", "admin");
-        let authority =
-            Node::start(authority_dir.path(), &[&["--name", "police-nl", "--role", "authority"][..], &authority_db.args()].concat(), &[]);
         let (origin, hooks) = start_origin();
         let hook = format!("{origin}/hook");
+        // The authority's escalation webhook hears of orders its platform refused.
+        let authority = Node::start(
+            authority_dir.path(),
+            &[&["--name", "police-nl", "--role", "authority", "--escalation-webhook", &hook][..], &authority_db.args()].concat(),
+            &[],
+        );
         // A port the OS picks (no race with other tests for a port picked beforehand); restarts
         // reuse it.
-        let platform = Node::start(platform_dir.path(), &[platform_args("127.0.0.1:0", &origin, &hook), platform_db.args()].concat(), &[]);
+        let platform =
+            Node::start(platform_dir.path(), &[platform_args("127.0.0.1:0", &origin, &hook), platform_db.args()].concat(), platform_env);
         let platform_listen = platform.addr.clone();
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
@@ -206,10 +293,20 @@ impl Pair {
             authority_db,
             platform_db,
         };
-        let a = pair
-            .cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp]);
+        let a = pair.cli_on_authority(
+            &pair.admin,
+            &["peer", "add", &format!("http://{}", pair.platform_listen), "--fingerprint", &platform_fp, "--role", "platform"],
+        );
         assert_eq!(a.code, 0, "{}", a.stderr);
-        let p = pair.cli_on_platform(&["peer", "add", &format!("http://{}", pair.authority.addr), "--fingerprint", &authority_fp]);
+        let p = pair.cli_on_platform(&[
+            "peer",
+            "add",
+            &format!("http://{}", pair.authority.addr),
+            "--fingerprint",
+            &authority_fp,
+            "--role",
+            "authority",
+        ]);
         assert_eq!(p.code, 0, "{}", p.stderr);
         pair
     }
@@ -228,11 +325,11 @@ impl Pair {
         self.issue_many(&[url])
     }
 
-    fn issue_many(&self, urls: &[&str]) -> String {
+    pub(crate) fn issue_many(&self, urls: &[&str]) -> String {
         self.issue_with(urls, &[])
     }
 
-    fn issue_with(&self, urls: &[&str], extra: &[&str]) -> String {
+    pub(crate) fn issue_with(&self, urls: &[&str], extra: &[&str]) -> String {
         let mut args = vec!["order", "issue", "--to", "videohost", "--reference", "NL-2026-0042", "--reason", "incite"];
         args.extend_from_slice(extra);
         args.extend(["--legal-basis", "Regulation (EU) 2021/784, Art. 3"]);
@@ -244,7 +341,7 @@ impl Pair {
         run.stdout.lines().last().expect("the id").to_owned()
     }
 
-    fn order_on_authority(&self, id: &str) -> Value {
+    pub(crate) fn order_on_authority(&self, id: &str) -> Value {
         let run = self.cli_on_authority(&self.issuer, &["order", "show", id, "--format", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         serde_json::from_str(&run.stdout).expect("JSON")
@@ -265,28 +362,28 @@ impl Pair {
         }
     }
 
-    fn gate(&self, path: &str) -> (u16, String, String) {
+    pub(crate) fn gate(&self, path: &str) -> (u16, String, String) {
         self.platform.as_ref().expect("running").call("GET", path, None, "", b"")
     }
 
-    fn platform_orders(&self) -> Vec<Value> {
+    pub(crate) fn platform_orders(&self) -> Vec<Value> {
         let run = self.cli_on_platform(&["order", "list"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout.lines().map(|l| Value::String(l.to_owned())).collect()
     }
 
     /// Posts a raw body to the platform's inbox.
-    fn post_inbox(&self, body: &str) -> (u16, String) {
+    pub(crate) fn post_inbox(&self, body: &str) -> (u16, String) {
         let node = self.platform.as_ref().expect("running");
         let (status, _, reply) = node.call("POST", "/v1/inbox", None, "application/jose", body.as_bytes());
         (status, reply)
     }
 
     /// A message signed with the authority's own key (read from its data folder), as its node would.
-    fn as_authority(&self, kind: Kind, id: Ulid, to: &str, body: Value) -> String {
+    pub(crate) fn as_authority(&self, kind: Kind, id: Ulid, to: &str, body: Value) -> String {
         let key = tocsin_server::Identity::load_or_create(self.authority_dir.path()).expect("key");
         let envelope =
-            Envelope { v: PROTOCOL_VERSION, id, kind, from: self.authority_jwk.thumbprint(), to: to.to_owned(), sent_at: 1, body };
+            Envelope { v: PROTOCOL_VERSION, id, kind, from: self.authority_jwk.thumbprint(), to: to.to_owned(), sent_at: now_ms(), body };
         tocsin_wire::seal(&envelope, |m| key.sign(m))
     }
 }
@@ -415,6 +512,231 @@ fn repeats_and_strangers(pair: Pair) {
     ] {
         assert!(metrics.contains(line), "{line} missing: {metrics}");
     }
+}
+
+#[test]
+fn an_order_is_refused_unless_its_signer_is_its_issuing_authority_and_this_node_its_addressee() {
+    let pair = Pair::start();
+    let platform_fp = pair.platform_jwk.thumbprint();
+    for (n, (authority, addressee)) in [("police-de", "videohost"), ("police-nl", "otherhost")].into_iter().enumerate() {
+        let id = Ulid::new(1_790_000_000_000, [20 + n as u8; 10]);
+        let body = serde_json::json!({
+            "id": id.to_string(), "kind": "removal_order", "reference": "R-9", "issuing_authority": authority,
+            "addressee": addressee, "issued_at": 1, "targets": [{"url": "https://videohost.example/x"}],
+            "reasons": ["threaten"], "legal_basis": "Art. 3", "provider_may_be_told": true, "redress": "Art. 9", "language": "en",
+        });
+        let (status, reply) = pair.post_inbox(&pair.as_authority(Kind::RemovalOrder, id, &platform_fp, body));
+        assert_eq!(status, 409, "{authority} to {addressee}: {reply}");
+        let named = if authority == "police-nl" { addressee } else { authority };
+        assert!(reply.contains(named), "the refusal says what is wrong: {reply}");
+    }
+    assert!(pair.platform_orders().is_empty(), "nothing was stored");
+    assert!(!pair.platform_log_types().iter().any(|t| t == "message.received"), "nor logged");
+}
+
+#[test]
+fn a_peer_sends_only_what_its_confirmed_role_may_send() {
+    let pair = Pair::start();
+    let authority_fp = pair.authority_jwk.thumbprint();
+    let platform_key = tocsin_server::Identity::load_or_create(pair.platform_dir.path()).expect("key");
+    let as_platform = |kind: Kind, id: Ulid, body: Value| {
+        let envelope = Envelope {
+            v: PROTOCOL_VERSION,
+            id,
+            kind,
+            from: pair.platform_jwk.thumbprint(),
+            to: authority_fp.clone(),
+            sent_at: now_ms(),
+            body,
+        };
+        tocsin_wire::seal(&envelope, |m| platform_key.sign(m))
+    };
+    // The platform, confirmed as a platform at the authority, places a removal order there.
+    let id = Ulid::new(1_790_000_000_000, [30; 10]);
+    let order = serde_json::json!({
+        "id": id.to_string(), "kind": "removal_order", "reference": "R-1", "issuing_authority": "videohost",
+        "addressee": "police-nl", "issued_at": 1, "targets": [{"url": "https://news.example/x"}],
+        "reasons": ["threaten"], "legal_basis": "Art. 3", "provider_may_be_told": true, "redress": "Art. 9", "language": "en",
+    });
+    let withdrawal = serde_json::json!({ "order_id": Ulid::new(1_790_000_000_000, [32; 10]).to_string(), "reason": "x" });
+    for (kind, id, body) in [
+        (Kind::RemovalOrder, id, order.clone()),
+        (Kind::Referral, id, order),
+        (Kind::Withdrawal, Ulid::new(1_790_000_000_000, [31; 10]), withdrawal),
+    ] {
+        let (status, _, reply) = pair.authority.call("POST", "/v1/inbox", None, "application/jose", as_platform(kind, id, body).as_bytes());
+        assert_eq!(status, 403, "{kind:?}: {reply}");
+        assert!(reply.contains("not-for-peer") && reply.contains("platform"), "{reply}");
+    }
+    let listed = pair.cli_on_authority(&pair.issuer, &["order", "list"]);
+    assert_eq!(listed.stdout, "", "nothing was stored at the authority");
+    assert!(!log_types(&pair.authority, &pair.admin).iter().any(|t| t == "message.received"), "nor logged");
+    // And the authority's node does not answer as a platform would: a feedback it signs is
+    // refused at the platform (an authority does not report executions).
+    let feedback = serde_json::json!({ "order_id": id.to_string(), "state": "executed", "targets": [] });
+    let (status, reply) = pair.post_inbox(&pair.as_authority(
+        Kind::Feedback,
+        Ulid::new(1_790_000_000_000, [33; 10]),
+        &pair.platform_jwk.thumbprint(),
+        feedback,
+    ));
+    assert_eq!(status, 403, "{reply}");
+}
+
+/// libfaketime (Debian's `faketime`), which makes a process read a clock shifted by `FAKETIME`.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+#[test]
+fn a_platform_two_hours_behind_is_timed_on_its_own_clock_and_its_skew_is_shown() {
+    assert!(Path::new(LIBFAKETIME).exists(), "scripts/test installs faketime");
+    let pair = Pair::start_with_platform_env(&[("LD_PRELOAD", LIBFAKETIME), ("FAKETIME", "-2h"), ("FAKETIME_DONT_FAKE_MONOTONIC", "1")]);
+    let id = pair.issue("https://media.videohost.example/v/1.jpg");
+    let order = pair.wait_for(&id, "executed");
+    let (received, removed) = (order["received_at"].as_i64().expect("received"), order["removed_at"].as_i64().expect("removed"));
+    let now = now_ms() as i64;
+    assert!((now - received - 7_200_000).abs() < 120_000, "the receipt is dated by the platform's clock, two hours back: {order}");
+    assert!((0..60_000).contains(&(removed - received)), "removed within seconds on the platform's clock, not two hours: {order}");
+    let peers = pair.cli_on_authority(&pair.admin, &["peer", "list"]).stdout;
+    let skew: f64 = peers
+        .split("clock ")
+        .nth(1)
+        .and_then(|c| c.trim().trim_end_matches('s').parse().ok())
+        .unwrap_or_else(|| panic!("a measured clock difference: {peers}"));
+    assert!((skew + 7200.0).abs() < 60.0, "the platform's clock is shown two hours behind: {peers}");
+}
+
+#[test]
+fn messages_dated_far_from_the_receivers_clock_are_refused_and_change_nothing() {
+    let pair = Pair::start();
+    let platform_fp = pair.platform_jwk.thumbprint();
+    let key = tocsin_server::Identity::load_or_create(pair.authority_dir.path()).expect("key");
+    for (n, sent_at) in [1u64, 16_725_225_600_000, now_ms() + 25 * 3_600_000, now_ms() - 8 * 24 * 3_600_000].into_iter().enumerate() {
+        let id = Ulid::new(1_790_000_000_000, [40 + n as u8; 10]);
+        let body = serde_json::json!({
+            "id": id.to_string(), "kind": "removal_order", "reference": "R-1", "issuing_authority": "police-nl",
+            "addressee": "videohost", "issued_at": 1, "targets": [{"url": "https://videohost.example/x"}],
+            "reasons": ["threaten"], "legal_basis": "Art. 3", "provider_may_be_told": true, "redress": "Art. 9", "language": "en",
+        });
+        let envelope = Envelope {
+            v: PROTOCOL_VERSION,
+            id,
+            kind: Kind::RemovalOrder,
+            from: pair.authority_jwk.thumbprint(),
+            to: platform_fp.clone(),
+            sent_at,
+            body,
+        };
+        let (status, reply) = pair.post_inbox(&tocsin_wire::seal(&envelope, |m| key.sign(m)));
+        assert_eq!(status, 409, "sent at {sent_at}: {reply}");
+        assert!(reply.contains("clock"), "{reply}");
+    }
+    assert!(pair.platform_orders().is_empty());
+    assert!(!pair.platform_log_types().iter().any(|t| t == "message.received"));
+}
+
+#[test]
+fn an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escalation_webhook_hears_it() {
+    let pair = Pair::start();
+    // The platform no longer takes the authority's messages.
+    assert_eq!(pair.cli_on_platform(&["peer", "remove", "police-nl"]).code, 0);
+    let id = pair.issue("https://videohost.example/v/7");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let order = loop {
+        let order = pair.order_on_authority(&id);
+        if order.get("delivery_problem").is_some() {
+            break order;
+        }
+        assert!(Instant::now() < deadline, "no delivery problem shown within 30 s: {order}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let problem = &order["delivery_problem"];
+    assert_eq!(
+        (problem["state"].as_str(), problem["kind"].as_str(), problem["peer"].as_str()),
+        (Some("refused"), Some("removal_order"), Some("videohost"))
+    );
+    assert!(problem["error"].as_str().is_some_and(|e| e.contains("403") && e.contains("untrusted")), "the peer's own words: {problem}");
+    assert_eq!(order["state"], "issued");
+    assert!(order["timeline"].as_array().expect("timeline").iter().any(|e| e["event"] == "delivery_refused"), "{order}");
+
+    let list = pair.cli_on_authority(&pair.issuer, &["order", "list"]).stdout;
+    assert!(list.contains("\tdelivery refused: POST "), "{list}");
+    let shown = pair.cli_on_authority(&pair.issuer, &["order", "show", &id]).stdout;
+    assert!(shown.contains("delivery refused: the removal_order message to videohost: "), "{shown}");
+    let (_, metrics) = pair.authority.get("/metrics");
+    assert!(metrics.contains("tocsin_deliveries_problem_total{problem=\"refused\"} 1"), "{metrics}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let heard = pair.hooks.lock().expect("lock").answered.iter().any(|(_, _, body)| {
+            let event: Value = serde_json::from_str(body).expect("JSON");
+            event["event"] == "delivery.refused" && event["order_id"] == id.as_str()
+        });
+        if heard {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the escalation webhook did not hear of the refusal within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(log_types(&pair.authority, &pair.admin).iter().any(|t| t == "message.delivery_refused"));
+}
+
+#[test]
+fn the_log_names_removed_urls_only_by_their_hashes_so_auditors_check_without_learning_them() {
+    use sha2::Digest;
+    let pair = Pair::start();
+    let url = "https://media.videohost.example/v/1.jpg";
+    let id = pair.issue(url);
+    pair.wait_for(&id, "executed");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !pair.platform_log_types().iter().any(|t| t == "evidence.preserved") {
+        assert!(Instant::now() < deadline, "not preserved within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let digest: String = sha2::Sha256::digest(url.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let node = pair.platform.as_ref().expect("running");
+    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&pair.platform_admin), "", b"");
+    let entries: Vec<Value> = serde_json::from_str::<Vec<Value>>(&entries)
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            serde_json::from_slice(&tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url")).expect("JSON")
+        })
+        .collect();
+    for entry in &entries {
+        assert!(!entry.to_string().contains("/v/1.jpg"), "a log entry names the URL: {entry}");
+    }
+    let executed = entries.iter().find(|e| e["type"] == "order.executed").expect("the execution");
+    assert_eq!(executed["targets"][0]["url_sha256"], digest.as_str(), "{executed}");
+    let preserved = entries.iter().find(|e| e["type"] == "evidence.preserved").expect("the evidence");
+    assert_eq!(preserved["url_sha256"], digest.as_str(), "{preserved}");
+}
+
+#[test]
+fn preservation_follows_redirects_within_the_origin_and_never_keeps_what_another_host_answers() {
+    use sha2::Digest;
+    let pair = Pair::start();
+    let id = pair.issue_many(&["https://videohost.example/moved", "https://videohost.example/away"]);
+    pair.wait_for(&id, "executed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let evidence = loop {
+        let shown = pair.order_on_platform(&id);
+        let evidence = shown["evidence"].as_array().cloned().unwrap_or_default();
+        let away_given_up = evidence.iter().any(|e| e["url"] == "https://videohost.example/away" && e["status"] == "failed");
+        if evidence.len() == 2 && away_given_up {
+            break evidence;
+        }
+        assert!(Instant::now() < deadline, "not settled within 60 s: {shown}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let image_sha256: String = sha2::Sha256::digest(origin_image()).iter().map(|b| format!("{b:02x}")).collect();
+    let secret_sha256: String = sha2::Sha256::digest(INTERNAL_SECRET).iter().map(|b| format!("{b:02x}")).collect();
+    let moved = evidence.iter().find(|e| e["url"] == "https://videohost.example/moved").expect("moved");
+    assert_eq!((moved["status"].as_str(), moved["sha256"].as_str()), (Some("preserved"), Some(image_sha256.as_str())), "{moved}");
+    let away = evidence.iter().find(|e| e["url"] == "https://videohost.example/away").expect("away");
+    assert!(away["error"].as_str().is_some_and(|e| e.contains("outside the origin")), "{away}");
+    assert!(away["sha256"].is_null(), "{away}");
+    let bank = pair.cli_on_platform(&["bank", "export", "stay-down"]).stdout;
+    assert!(!bank.contains(&secret_sha256), "the internal answer reached the stay-down bank: {bank}");
+    assert!(bank.contains(&image_sha256), "{bank}");
 }
 
 #[test]
@@ -683,14 +1005,14 @@ fn referrals_wait_for_review_then_an_accepted_one_is_removed_and_a_rejected_one_
 
 impl Pair {
     /// SIGKILLs the platform and starts it again at the same address.
-    fn restart_platform(&mut self) {
+    pub(crate) fn restart_platform(&mut self) {
         drop(self.platform.take());
         let args = [platform_args(&self.platform_listen, &self.origin, &self.hook), self.platform_db.args()].concat();
         self.platform = Some(Node::start(self.platform_dir.path(), &args, &[]));
     }
 
     /// `tocsin log verify` passes on both nodes.
-    fn verify_both_logs(&self) {
+    pub(crate) fn verify_both_logs(&self) {
         for (dir, url, token) in [
             (self.authority_dir.path(), format!("http://{}", self.authority.addr), &self.admin),
             (self.platform_dir.path(), format!("http://{}", self.platform_listen), &self.platform_admin),
@@ -701,28 +1023,19 @@ impl Pair {
     }
 
     /// The `type` of every entry in the platform's Merkle log, in order.
-    fn platform_log_types(&self) -> Vec<String> {
-        let node = self.platform.as_ref().expect("running");
-        let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(&self.platform_admin), "", b"");
-        serde_json::from_str::<Vec<Value>>(&entries)
-            .expect("entries")
-            .iter()
-            .map(|e| {
-                let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
-                serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
-            })
-            .collect()
+    pub(crate) fn platform_log_types(&self) -> Vec<String> {
+        log_types(self.platform.as_ref().expect("running"), &self.platform_admin)
     }
 
     /// The platform's view of an order.
-    fn order_on_platform(&self, id: &str) -> Value {
+    pub(crate) fn order_on_platform(&self, id: &str) -> Value {
         let run = self.cli_on_platform(&["order", "show", id, "--format", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         serde_json::from_str(&run.stdout).expect("JSON")
     }
 
     /// Waits (at most 30 s) until `node` (the authority or the platform) shows `id` in `state`.
-    fn wait_state(&self, on_platform: bool, id: &str, state: &str) -> Value {
+    pub(crate) fn wait_state(&self, on_platform: bool, id: &str, state: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let order = if on_platform { self.order_on_platform(id) } else { self.order_on_authority(id) };
@@ -733,6 +1046,19 @@ impl Pair {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// The `type` of every entry in a node's Merkle log, in order.
+pub(crate) fn log_types(node: &Node, admin: &str) -> Vec<String> {
+    let (_, _, entries) = node.call("GET", "/v1/log/entries?start=0&end=1000", Some(admin), "", b"");
+    serde_json::from_str::<Vec<Value>>(&entries)
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let data = tocsin_wire::base64url_decode(e["data"].as_str().expect("data")).expect("base64url");
+            serde_json::from_slice::<Value>(&data).expect("JSON")["type"].as_str().expect("type").to_owned()
+        })
+        .collect()
 }
 
 #[test]

@@ -355,3 +355,101 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
     assert_eq!(create["401"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
     assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
 }
+
+/// `tocsin serve` in `data` with the database arguments `db`, expected to refuse to start: its
+/// exit code and standard error.
+fn refused_start(data: &std::path::Path, db: &[&str], extra: &[&str]) -> (i32, String) {
+    let run = crate::helpers::tocsin_in(data, &[&["serve", "--data", ".", "--listen", "127.0.0.1:0"][..], db, extra].concat());
+    (run.code, run.stderr)
+}
+
+/// Moves `path` aside (to `path.aside`), returning where it went.
+fn aside(path: &std::path::Path) -> std::path::PathBuf {
+    let moved = path.with_extension("aside");
+    std::fs::rename(path, &moved).expect("moved aside");
+    moved
+}
+
+/// A node started once with database arguments `db`, then with its key missing or replaced, and
+/// with another, empty database (`other`).
+fn a_node_keeps_one_key_for_one_log(data: &std::path::Path, db: &[&str], other: &[&str]) {
+    let node = Node::start(data, db, &[]);
+    let fingerprint = serde_json::from_str::<Value>(&node.get("/.well-known/tocsin").1).expect("identity")["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    drop(node);
+    let key = data.join("node.key");
+
+    // The key file missing: a new key would sign the old log.
+    let kept = aside(&key);
+    let (code, stderr) = refused_start(data, db, &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("node.key is missing") && stderr.contains(&fingerprint) && stderr.contains("backup"), "{stderr}");
+    assert!(!key.exists(), "no key was made");
+    // Another key in its place.
+    std::fs::write(&key, [7u8; 32]).expect("another key");
+    let (code, stderr) = refused_start(data, db, &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains(&format!("signed with key {fingerprint}")), "{stderr}");
+    std::fs::rename(&kept, &key).expect("the key back");
+
+    // The key with another, empty database: two histories under one key.
+    let (code, stderr) = refused_start(data, other, &[]);
+    assert_ne!(code, 0);
+    let named = stderr.contains("holds no log") || stderr.contains("is missing or empty");
+    assert!(named && stderr.contains("--new-log") && stderr.contains(&fingerprint), "{stderr}");
+    // Deliberately: a new log, whose first entry says so.
+    let restarted = Node::start(data, &[other, &["--new-log"]].concat(), &[]);
+    let doc: Value = serde_json::from_str(&restarted.get("/.well-known/tocsin").1).expect("identity");
+    assert_eq!(doc["fingerprint"], fingerprint.as_str());
+    let admin = restarted.stdout().lines().nth(1).expect("the first start's admin token").to_owned();
+    let types = crate::orders::log_types(&restarted, &admin);
+    assert_eq!(types.first().map(String::as_str), Some("node.log_restarted"), "{types:?}");
+    drop(restarted);
+    let again = Node::start(data, other, &[]);
+    assert!(again.get("/healthz").0 == 200, "bound to the key now");
+    drop(again);
+
+    // The node's own key and database: it starts as before.
+    let again = Node::start(data, db, &[]);
+    assert_eq!(serde_json::from_str::<Value>(&again.get("/.well-known/tocsin").1).expect("identity")["fingerprint"], fingerprint.as_str());
+}
+
+#[test]
+fn on_sqlite_a_node_refuses_a_key_that_is_not_its_logs_and_a_log_that_is_not_its_keys() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let other = format!("sqlite://{}", data.path().join("other.db").display());
+    a_node_keeps_one_key_for_one_log(data.path(), &[], &["--database-url", &other]);
+
+    // The database file gone: SQLite would make an empty one.
+    let file = data.path().join("tocsin.db");
+    let kept = aside(&file);
+    let (code, stderr) = refused_start(data.path(), &[], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("tocsin.db is missing or empty"), "{stderr}");
+    assert!(!file.exists(), "no empty database was made in its place");
+    std::fs::rename(&kept, &file).expect("back");
+    // An empty file in its place, likewise.
+    std::fs::write(data.path().join("empty.db"), b"").expect("an empty file");
+    let empty = format!("sqlite://{}", data.path().join("empty.db").display());
+    let (code, stderr) = refused_start(data.path(), &["--database-url", &empty], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("empty.db is missing or empty"), "{stderr}");
+    // A damaged header says so at once, rather than a pool time-out after half a minute.
+    let mut bytes = std::fs::read(&file).expect("the database");
+    bytes[..16].copy_from_slice(b"not a database!!");
+    std::fs::write(&file, &bytes).expect("damaged");
+    let started = std::time::Instant::now();
+    let (code, stderr) = refused_start(data.path(), &[], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("is not a SQLite database"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+}
+
+#[test]
+fn on_postgres_a_node_refuses_a_key_that_is_not_its_logs_and_a_log_that_is_not_its_keys() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let (db, other) = (crate::helpers::Database::postgres("keys"), crate::helpers::Database::postgres("keys_other"));
+    a_node_keeps_one_key_for_one_log(data.path(), &db.args(), &other.args());
+}

@@ -58,7 +58,10 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
     let second = Node::start(second_dir.path(), &["--name", "clipshare", "--role", "platform", "--bank-pull-seconds", "1"], &[]);
     let (_, second_fp) = identity(&second);
     let (_, authority_fp) = identity(&pair.authority);
-    let added = pair.cli_on_authority(&pair.admin, &["peer", "add", &format!("http://{}", second.addr), "--fingerprint", &second_fp]);
+    let added = pair.cli_on_authority(
+        &pair.admin,
+        &["peer", "add", &format!("http://{}", second.addr), "--fingerprint", &second_fp, "--role", "platform"],
+    );
     assert_eq!(added.code, 0, "{}", added.stderr);
     let server = format!("http://{}", second.addr);
     let added = tocsin_in(
@@ -69,6 +72,8 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
             &format!("http://{}", pair.authority.addr),
             "--fingerprint",
             &authority_fp,
+            "--role",
+            "authority",
             "--server",
             &server,
             "--token",
@@ -234,7 +239,10 @@ fn a_batch_not_signed_by_the_publishers_key_is_refused_and_nothing_is_applied() 
     let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"]).stdout.trim().to_owned();
     let node = Node::start(dir.path(), &["--bank-pull-seconds", "1"], &[]);
     let server = format!("http://{}", node.addr);
-    let added = tocsin_in(dir.path(), &["peer", "add", &publisher, "--fingerprint", &fingerprint, "--server", &server, "--token", &admin]);
+    let added = tocsin_in(
+        dir.path(),
+        &["peer", "add", &publisher, "--fingerprint", &fingerprint, "--role", "authority", "--server", &server, "--token", &admin],
+    );
     assert_eq!(added.code, 0, "{}", added.stderr);
     let (status, _) = call(&node, &admin, "POST", "/v1/subscriptions", json!({"peer": "impostor", "bank": "known"}));
     assert_eq!(status, 201);

@@ -167,3 +167,74 @@ proptest! {
         }
     }
 }
+
+fn expressions(url: &str) -> std::collections::BTreeSet<String> {
+    CanonicalUrl::parse(url).expect("parses").expressions().into_iter().collect()
+}
+
+fn set(items: &[&str]) -> std::collections::BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The lookup expressions of the Safe Browsing documentation's examples ("Suffix/prefix
+/// expressions"): exactly those for short hosts and paths, a superset for long ones (Tocsin
+/// takes every host suffix and more folders than Safe Browsing's four).
+#[test]
+fn a_url_is_looked_up_under_every_host_suffix_and_path_prefix_as_safe_browsing_does() {
+    assert_eq!(
+        expressions("http://a.b.c/1/2.html?param=1"),
+        set(&["a.b.c/1/2.html?param=1", "a.b.c/1/2.html", "a.b.c/", "a.b.c/1/", "b.c/1/2.html?param=1", "b.c/1/2.html", "b.c/", "b.c/1/"])
+    );
+    let long = expressions("http://a.b.c.d.e.f.g/1.html");
+    for e in ["a.b.c.d.e.f.g/1.html", "a.b.c.d.e.f.g/", "c.d.e.f.g/1.html", "c.d.e.f.g/", "f.g/1.html", "f.g/"] {
+        assert!(long.contains(e), "{e} in {long:?}");
+    }
+    assert!(!long.iter().any(|e| e.starts_with("g/")), "a top-level domain alone is never an expression: {long:?}");
+    assert_eq!(expressions("http://1.2.3.4/1/"), set(&["1.2.3.4/1/", "1.2.3.4/"]), "an IP address is looked up as itself only");
+    assert_eq!(expressions("http://example.co.uk/"), set(&["example.co.uk/", "co.uk/"]));
+}
+
+/// What an order names is found however the request spells it: with any query when the order
+/// has none, through escapes, dot segments and doubled slashes; with its own query only when it
+/// names one; and a folder covers what is below it.
+#[test]
+fn an_entry_covers_every_spelling_of_its_url_and_nothing_beside_it() {
+    let entry = CanonicalUrl::parse("https://media.videohost.example/v/1.jpg").expect("parses").expression();
+    for request in [
+        "https://media.videohost.example/v/1.jpg",
+        "http://MEDIA.videohost.example:8080/v/1.jpg?x=1",
+        "https://media.videohost.example/v/1.jpg?",
+        "https://media.videohost.example/v/1.jpg?utm_source=mail&utm_medium=x",
+        "https://media.videohost.example//v//1.jpg",
+        "https://media.videohost.example/v/./1.jpg",
+        "https://media.videohost.example/v/x/../1.jpg",
+        "https://media.videohost.example/%76/%31.jpg",
+        "https://media.videohost.example/v/1.jpg#top",
+    ] {
+        assert!(CanonicalUrl::parse(request).expect("parses").expressions().contains(&entry), "{request} is covered");
+    }
+    for request in
+        ["https://media.videohost.example/v/1.jpg2", "https://media.videohost.example/v/10.jpg", "https://media.videohost.example/v/"]
+    {
+        assert!(!CanonicalUrl::parse(request).expect("parses").expressions().contains(&entry), "{request} is not covered");
+    }
+    let with_query = CanonicalUrl::parse("https://videohost.example/watch?v=abc").expect("parses").expression();
+    assert!(CanonicalUrl::parse("https://videohost.example/watch?v=abc").expect("parses").expressions().contains(&with_query));
+    assert!(!CanonicalUrl::parse("https://videohost.example/watch?v=abd").expect("parses").expressions().contains(&with_query));
+    let folder = CanonicalUrl::parse("https://videohost.example/u/alice/").expect("parses").expression();
+    assert!(CanonicalUrl::parse("https://videohost.example/u/alice/p/7?x").expect("parses").expressions().contains(&folder));
+    assert!(!CanonicalUrl::parse("https://videohost.example/u/alicex").expect("parses").expressions().contains(&folder));
+}
+
+proptest! {
+    /// A URL's own entry is always among its expressions, and a path of any depth gives a bounded
+    /// number of them.
+    #[test]
+    fn a_url_is_always_covered_by_its_own_entry(input in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let Ok(url) = CanonicalUrl::parse(&input) else { return Ok(()) };
+        let all = url.expressions();
+        prop_assert!(all.contains(&url.expression()), "{} in {:?}", url.expression(), all);
+        let hosts = url.host().split('.').count();
+        prop_assert!(all.len() <= hosts * (2 + tocsin_model::MAX_DIRECTORY_PREFIXES));
+    }
+}

@@ -26,48 +26,8 @@ use serde::Deserialize;
 
 use crate::State;
 use crate::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
-use crate::gate::escape_html;
+use crate::gate::{PeerAddr, escape_html};
 use crate::problem::Problem;
-
-/// Failed sign-ins in a row before an account name is locked.
-pub const MAX_FAILURES: u32 = 5;
-/// How long a locked name stays locked.
-pub const LOCK: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-/// Failed sign-ins by account name (known or not, so a lock tells nothing about which names
-/// exist), shared by the console and `/v1/login`.
-#[derive(Debug, Default)]
-pub struct Attempts(std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>);
-
-impl Attempts {
-    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether `name` is locked now.
-    pub fn locked(&self, name: &str) -> bool {
-        self.map().get(name).is_some_and(|(n, last)| *n >= MAX_FAILURES && last.elapsed() < LOCK)
-    }
-
-    /// Counts a failure (a failure after a lock has run out starts the count again).
-    pub fn failed(&self, name: &str) {
-        let mut map = self.map();
-        // Names tried once and long ago go, so that guessing names cannot grow this without end.
-        if map.len() > 10_000 {
-            map.retain(|_, (_, last)| last.elapsed() < LOCK);
-        }
-        let entry = map.entry(name.to_owned()).or_insert((0, std::time::Instant::now()));
-        if entry.1.elapsed() >= LOCK {
-            entry.0 = 0;
-        }
-        *entry = (entry.0 + 1, std::time::Instant::now());
-    }
-
-    /// Forgets the failures of a name that signed in.
-    pub fn succeeded(&self, name: &str) {
-        self.map().remove(name);
-    }
-}
 
 const SESSION: &str = "tocsin_session";
 const CSRF: &str = "tocsin_csrf";
@@ -253,6 +213,7 @@ fn expired_form(state: &State, headers: &HeaderMap) -> Result<Response, Problem>
 /// the same work, for a wrong name or a wrong password.
 pub async fn sign_in(
     Shared(state): Shared<Arc<State>>,
+    PeerAddr(source): PeerAddr,
     headers: HeaderMap,
     form: Result<axum::Form<SignInForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, Problem> {
@@ -260,10 +221,10 @@ pub async fn sign_in(
     if !csrf_ok(&headers, &form.csrf) {
         return expired_form(&state, &headers);
     }
-    if state.sign_in_attempts.locked(&form.account) {
+    let Ok(attempt) = state.sign_in_attempts.begin(&form.account, source.map(|a| a.ip())) else {
         tracing::info!("console sign-in refused: locked");
         return sign_in_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, Some(words(&headers).locked));
-    }
+    };
     let found =
         if tocsin_store::check_account_name(&form.account).is_ok() { state.store.sign_in_lookup(&form.account).await? } else { None };
     let stored = found.as_ref().and_then(|(_, hash)| hash.clone());
@@ -272,10 +233,10 @@ pub async fn sign_in(
         && off_runtime(move || tocsin_store::verify_or_waste(stored.as_ref(), &password)).await?;
     let Some((account, _)) = found.filter(|_| ok) else {
         tracing::info!("console sign-in refused");
-        state.sign_in_attempts.failed(&form.account);
+        attempt.failed();
         return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(words(&headers).refused));
     };
-    state.sign_in_attempts.succeeded(&account.name);
+    attempt.succeeded();
     let token = state.store.create_token(&account.name, SIGN_IN_LIFETIME_SECONDS).await?;
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION, &token.secret, SIGN_IN_LIFETIME_SECONDS));

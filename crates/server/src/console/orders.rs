@@ -83,7 +83,8 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
             let class = if o["overdue"].as_bool().unwrap_or(false) { " class=\"overdue-row\"" } else { "" };
             format!(
                 "<tr{class}><td><a href=\"/console/orders/{id}\">{reference}</a></td><td>{kind}</td><td>{side}</td><td>{peer}</td>\
-                 <td><span class=\"state state-{state_text}\">{state}</span></td><td>{since}</td><td>{deadline}</td></tr>",
+                 <td><span class=\"state state-{state_text}\">{state}</span>{problem}</td><td>{since}</td><td>{deadline}</td></tr>",
+                problem = delivery_badge(l, o),
                 id = e(id),
                 reference = e(o["reference"].as_str().unwrap_or(id)),
                 kind = kind_name(l, o["kind"].as_str().unwrap_or("")),
@@ -614,8 +615,9 @@ async fn detail_page(
          <dt>{state_l}</dt><dd><span class=\"state state-{state_text}\">{state}</span></dd>\
          <dt>{kind_l}</dt><dd>{kind}</dd><dt>{peer_l}</dt><dd>{peer}</dd>\
          <dt>{issued_l}</dt><dd>{issued}</dd><dt>{received_l}</dt><dd>{received_at}</dd>\
-         <dt>{deadline_l}</dt><dd>{deadline}</dd>{removal}</dl>",
+         <dt>{deadline_l}</dt><dd>{deadline}</dd>{removal}{problem}</dl>",
         removal = removal_time(l, &order),
+        problem = delivery_problem(l, &order),
         state_l = l.t("State", "État"),
         state_text = e(state_text),
         state = state_name(l, state_text),
@@ -706,16 +708,37 @@ async fn detail_page(
     Ok(render(state, session, status, &title, &here, &body))
 }
 
-/// "Removed N s after receipt", once the removal is known (on the platform: its execution; on
-/// the authority: the feedback's arrival).
+/// "Removed N s after receipt", once the removal is known: both times by the platform's clock
+/// (on the authority, from the platform's receipt and feedback), so a platform whose clock is
+/// off is not shown as slow or fast for it.
 fn removal_time(l: Lang, order: &Value) -> String {
-    let Some(received) = order["received_at"].as_i64() else { return String::new() };
-    let removed = order["timeline"].as_array().into_iter().flatten().find(|ev| {
-        matches!(ev["event"].as_str(), Some("executed" | "partially_executed"))
-            || (ev["event"] == "feedback" && matches!(ev["detail"]["state"].as_str(), Some("executed" | "partially_executed")))
-    });
-    let Some(at) = removed.and_then(|ev| ev["at"].as_i64()) else { return String::new() };
-    format!("<dt>{}</dt><dd>{}</dd>", l.t("Receipt to removal", "Délai de retrait"), e(&span(at - received)))
+    let (Some(received), Some(removed)) = (order["received_at"].as_i64(), order["removed_at"].as_i64()) else { return String::new() };
+    format!("<dt>{}</dt><dd>{}</dd>", l.t("Receipt to removal", "Délai de retrait"), e(&span(removed - received)))
+}
+
+/// The words for a delivery problem's state.
+fn problem_words(l: Lang, problem: &Value) -> &'static str {
+    if problem["state"] == "refused" { l.t("delivery refused", "envoi refusé") } else { l.t("delivery failing", "envoi en échec") }
+}
+
+/// A mark beside the state in the list when a message about the order was refused or keeps
+/// failing: the order's state alone would hide that the other node never took it.
+fn delivery_badge(l: Lang, order: &Value) -> String {
+    let Some(problem) = order.get("delivery_problem") else { return String::new() };
+    format!(" <strong class=\"error\">{}</strong>", problem_words(l, problem))
+}
+
+/// The delivery problem on an order's page: which message, to whom, and what the peer answered.
+fn delivery_problem(l: Lang, order: &Value) -> String {
+    let Some(problem) = order.get("delivery_problem") else { return String::new() };
+    format!(
+        "<dt>{label}</dt><dd class=\"error\">{words}: {kind} → {peer}: {error}</dd>",
+        label = l.t("Delivery", "Envoi"),
+        words = problem_words(l, problem),
+        kind = e(problem["kind"].as_str().unwrap_or("")),
+        peer = e(problem["peer"].as_str().unwrap_or("")),
+        error = e(problem["error"].as_str().unwrap_or("")),
+    )
 }
 
 /// `GET /console/orders/{id}`.
