@@ -131,7 +131,17 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::Refused(format!("no account {name:?}")));
         }
-        let entry = format!(r#"{{"type":"account.password_set","account":"{name}","at":{}}}"#, now());
+        // A new password ends every session and token the account had: whoever knew the old
+        // one (the reason to change it, often) keeps nothing it gave them.
+        let ended = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND account_id = (SELECT id FROM accounts WHERE name = $2)",
+        )
+        .bind(now())
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let entry = format!(r#"{{"type":"account.password_set","account":"{name}","tokens_revoked":{ended},"at":{}}}"#, now());
         self.append_in(&mut tx, entry.as_bytes()).await?;
         tx.commit().await?;
         Ok(())

@@ -95,8 +95,22 @@ fn the_console_signs_in_with_a_session_cookie_and_refuses_forms_without_their_cs
     let (status, _, home) = node.call_with("GET", "/", &[&session], "", b"");
     assert!(status == 200 && home.contains("Signed in as <strong>night-desk</strong>") && home.contains("issuer"), "{home}");
 
-    // Sign-out (with the code) ends the session.
-    let (status, head, _) = node.call_with("POST", "/console/sign-out", &[&session], form, format!("csrf={csrf}").as_bytes());
+    // A signed-in page's forms carry a code of the session's own: the sign-in code is worth
+    // nothing there, nor is a form another site's page posts.
+    let code = session_code(&home);
+    assert_ne!(code, csrf);
+    let (status, _, _) = node.call_with("POST", "/console/sign-out", &[&session], form, format!("csrf={csrf}").as_bytes());
+    assert_eq!(status, 403, "the sign-in page's code does not sign a session out");
+    let elsewhere = [session.clone(), "Origin: https://evil.example".to_owned()];
+    assert_eq!(node.call_with("POST", "/console/sign-out", &elsewhere, form, format!("csrf={code}").as_bytes()).0, 403);
+    let cross_site = [session.clone(), "Sec-Fetch-Site: cross-site".to_owned()];
+    assert_eq!(node.call_with("POST", "/console/sign-out", &cross_site, form, format!("csrf={code}").as_bytes()).0, 403);
+    let (_, _, still) = node.call_with("GET", "/", &[&session], "", b"");
+    assert!(still.contains("Signed in as"), "none of these signed the session out");
+
+    // Sign-out (with the code, from the console's own page) ends the session.
+    let own = [session.clone(), format!("Origin: http://{}", node.addr), "Sec-Fetch-Site: same-origin".to_owned()];
+    let (status, head, _) = node.call_with("POST", "/console/sign-out", &own, form, format!("csrf={code}").as_bytes());
     assert_eq!(status, 303);
     assert!(set_cookie(&head, "tocsin_session").is_some_and(|c| c.contains("max-age=0")), "{head}");
     let (_, _, after) = node.call_with("GET", "/", &[&session], "", b"");
@@ -483,6 +497,11 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     eprintln!("screenshots: {}", crate::browser::artefacts().display());
 }
 
+/// The CSRF code in a signed-in page's forms.
+fn session_code(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a form with its code").to_owned()
+}
+
 /// Signs in over HTTP: the `Cookie:` header of the session.
 fn signed_in(node: &Node, name: &str) -> String {
     let (_, head, _) = node.call("GET", "/", None, "", b"");
@@ -619,9 +638,9 @@ fn an_issuer_reviews_blocklist_entries_and_answers_recommendations_from_the_cons
     };
 
     let desk = signed_in(&node, "desk");
-    let csrf = desk.rsplit("tocsin_csrf=").next().expect("csrf").to_owned();
     let form = "application/x-www-form-urlencoded";
     let (_, _, page) = node.call_with("GET", "/console/blocklist", &[&desk], "", b"");
+    let csrf = session_code(&page);
     assert!(page.contains(&format!("action=\"/console/blocklist/{entry}/review\"")), "{page}");
     // A review without a reason: refused next to the field, nothing logged.
     let before = log_size();
@@ -668,4 +687,43 @@ fn an_issuer_reviews_blocklist_entries_and_answers_recommendations_from_the_cons
     let qp = signed_in(&node, "qp");
     let (_, _, page) = node.call_with("GET", "/console/oversight", &[&qp], "", b"");
     assert!(page.contains("agreed") && !page.contains("/answer\""), "{page}");
+}
+
+#[test]
+fn the_console_escapes_what_it_echoes_and_sends_readers_back_only_within_itself() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &[], &[]);
+    account(&node, &admin, "desk", "issuer");
+    let desk = signed_in(&node, "desk");
+
+    // The language switch goes back to console paths only, as a browser reads them.
+    for (back, to) in [
+        ("/console/orders", "/console/orders"),
+        ("/%09/evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/%0D%0A/evil.example", "/"),
+        ("%20/evil.example", "/"),
+    ] {
+        let (status, head, _) = node.call_with("GET", &format!("/console/lang?to=fr&back={back}"), &[&desk], "", b"");
+        assert_eq!(status, 303);
+        assert!(head.contains(&format!("\r\nlocation: {to}\r\n")), "{back} goes to {to}: {head}");
+    }
+
+    // A form sent without its code echoes the order id of its path, escaped.
+    let (status, _, page) = node.call_with(
+        "POST",
+        "/console/orders/%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E/withdraw",
+        &[&desk],
+        "application/x-www-form-urlencoded",
+        b"reason=x",
+    );
+    assert_eq!(status, 403, "{page}");
+    assert!(!page.contains("\"><script>") && page.contains("&quot;&gt;&lt;script&gt;"), "{page}");
+
+    // The sign-in page cannot be framed either.
+    let (_, head, _) = node.call("GET", "/", None, "", b"");
+    assert!(head.contains("frame-ancestors 'none'") && head.contains("x-content-type-options: nosniff"), "{head}");
 }

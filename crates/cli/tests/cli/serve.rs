@@ -236,7 +236,11 @@ fn a_password_signs_in_for_a_shift_and_a_wrong_one_or_name_gets_the_same_401() {
     let change = node.call("POST", "/v1/accounts/desk-1/password", Some(&session), json, br#"{"password":"a new passphrase"}"#);
     assert_eq!(change.0, 204, "{}", change.2);
     assert_eq!(node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"night shift passphrase"}"#).0, 401);
-    assert_eq!(node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"a new passphrase"}"#).0, 201);
+    let (status, _, body) = node.call("POST", "/v1/login", None, json, br#"{"account":"desk-1","password":"a new passphrase"}"#);
+    assert_eq!(status, 201);
+    // The change ended every session and token the account had, the one that made it too.
+    assert_eq!(node.call("POST", "/v1/accounts/desk-1/password", Some(&session), json, br#"{"password":"short"}"#).0, 401);
+    let session = token_in(&body);
     assert_eq!(node.call("POST", "/v1/accounts/desk-1/password", Some(&session), json, br#"{"password":"short"}"#).0, 409);
     assert_eq!(node.call("POST", "/v1/accounts/chief/password", Some(&session), json, br#"{"password":"taking over chief"}"#).0, 403);
 

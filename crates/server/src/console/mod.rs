@@ -130,6 +130,7 @@ fn sign_in_page(state: &State, headers: &HeaderMap, status: StatusCode, error: O
     h.insert(header::SET_COOKIE, set_cookie(state, CSRF, &csrf, 3600));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    view::security_headers(h);
     Ok(response)
 }
 
@@ -164,7 +165,7 @@ async fn posted(
 ) -> Result<Result<(view::Session, Vec<(String, String)>), Response>, Problem> {
     let Some(session) = view::session(state, headers).await? else { return Ok(Err(view::to_sign_in())) };
     let values = view::form_pairs(body);
-    if !csrf_ok(headers, view::field(&values, "csrf")) {
+    if !same_origin(headers) || !crate::axfr::subtle_eq(session.csrf.as_bytes(), view::field(&values, "csrf").as_bytes()) {
         return Ok(Err(expired(state, &session, &back(&values))));
     }
     Ok(Ok((session, values)))
@@ -183,7 +184,7 @@ fn expired(state: &State, session: &view::Session, here: &str) -> Response {
         StatusCode::FORBIDDEN,
         l.t("Form expired", "Formulaire expiré"),
         here,
-        &format!("<p class=\"error\" role=\"alert\">{text}</p><p><a href=\"{here}\">{}</a></p>", l.t("Back", "Retour")),
+        &format!("<p class=\"error\" role=\"alert\">{text}</p><p><a href=\"{}\">{}</a></p>", escape_html(here), l.t("Back", "Retour")),
     )
 }
 
@@ -198,10 +199,29 @@ pub struct SignInForm {
     csrf: String,
 }
 
-/// Whether the form repeats the CSRF cookie (so it was made by this node's page, not posted
-/// from another site).
+/// Whether the sign-in form repeats the CSRF cookie (so it was made by this node's page, not
+/// posted from another site) and the browser says it comes from this origin. Forms of a
+/// session carry a code bound to the session instead (`view::Session::csrf`).
 fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
-    cookie(headers, CSRF).is_some_and(|c| crate::axfr::subtle_eq(c.as_bytes(), sent.as_bytes()))
+    same_origin(headers) && cookie(headers, CSRF).is_some_and(|c| crate::axfr::subtle_eq(c.as_bytes(), sent.as_bytes()))
+}
+
+/// Whether a posted form comes from this node's own pages, as far as the browser says: a
+/// `Sec-Fetch-Site` other than `same-origin`, or an `Origin` whose host is not the request's
+/// `Host`, is another site's (or a sandboxed frame's). Clients that send neither (scripts, old
+/// browsers) are left to the CSRF code.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+    {
+        return false;
+    }
+    match (header(header::ORIGIN), header(header::HOST)) {
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
 }
 
 fn expired_form(state: &State, headers: &HeaderMap) -> Result<Response, Problem> {
@@ -257,7 +277,8 @@ pub async fn sign_out(
     form: Result<axum::Form<SignOutForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, Problem> {
     let Ok(axum::Form(form)) = form else { return expired_form(&state, &headers) };
-    if !csrf_ok(&headers, &form.csrf) {
+    let session = view::session(&state, &headers).await?;
+    if session.as_ref().is_some_and(|s| !same_origin(&headers) || !crate::axfr::subtle_eq(s.csrf.as_bytes(), form.csrf.as_bytes())) {
         return expired_form(&state, &headers);
     }
     if let Some(token) = cookie(&headers, SESSION) {

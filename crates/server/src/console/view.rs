@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{CSRF, SESSION, cookie, random_hex, set_cookie};
+use super::{SESSION, cookie, set_cookie};
 use crate::State;
 use crate::gate::escape_html as e;
 use crate::problem::Problem;
@@ -54,8 +54,6 @@ pub(crate) struct Session {
     pub lang: Lang,
     /// The code every form of the page repeats.
     pub csrf: String,
-    /// Whether the CSRF cookie must be set with the page (the browser had none).
-    new_csrf: bool,
 }
 
 impl Session {
@@ -128,15 +126,31 @@ impl Session {
     }
 }
 
+/// The CSRF code of the session whose token is `token`: derived from the token (which only the
+/// session's browser holds, in an HttpOnly cookie), so a code taken from one session is worth
+/// nothing in another, and it ends with the session.
+fn session_csrf(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new().chain_update(b"tocsin console csrf\n").chain_update(token.as_bytes()).finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The session of a request, if it carries a live one.
 pub(crate) async fn session(state: &State, headers: &HeaderMap) -> Result<Option<Session>, Problem> {
     let Some(token) = cookie(headers, SESSION) else { return Ok(None) };
     let Some(account) = state.store.authenticate(token).await? else { return Ok(None) };
-    let (csrf, new_csrf) = match cookie(headers, CSRF) {
-        Some(c) if c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()) => (c.to_owned(), false),
-        _ => (random_hex()?, true),
-    };
-    Ok(Some(Session { account, token: token.to_owned(), lang: lang(headers), csrf, new_csrf }))
+    Ok(Some(Session { account, token: token.to_owned(), lang: lang(headers), csrf: session_csrf(token) }))
+}
+
+/// Whether `path` stays on this node once a browser has parsed it: a path from the root, not
+/// `//host` nor `/\host` (which browsers read as `//host`), and without the tabs, line breaks
+/// and other control characters or spaces that browsers drop or trim before parsing
+/// (`/\t/evil.example` is `//evil.example` to them).
+pub(crate) fn is_local_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && !bytes.iter().any(|&b| b.is_ascii_control() || b == b' ' || b == b'\\' || b >= 0x80)
 }
 
 /// Back to the sign-in page.
@@ -218,6 +232,13 @@ pub(crate) fn render(state: &State, session: &Session, status: StatusCode, title
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    security_headers(h);
+    response
+}
+
+/// The headers every console page carries, the sign-in page included: no framing (so no
+/// click-jacking), scripts and styles from this node only, forms posted to it only.
+pub(crate) fn security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
@@ -227,10 +248,6 @@ pub(crate) fn render(state: &State, session: &Session, status: StatusCode, title
     // Order ids in the console's addresses stay on this node.
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if session.new_csrf {
-        h.insert(header::SET_COOKIE, set_cookie(state, CSRF, &session.csrf, 12 * 3600));
-    }
-    response
 }
 
 /// A page for a refusal the reader should see (a role the page needs, an order not found).
@@ -385,8 +402,7 @@ pub(crate) async fn switch_language(
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let to = if query.get("to").map(String::as_str) == Some("fr") { "fr" } else { "en" };
-    let back =
-        query.get("back").map(String::as_str).filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\')).unwrap_or("/");
+    let back = query.get("back").map(String::as_str).filter(|b| is_local_path(b)).unwrap_or("/");
     let mut response = see_other(back);
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, LANG, to, 365 * 86_400));
     response
