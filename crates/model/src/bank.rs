@@ -292,7 +292,7 @@ impl Labels {
         if let Some(long) = texts.clone().find(|t| t.chars().count() > MAX_LABEL_CHARS) {
             return Err(BankError::Field("labels", format!("{long:?} is longer than {MAX_LABEL_CHARS} characters")));
         }
-        if let Some(bad) = texts.clone().find(|t| t.trim().is_empty() || t.chars().any(char::is_control)) {
+        if let Some(bad) = texts.clone().find(|t| t.trim().is_empty() || t.chars().any(|c| c.is_control() || crate::is_bidi_control(c))) {
             return Err(BankError::Field("labels", format!("{bad:?}: labels are printable and not blank")));
         }
         self.tags.sort();

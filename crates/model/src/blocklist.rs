@@ -38,6 +38,17 @@ impl DomainName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the name is a public suffix (`co.uk`, `github.io`): a name under which anyone may
+    /// register their own, by the Public Suffix List compiled into this build.
+    pub fn is_public_suffix(&self) -> bool {
+        psl::suffix(self.0.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == self.0.as_bytes())
+    }
+
+    /// Whether `other` is this name or below it.
+    pub fn covers(&self, other: &str) -> bool {
+        other == self.0 || other.strip_suffix(self.0.as_str()).is_some_and(|rest| rest.ends_with('.'))
+    }
 }
 
 impl FromStr for DomainName {

@@ -8,6 +8,7 @@ mod bank;
 mod blocklist;
 mod order;
 mod state;
+mod text;
 mod ulid;
 mod url;
 
@@ -18,6 +19,7 @@ pub use bank::{
 pub use blocklist::{BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
 pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
+pub use text::{is_bidi_control, is_hidden_control};
 pub use ulid::{Ulid, UlidError};
 pub use url::{CanonicalUrl, MAX_DIRECTORY_PREFIXES, MAX_URL_BYTES, UrlError};
 

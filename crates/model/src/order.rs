@@ -167,7 +167,7 @@ fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), 
     if chars > max {
         return Err(OrderError::Field(field, format!("at most {max} characters")));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n') {
+    if value.chars().any(crate::is_hidden_control) {
         return Err(OrderError::Field(field, "control characters are not allowed".to_owned()));
     }
     Ok(())

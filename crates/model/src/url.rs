@@ -155,7 +155,12 @@ fn canonicalize(input: &[u8]) -> Result<CanonicalUrl, UrlError> {
 
     let (scheme, rest) = match find(&url, b"://") {
         Some(at) => (url[..at].to_ascii_lowercase(), &url[at + 3..]),
-        None => (b"http".to_vec(), &url[..]),
+        None => {
+            if let Some(scheme) = scheme_without_slashes(&url) {
+                return Err(UrlError::Scheme(String::from_utf8_lossy(&scheme.to_ascii_lowercase()).into_owned()));
+            }
+            (b"http".to_vec(), &url[..])
+        }
     };
     if scheme != b"http" && scheme != b"https" {
         return Err(UrlError::Scheme(String::from_utf8_lossy(&scheme).into_owned()));
@@ -183,6 +188,19 @@ fn canonicalize(input: &[u8]) -> Result<CanonicalUrl, UrlError> {
         escape_into(query, &mut text);
     }
     Ok(CanonicalUrl { text, host: (host_start, host_end) })
+}
+
+/// The scheme of a URL written without `//` (`javascript:alert(1)`, `data:text/html,...`,
+/// `mailto:x`), which Safe Browsing's "no scheme means http" rule would otherwise read as a host
+/// and a port, as a browser reads them. `host:8080/path` and `host:/path` are hosts with ports.
+fn scheme_without_slashes(url: &[u8]) -> Option<&[u8]> {
+    let authority_end = url.iter().position(|&b| b == b'/' || b == b'?').unwrap_or(url.len());
+    let authority = &url[..authority_end];
+    let colon = authority.iter().position(|&b| b == b':')?;
+    let (name, port) = (&authority[..colon], &authority[colon + 1..]);
+    let is_scheme = name.first().is_some_and(u8::is_ascii_alphabetic)
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    (is_scheme && !port.iter().all(u8::is_ascii_digit)).then_some(name)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -23,6 +23,10 @@ const CLASS_ANY: u16 = 255;
 const RCODE_FORMERR: u16 = 1;
 const RCODE_NOTAUTH: u16 = 9;
 const RCODE_REFUSED: u16 = 5;
+/// TSIG error codes (RFC 8945 §3).
+const BADSIG: u16 = 16;
+const BADKEY: u16 = 17;
+const BADTIME: u16 = 18;
 /// How far a signed request's time may be from this node's (RFC 8945 recommends 300 s).
 const FUDGE: u16 = 300;
 /// Records per message: well under 64 KiB with the longest names.
@@ -188,15 +192,36 @@ fn tsig_variables(key: &[u8], time: u64) -> Vec<u8> {
     tsig_variables_for(key, &hmac_alg(), time, FUDGE)
 }
 
-/// Appends a TSIG record to `msg` (incrementing ARCOUNT).
+/// The fields of a TSIG record this node writes.
+struct TsigFields<'a> {
+    key: &'a [u8],
+    algorithm: &'a [u8],
+    time: u64,
+    fudge: u16,
+    mac: &'a [u8],
+    original_id: u16,
+    error: u16,
+    other: &'a [u8],
+}
+
+/// Appends a TSIG record to `msg` (incrementing ARCOUNT) for a successful answer.
 fn append_tsig(msg: &mut Vec<u8>, key: &[u8], time: u64, mac: &[u8], original_id: u16) {
-    let mut rdata = hmac_alg();
-    rdata.extend_from_slice(&time.to_be_bytes()[2..]);
-    rdata.extend_from_slice(&FUDGE.to_be_bytes());
-    rdata.extend_from_slice(&(mac.len() as u16).to_be_bytes());
-    rdata.extend_from_slice(mac);
-    rdata.extend_from_slice(&original_id.to_be_bytes());
-    rdata.extend_from_slice(&[0, 0, 0, 0]);
+    let algorithm = hmac_alg();
+    append_tsig_record(msg, &TsigFields { key, algorithm: &algorithm, time, fudge: FUDGE, mac, original_id, error: 0, other: &[] });
+}
+
+/// Appends a TSIG record with every field given (incrementing ARCOUNT).
+fn append_tsig_record(msg: &mut Vec<u8>, f: &TsigFields<'_>) {
+    let mut rdata = f.algorithm.to_vec();
+    rdata.extend_from_slice(&f.time.to_be_bytes()[2..]);
+    rdata.extend_from_slice(&f.fudge.to_be_bytes());
+    rdata.extend_from_slice(&(f.mac.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(f.mac);
+    rdata.extend_from_slice(&f.original_id.to_be_bytes());
+    rdata.extend_from_slice(&f.error.to_be_bytes());
+    rdata.extend_from_slice(&(f.other.len() as u16).to_be_bytes());
+    rdata.extend_from_slice(f.other);
+    let key = f.key;
     msg.extend_from_slice(key);
     msg.extend_from_slice(&TYPE_TSIG.to_be_bytes());
     msg.extend_from_slice(&CLASS_ANY.to_be_bytes());
@@ -251,15 +276,24 @@ async fn answer(state: &State, request: &[u8], origin: &str, key: Option<&TsigKe
     };
     let refuse = |rcode| vec![header(req.id, rcode, 0, req.question)];
     let now = crate::messaging::now_ms() / 1000;
-    // With a key configured, only signed requests under it are answered.
+    // With a key configured, only signed requests under it are answered. A request signed with
+    // a key or algorithm this node does not have is answered BADKEY, one whose MAC is wrong
+    // BADSIG, both unsigned (RFC 8945 §5.2.1, §5.2.2, §5.3.2); one signed out of time BADTIME,
+    // signed with the key, carrying this node's time (§5.2.3).
     let request_mac = match (key, &req.tsig) {
-        (None, _) => None,
+        (None, None) => None,
         (Some(_), None) => return refuse(RCODE_REFUSED),
+        (None, Some(t)) => return vec![tsig_error(&req, t, BADKEY)],
         (Some(k), Some(t)) => {
+            if t.key != k.name || t.algorithm != hmac_alg() {
+                return vec![tsig_error(&req, t, BADKEY)];
+            }
             let expected = mac(&k.secret, &[&req.unsigned, &tsig_variables_for(&t.key, &t.algorithm, t.time, t.fudge)]);
-            let in_time = now.abs_diff(t.time) <= u64::from(t.fudge);
-            if t.key != k.name || t.algorithm != hmac_alg() || !subtle_eq(&expected, &t.mac) || !in_time {
-                return refuse(RCODE_NOTAUTH);
+            if !subtle_eq(&expected, &t.mac) {
+                return vec![tsig_error(&req, t, BADSIG)];
+            }
+            if now.abs_diff(t.time) > u64::from(t.fudge) {
+                return vec![bad_time(&req, t, k, now)];
             }
             Some(t.mac.clone())
         }
@@ -307,6 +341,50 @@ async fn answer(state: &State, request: &[u8], origin: &str, key: Option<&TsigKe
         messages.push(msg);
     }
     messages
+}
+
+/// An unsigned NOTAUTH answer whose TSIG record carries `error` and an empty MAC, under the
+/// request's key name, algorithm and time (RFC 8945 §5.3.2): the client learns why, and nothing
+/// is signed with a key this node could not check.
+fn tsig_error(req: &Request<'_>, t: &Tsig, error: u16) -> Vec<u8> {
+    let mut msg = header(req.id, RCODE_NOTAUTH, 0, req.question);
+    let fields =
+        TsigFields { key: &t.key, algorithm: &t.algorithm, time: t.time, fudge: t.fudge, mac: &[], original_id: req.id, error, other: &[] };
+    append_tsig_record(&mut msg, &fields);
+    msg
+}
+
+/// A NOTAUTH answer with BADTIME, signed with the request's key (its MAC was right) over the
+/// request's MAC, the answer and the TSIG variables; Time Signed is the request's, so the client
+/// can check the signature, and Other Data is this node's time (RFC 8945 §5.2.3, §5.3.2), so it
+/// can tell how far apart the clocks are.
+fn bad_time(req: &Request<'_>, t: &Tsig, k: &TsigKey, now: u64) -> Vec<u8> {
+    let msg = header(req.id, RCODE_NOTAUTH, 0, req.question);
+    let other = now.to_be_bytes()[2..].to_vec();
+    let algorithm = hmac_alg();
+    let mut variables = k.name.clone();
+    variables.extend_from_slice(&CLASS_ANY.to_be_bytes());
+    variables.extend_from_slice(&0u32.to_be_bytes());
+    variables.extend_from_slice(&algorithm);
+    variables.extend_from_slice(&t.time.to_be_bytes()[2..]);
+    variables.extend_from_slice(&t.fudge.to_be_bytes());
+    variables.extend_from_slice(&BADTIME.to_be_bytes());
+    variables.extend_from_slice(&(other.len() as u16).to_be_bytes());
+    variables.extend_from_slice(&other);
+    let digest = mac(&k.secret, &[&(t.mac.len() as u16).to_be_bytes(), &t.mac, &msg, &variables]);
+    let mut msg = msg;
+    let fields = TsigFields {
+        key: &k.name,
+        algorithm: &algorithm,
+        time: t.time,
+        fudge: t.fudge,
+        mac: &digest,
+        original_id: req.id,
+        error: BADTIME,
+        other: &other,
+    };
+    append_tsig_record(&mut msg, &fields);
+    msg
 }
 
 /// [`tsig_variables`] with the request's own algorithm, time and fudge.

@@ -750,13 +750,15 @@ pub async fn add(
         let kind: SignalType = s.kind.parse().map_err(|e: tocsin_model::BankError| bad(format!("signals[{i}]: {e}")))?;
         let signal = Signal::new(kind, &s.value).map_err(|e| bad(format!("signals[{i}]: {e}")))?;
         let labels = s.labels.checked().map_err(|e| bad(format!("signals[{i}]: {e}")))?;
-        let state = match s.state {
+        let signal_state = match s.state {
             Some(state) => state.parse().map_err(|e: tocsin_model::BankError| bad(format!("signals[{i}]: {e}")))?,
             None => SignalState::Active,
         };
         let provenance = match s.provenance {
             Some(p) => {
-                let printable = |t: &str, max: usize| t.chars().count() <= max && !t.chars().any(char::is_control);
+                let printable = |t: &str, max: usize| {
+                    t.chars().count() <= max && !t.chars().any(|c| c.is_control() || tocsin_model::is_bidi_control(c))
+                };
                 if !["order", "account", "import", "exchange"].contains(&p.source.as_str())
                     || !printable(&p.reference, 200)
                     || !printable(&p.detail, 2000)
@@ -765,11 +767,19 @@ pub async fn add(
                         "signals[{i}]: provenance: source order, account, import or exchange; printable reference and detail"
                     )));
                 }
+                // Only orders this node has may be cited: a signal claiming an order lends the
+                // order's authority to a hash nobody ordered removed.
+                if p.source == "order" && state.store.order(&p.reference).await?.is_none() {
+                    return Err(Problem::Refused(format!(
+                        "signals[{i}]: provenance cites order {:?}, which this node does not have; import it with source import",
+                        p.reference.chars().take(40).collect::<String>()
+                    )));
+                }
                 Some(Provenance { source: p.source, reference: p.reference, detail: p.detail })
             }
             None => None,
         };
-        signals.push(tocsin_store::NewSignal { signal, labels, state, provenance });
+        signals.push(tocsin_store::NewSignal { signal, labels, state: signal_state, provenance });
     }
     let provenance = Provenance { source: source.to_owned(), reference: caller.0.name.clone(), detail: body.detail };
     let added = state.store.add_signals(name.as_str(), &signals, &provenance).await?;
@@ -808,6 +818,14 @@ pub async fn set_state(
     let bad = |detail: String| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, detail);
     let new_state: SignalState = body.state.parse().map_err(|e: tocsin_model::BankError| bad(e.to_string()))?;
     printable("reason", &body.reason, 1, 1000)?;
+    // A signal that keeps an order's content down is the order's: a reviewer or an operator who
+    // disputed or withdrew it would let the content back without the authority; an admin may.
+    if new_state != SignalState::Active && !caller.0.roles.iter().any(|r| r == "admin") {
+        let signal = state.store.signals_by_num(&[num]).await?.into_iter().find(|s| s.bank == name.as_str());
+        if signal.is_some_and(|s| s.provenance.source == "order") {
+            return Err(Problem::Forbidden(&["admin"]));
+        }
+    }
     // A copy of another node's bank: a dispute goes to its publisher too; only the publisher
     // withdraws or reinstates.
     let changed = match state.store.subscription(name.as_str()).await? {

@@ -123,6 +123,28 @@ pub struct AddRequest {
     expire_days: Option<u32>,
 }
 
+/// Refuses an entry that would block more than a site: a public suffix with its subdomains
+/// (every site registered under `co.uk` or `github.io`), the stop host (the page blocked users
+/// are sent to), or the zone's own name.
+fn refuse_what_must_stay_reachable(state: &State, domain: &DomainName, subdomains: bool) -> Result<(), Problem> {
+    if subdomains && domain.is_public_suffix() {
+        return Err(unprocessable(format!(
+            "domain {domain}: a public suffix; with its subdomains it would block every site registered under it"
+        )));
+    }
+    if let Some(stop) = &state.config.stop_host
+        && (domain.as_str() == stop || (subdomains && domain.covers(stop)))
+    {
+        return Err(unprocessable(format!("domain {domain}: the stop host {stop}, where blocked users are sent, would be blocked too")));
+    }
+    let zone = &state.config.rpz_zone;
+    let inside_zone = domain.as_str() == zone || domain.as_str().strip_suffix(zone.as_str()).is_some_and(|rest| rest.ends_with('.'));
+    if inside_zone || (subdomains && domain.covers(zone)) {
+        return Err(unprocessable(format!("domain {domain}: the policy zone's own name ({zone}) cannot be an entry")));
+    }
+    Ok(())
+}
+
 /// Adds an entry (issuer, admin); refused when the target is blocked already. Logged.
 #[utoipa::path(post, path = "/v1/blocklist", operation_id = "add_block_entry", tag = "blocklist", security(("bearer" = [])), request_body = AddRequest,
     responses((status = 201, description = "Added", body = EntryView),
@@ -135,7 +157,11 @@ pub async fn add(
     caller.require(KEEPERS)?;
     let body = body.parse()?;
     let (kind, target) = match (&body.domain, &body.url) {
-        (Some(domain), None) => ("domain", domain.parse::<DomainName>().map_err(|e| unprocessable(e.to_string()))?.to_string()),
+        (Some(domain), None) => {
+            let domain = domain.parse::<DomainName>().map_err(|e| unprocessable(e.to_string()))?;
+            refuse_what_must_stay_reachable(&state, &domain, body.subdomains)?;
+            ("domain", domain.to_string())
+        }
         (None, Some(url)) => {
             if body.subdomains {
                 return Err(unprocessable("subdomains: only for a domain entry"));

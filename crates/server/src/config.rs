@@ -68,6 +68,8 @@ pub struct Partial {
     pub scan_queue: Option<usize>,
     /// The host resolvers send blocked domains to (the stop page); NXDOMAIN when unset.
     pub stop_host: Option<String>,
+    /// The RPZ's zone name, for zone transfers (`rpz.tocsin` when unset).
+    pub rpz_zone: Option<String>,
     /// A platform's settings (`[platform]` in the file).
     pub platform: Option<PlatformPartial>,
 }
@@ -102,6 +104,7 @@ impl Partial {
             bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
             scan_queue: self.scan_queue.or(lower.scan_queue),
             stop_host: self.stop_host.or(lower.stop_host),
+            rpz_zone: self.rpz_zone.or(lower.rpz_zone),
             platform: match (self.platform, lower.platform) {
                 (Some(high), Some(low)) => Some(PlatformPartial {
                     serves: high.serves.or(low.serves),
@@ -147,6 +150,8 @@ pub struct Config {
     pub scan_queue: usize,
     /// The host resolvers send blocked domains to (the stop page), if any.
     pub stop_host: Option<String>,
+    /// The RPZ's zone name, lower case without the final dot.
+    pub rpz_zone: String,
     /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
@@ -181,6 +186,11 @@ impl Config {
             bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
             scan_queue: p.scan_queue.unwrap_or(64),
             stop_host: p.stop_host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()),
+            rpz_zone: p
+                .rpz_zone
+                .map(|z| z.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|z| !z.is_empty())
+                .unwrap_or_else(|| "rpz.tocsin".to_owned()),
             serves: p
                 .platform
                 .as_ref()

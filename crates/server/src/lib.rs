@@ -138,6 +138,7 @@ pub fn app(state: Arc<State>) -> Router {
         .route("/console/sign-out", post(console::sign_out))
         .route("/console/lang", get(console::switch_language))
         .route("/console/assets/{name}", get(console::asset))
+        .route("/problems/{slug}", get(problem::describe))
         .route("/console/orders", get(console::orders).post(console::order_issue))
         .route("/console/orders/new", get(console::new_order))
         .route("/console/orders/{id}", get(console::order))

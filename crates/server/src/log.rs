@@ -20,6 +20,12 @@ const READERS: &[&str] = &["admin", "oversight", "auditor"];
 pub const PAGE: u64 = 1000;
 
 /// The log's current size and root, signed now by the node's key.
+///
+/// `signature` is the node's Ed25519 signature (the key of `/.well-known/tocsin`), unpadded
+/// base64url, over 68 bytes: the 19 ASCII bytes `tocsin tree head v1` and a line feed, `size` as
+/// an unsigned 64-bit big-endian integer, the 32 raw bytes of `root` (RFC 9162 §2.1.1 tree hash,
+/// not its hex), and `timestamp` (Unix milliseconds) as an unsigned 64-bit big-endian integer.
+/// See docs/protocol.md.
 #[utoipa::path(get, path = "/v1/log/head", tag = "log", security(("bearer" = [])),
     responses((status = 200, description = "The signed tree head (admin, oversight, auditor)", body = TreeHead)))]
 pub async fn head(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<TreeHead>, Problem> {

@@ -117,6 +117,12 @@ async fn take_in(
     let me = state.identity.jwk().thumbprint();
     let envelope = tocsin_wire::open(jws, &me, |_| peer.as_ref().map(|p| p.jwk.clone()))?;
     let sender = peer.ok_or(Problem::Internal)?;
+    // A message received before gets its first receipt again, whatever has happened since: a
+    // sender that did not hear the receipt (killed, cut off) repeats it, and must not be told
+    // it was refused because its own message already moved the order on.
+    if let Some(receipt) = state.store.earlier_receipt(&sender.fingerprint, &envelope.id.to_string()).await? {
+        return Ok((StatusCode::OK, Json(ReceiptResponse { receipt })));
+    }
     check_sent_at(envelope.sent_at, received_at)?;
     if !crate::peers::may_send(&sender.roles, envelope.kind) {
         return Err(Problem::NotForPeer(format!(

@@ -49,11 +49,19 @@ pub async fn count(Shared(state): Shared<Arc<State>>, request: Request, next: Ne
     response
 }
 
-/// Requests by status class, whether the database answers, and the log's size.
-#[utoipa::path(get, path = "/metrics", tag = "node", responses(
+/// Who may read the metrics: they tell how busy a node is and what it refuses, which is for
+/// those who run it (Prometheus sends the token as `authorization: credentials`).
+const READERS: &[&str] = &["admin", "operator", "auditor"];
+
+/// Requests by status class, whether the database answers, and the log's size (admin,
+/// operator, auditor).
+#[utoipa::path(get, path = "/metrics", tag = "node", security(("bearer" = [])), responses(
     (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"),
 ))]
-pub async fn render(Shared(state): Shared<Arc<State>>) -> Response {
+pub async fn render(caller: Result<crate::accounts::Caller, crate::problem::Problem>, Shared(state): Shared<Arc<State>>) -> Response {
+    if let Err(problem) = caller.and_then(|c| c.require(READERS)) {
+        return problem.into_response();
+    }
     let mut out = String::from(
         "# HELP tocsin_http_requests_total HTTP requests answered, by status class.\n# TYPE tocsin_http_requests_total counter\n",
     );

@@ -72,6 +72,7 @@ use crate::{accounts, log, peers};
         crate::sharing::subscriptions,
         crate::gate::check,
         crate::gate::notice,
+        crate::problem::describe,
         log::head,
         log::entries,
         log::inclusion,
@@ -97,7 +98,18 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "node", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 pub async fn openapi_json() -> axum::response::Response {
     static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(|| serde_json::to_value(ApiDoc::openapi()).unwrap_or_default())).into_response()
+    Json(DOCUMENT.get_or_init(document)).into_response()
+}
+
+/// The document as JSON, with the problem types listed in the `Problem` schema: each `type` a
+/// client can get, which `GET /problems/{slug}` describes.
+fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let types: Vec<String> = crate::problem::KINDS.iter().map(|k| format!("{}{}", crate::problem::TYPE_BASE, k.0)).collect();
+    if let Some(kind) = doc.pointer_mut("/components/schemas/Problem/properties/type") {
+        kind["enum"] = serde_json::json!(types);
+    }
+    doc
 }
 
 /// Adds the bearer scheme and the problems every operation of a kind can answer.

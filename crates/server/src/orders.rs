@@ -522,7 +522,7 @@ pub fn allowed_from(side: tocsin_model::Side, event: tocsin_model::OrderEvent) -
 fn bounded(field: &str, text: &str, max: usize) -> Result<(), Problem> {
     if text.trim().is_empty() || text.chars().count() > max {
         Err(Problem::Refused(format!("{field}: 1 to {max} characters")))
-    } else if text.chars().any(|c| c.is_control() && c != '\n') {
+    } else if text.chars().any(tocsin_model::is_hidden_control) {
         Err(Problem::Refused(format!("{field}: control characters are not allowed")))
     } else {
         Ok(())

@@ -6,8 +6,83 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-/// Base of every problem `type`.
-const TYPE_BASE: &str = "https://tocsin.example/problems/";
+/// Base of every problem `type`: a path on the node itself, which serves each problem's
+/// description there (`GET /problems/{slug}`), so that a reader can look a type up on the node
+/// that sent it; relative, so the same type is the same string from every node (RFC 9457 §3.1.1).
+pub(crate) const TYPE_BASE: &str = "/problems/";
+
+/// Every problem type: slug, status, title, and what it means for the one who got it.
+pub(crate) const KINDS: &[(&str, u16, &str, &str)] = &[
+    (
+        "unauthenticated",
+        401,
+        "A valid bearer token is required",
+        "The request carried no bearer token, or one that is unknown, expired or revoked. Sign in again (POST /v1/login) or ask an admin for a token.",
+    ),
+    (
+        "bad-credentials",
+        401,
+        "The account name or the password is wrong",
+        "The sign-in was refused; which of the two was wrong is not said. Five failures from one address lock the name there for 15 minutes.",
+    ),
+    (
+        "forbidden",
+        403,
+        "The account's roles do not allow this",
+        "The token is valid, but none of its account's roles may do this; `detail` names the roles that may.",
+    ),
+    (
+        "bad-body",
+        400,
+        "The request body is not what this endpoint takes",
+        "The body is not well-formed (400), too large (413), of another content type (415), or not of this endpoint's shape (422); `detail` says which field.",
+    ),
+    (
+        "bad-query",
+        400,
+        "The query parameters are not what this endpoint takes",
+        "A query parameter is missing, malformed or out of range; `detail` names it.",
+    ),
+    (
+        "refused",
+        409,
+        "The request was refused",
+        "The request is well formed, but what it asks cannot be done now (a name taken, a state that does not allow it); `detail`, and `errors` for a form, say why.",
+    ),
+    ("not-found", 404, "No such thing here", "Nothing by that name or id on this node."),
+    (
+        "untrusted-message",
+        403,
+        "The message is not signed by a confirmed peer",
+        "A message to the inbox whose signature is not that of a peer this node's administrator confirmed by key.",
+    ),
+    (
+        "not-for-peer",
+        403,
+        "The peer's confirmed roles do not allow this message",
+        "A message of a kind the signing peer's confirmed roles may not send (a platform's removal order, an authority's feedback).",
+    ),
+    (
+        "upstream",
+        502,
+        "Another node did not answer as a Tocsin node",
+        "A request this one needed to make to another node failed; `detail` says how.",
+    ),
+    ("timeout", 503, "The request took too long", "The node gives a request 30 seconds; try again."),
+    (
+        "busy",
+        503,
+        "Too much work is waiting; try again shortly",
+        "Too many scans are waiting for a hashing thread; `Retry-After` says when to try again.",
+    ),
+    (
+        "locked",
+        429,
+        "Too many failed sign-ins: the account is locked for 15 minutes",
+        "Sign-ins for this name from this address are refused for 15 minutes after five failures; `Retry-After` says how long.",
+    ),
+    ("internal", 500, "The node failed to handle the request", "The node failed; the reason is in its own log, not in this answer."),
+];
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -77,21 +152,28 @@ pub struct FieldError {
 impl Problem {
     /// Status, type slug and title: the one table.
     fn row(&self) -> (StatusCode, &'static str, &'static str) {
+        let (status, slug) = self.kind();
+        let title = KINDS.iter().find(|k| k.0 == slug).map_or("The request failed", |k| k.2);
+        (status, slug, title)
+    }
+
+    /// Status and type slug.
+    fn kind(&self) -> (StatusCode, &'static str) {
         match self {
-            Problem::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "A valid bearer token is required"),
-            Problem::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials", "The account name or the password is wrong"),
-            Problem::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "The account's roles do not allow this"),
-            Problem::BadBody(status, _) => (*status, "bad-body", "The request body is not what this endpoint takes"),
-            Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query", "The query parameters are not what this endpoint takes"),
-            Problem::Refused(_) | Problem::Fields(_) => (StatusCode::CONFLICT, "refused", "The request was refused"),
-            Problem::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "No such thing here"),
-            Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message", "The message is not signed by a confirmed peer"),
-            Problem::NotForPeer(_) => (StatusCode::FORBIDDEN, "not-for-peer", "The peer's confirmed roles do not allow this message"),
-            Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream", "Another node did not answer as a Tocsin node"),
-            Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "The request took too long"),
-            Problem::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Too much work is waiting; try again shortly"),
-            Problem::Locked => (StatusCode::TOO_MANY_REQUESTS, "locked", "Too many failed sign-ins: the account is locked for 15 minutes"),
-            Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "The node failed to handle the request"),
+            Problem::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Problem::BadCredentials => (StatusCode::UNAUTHORIZED, "bad-credentials"),
+            Problem::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Problem::BadBody(status, _) => (*status, "bad-body"),
+            Problem::BadQuery(_) => (StatusCode::BAD_REQUEST, "bad-query"),
+            Problem::Refused(_) | Problem::Fields(_) => (StatusCode::CONFLICT, "refused"),
+            Problem::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            Problem::UntrustedMessage(_) => (StatusCode::FORBIDDEN, "untrusted-message"),
+            Problem::NotForPeer(_) => (StatusCode::FORBIDDEN, "not-for-peer"),
+            Problem::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream"),
+            Problem::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Problem::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Problem::Locked => (StatusCode::TOO_MANY_REQUESTS, "locked"),
+            Problem::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -147,6 +229,23 @@ impl From<tocsin_store::StoreError> for Problem {
     }
 }
 
+/// What a problem type means: the page its `type` points to.
+#[utoipa::path(get, path = "/problems/{slug}", tag = "node", params(("slug" = String, Path, description = "The type's last segment")),
+    responses((status = 200, description = "The problem type, described", body = String, content_type = "text/html"),
+        (status = 404, description = "No such problem type", body = Body, content_type = "application/problem+json")))]
+pub async fn describe(axum::extract::Path(slug): axum::extract::Path<String>) -> Response {
+    let Some((slug, status, title, description)) = KINDS.iter().find(|k| k.0 == slug) else {
+        return Problem::NotFound("no such problem type".to_owned()).into_response();
+    };
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n\
+         <h1>{title}</h1>\n<p><code>{TYPE_BASE}{slug}</code> · HTTP {status}</p>\n<p>{description}</p>\n</body></html>\n",
+        title = crate::gate::escape_html(title),
+        description = crate::gate::escape_html(description),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
 /// A well-formed body with a field the endpoint refuses (422).
 pub(crate) fn unprocessable(detail: impl Into<String>) -> Problem {
     Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, detail.into())
@@ -157,7 +256,7 @@ pub(crate) fn unprocessable(detail: impl Into<String>) -> Problem {
 /// model's order fields may); other control characters are not, and PostgreSQL refuses NUL.
 pub(crate) fn printable(field: &'static str, text: &str, min: usize, max: usize) -> Result<(), Problem> {
     let n = text.chars().count();
-    if n < min || n > max || text.chars().any(|c| c.is_control() && c != '\n') || (min > 0 && text.trim().is_empty()) {
+    if n < min || n > max || text.chars().any(tocsin_model::is_hidden_control) || (min > 0 && text.trim().is_empty()) {
         return Err(unprocessable(format!("{field}: {min} to {max} printable characters")));
     }
     Ok(())

@@ -452,7 +452,8 @@ impl Store {
         Ok(Received { receipt, first: true })
     }
 
-    async fn earlier_receipt(&self, peer: &str, id: &str) -> Result<Option<String>, StoreError> {
+    /// The receipt given for message `id` from `peer`, if it was received before.
+    pub async fn earlier_receipt(&self, peer: &str, id: &str) -> Result<Option<String>, StoreError> {
         let row =
             sqlx::query("SELECT receipt FROM inbox WHERE peer = $1 AND id = $2").bind(peer).bind(id).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)

@@ -84,9 +84,9 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_AXFR_LISTEN", value_name = "ADDR")]
     axfr_listen: Option<SocketAddr>,
 
-    /// The RPZ's zone name for zone transfers [default: rpz.tocsin].
-    #[arg(long, env = "TOCSIN_RPZ_ZONE", value_name = "NAME", default_value = "rpz.tocsin")]
-    rpz_zone: String,
+    /// The RPZ's zone name for zone transfers [default: rpz.tocsin]; no entry may block it.
+    #[arg(long, env = "TOCSIN_RPZ_ZONE", value_name = "NAME")]
+    rpz_zone: Option<String>,
 
     /// Answer only zone transfers signed with this TSIG key (HMAC-SHA256), given as
     /// NAME:BASE64-SECRET as `dig -y hmac-sha256:NAME:SECRET` takes it.
@@ -112,6 +112,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bank_pull_seconds: args.bank_pull_seconds,
         scan_queue: args.scan_queue,
         stop_host: args.stop_host,
+        rpz_zone: args.rpz_zone,
         platform: (!args.serves.is_empty()
             || args.origin.is_some()
             || args.action_webhook.is_some()
@@ -147,7 +148,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map(str::parse::<tocsin_server::axfr::TsigKey>)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--axfr-tsig: {e}"))?;
-    let zone = args.rpz_zone.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--rpz-zone: {e}"))?.to_string();
+    let zone = config.rpz_zone.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--rpz-zone: {e}"))?.to_string();
     let axfr = args.axfr_listen.map(|addr| (addr, zone, key));
     runtime.block_on(serve(config, axfr, args.new_log))?;
     Ok(ExitCode::SUCCESS)

@@ -82,6 +82,14 @@ fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
         (&["192.0.2.7"], "an IP address"),
         (&["propaganda.example"], "blocked already"),
         (&["http://", "--url"], "url:"),
+        // What would block more than a site: every site under a public suffix, the page blocked
+        // users are sent to, the policy zone itself.
+        (&["co.uk", "--subdomains"], "a public suffix"),
+        (&["github.io", "--subdomains"], "a public suffix"),
+        (&["stop.ofac.example"], "the stop host"),
+        (&["ofac.example", "--subdomains"], "the stop host"),
+        (&["rpz.tocsin"], "the policy zone's own name"),
+        (&["x.rpz.tocsin"], "the policy zone's own name"),
     ] {
         let run = authority.blocklist(&[&["add"][..], args, &["--legal-basis", "x"]].concat());
         assert_eq!(run.code, 2, "{args:?}");
@@ -485,6 +493,36 @@ fn the_zone_is_transferred_by_axfr_only_to_holders_of_the_tsig_key() {
     for other in [None, Some("isp-resolver:b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0zMg==")] {
         let out = dig_axfr(port, other);
         assert!(!out.contains("CNAME") && out.contains("Transfer failed"), "{other:?}:\n{out}");
+    }
+}
+
+#[test]
+fn tsig_errors_are_answered_as_rfc_8945_says_and_dnspython_reads_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
+    let secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTMy";
+    let listen = format!("127.0.0.1:{port}");
+    let _node = Node::start(dir.path(), &["--axfr-listen", &listen, "--axfr-tsig", &format!("isp-resolver:{secret}")], &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "no zone transfers on {listen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/scripts/tsig_errors.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .args([&port.to_string(), "rpz.tocsin.", "isp-resolver", secret, "b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0zMg=="])
+        .output()
+        .expect("python3 with dnspython (scripts/test installs python3-dnspython)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "unknown key: BADKEY NOTAUTH mac-size 0",
+        "wrong secret: BADSIG NOTAUTH mac-size 0",
+        "late clock: BADTIME NOTAUTH signed server-time-off True time-signed-is-request's True",
+        "right key: ok NOERROR",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
     }
 }
 

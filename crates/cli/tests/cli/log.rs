@@ -102,3 +102,24 @@ fn on_postgres_a_rewritten_history_does_not_extend_an_earlier_head() {
     let data = tempfile::tempdir().expect("temp dir");
     a_rewritten_history_does_not_extend_an_earlier_head(data.path(), Database::postgres("rewrite"));
 }
+
+#[test]
+fn the_signed_tree_head_verifies_as_docs_protocol_describes_it_with_pythons_cryptography() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &[], &[]);
+    for name in ["a1", "a2", "a3", "a4", "a5"] {
+        let body = format!(r#"{{"name":"{name}","roles":["issuer"]}}"#);
+        assert_eq!(node.call("POST", "/v1/accounts", Some(&admin), "application/json", body.as_bytes()).0, 201);
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/scripts/tree_head.py");
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg(&script)
+        .args([&format!("http://{}", node.addr), admin.as_str()])
+        .output()
+        .expect("python3 with cryptography (scripts/test installs python3-cryptography)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // Two entries for the offline token, five accounts.
+    assert_eq!(text.trim(), "verified 7");
+}

@@ -504,7 +504,7 @@ fn repeats_and_strangers(pair: Pair) {
     let kinds = pair.platform_log_types();
     assert_eq!(kinds.iter().filter(|k| *k == "message.received").count(), 1, "{kinds:?}");
     // The refusals are counted, by reason, where an operator watches.
-    let (_, metrics) = node.get("/metrics");
+    let (_, _, metrics) = node.call("GET", "/metrics", Some(&pair.platform_admin), "", b"");
     for line in [
         "tocsin_messages_refused_total{reason=\"untrusted\"} 2",
         "tocsin_messages_refused_total{reason=\"malformed\"} 3",
@@ -662,7 +662,7 @@ fn an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escal
     assert!(list.contains("\tdelivery refused: POST "), "{list}");
     let shown = pair.cli_on_authority(&pair.issuer, &["order", "show", &id]).stdout;
     assert!(shown.contains("delivery refused: the removal_order message to videohost: "), "{shown}");
-    let (_, metrics) = pair.authority.get("/metrics");
+    let (_, _, metrics) = pair.authority.call("GET", "/metrics", Some(&pair.admin), "", b"");
     assert!(metrics.contains("tocsin_deliveries_problem_total{problem=\"refused\"} 1"), "{metrics}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -737,6 +737,74 @@ fn preservation_follows_redirects_within_the_origin_and_never_keeps_what_another
     let bank = pair.cli_on_platform(&["bank", "export", "stay-down"]).stdout;
     assert!(!bank.contains(&secret_sha256), "the internal answer reached the stay-down bank: {bank}");
     assert!(bank.contains(&image_sha256), "{bank}");
+}
+
+#[test]
+fn an_orders_stay_down_signals_are_kept_from_reviewers_and_no_signal_may_cite_an_order_that_is_not_there() {
+    let pair = Pair::start();
+    let id = pair.issue("https://media.videohost.example/v/1.jpg");
+    pair.wait_for(&id, "executed");
+    let node = pair.platform.as_ref().expect("running");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let signal = loop {
+        let (_, _, signals) = node.call("GET", "/v1/banks/stay-down/signals", Some(&pair.platform_admin), "", b"");
+        let signals: Vec<Value> = serde_json::from_str(&signals).expect("JSON");
+        if let Some(s) = signals.into_iter().find(|s| s["provenance"]["reference"] == id.as_str()) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no stay-down signal within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let path = format!("/v1/banks/stay-down/signals/{}/state", signal["num"]);
+    let json = "application/json";
+    for role in ["reviewer", "operator"] {
+        let run =
+            tocsin_in(pair.platform_dir.path(), &["admin", "token", "--data", ".", "--account", &format!("{role}-1"), "--role", role]);
+        let token = run.stdout.trim().to_owned();
+        for to in ["withdrawn", "disputed"] {
+            let body = format!(r#"{{"state":"{to}","reason":"looks harmless to me"}}"#);
+            let (status, _, reply) = node.call("POST", &path, Some(&token), json, body.as_bytes());
+            assert_eq!(status, 403, "a {role} may not make an order's signal {to}: {reply}");
+        }
+        // Nor cite an order this node never had, to lend a hash its authority.
+        let forged = r#"{"signals":[{"type":"sha256","value":"0000000000000000000000000000000000000000000000000000000000000001","provenance":{"source":"order","reference":"01JZZZZZZZZZZZZZZZZZZZZZZZ","detail":"https://videohost.example/x"}}]}"#;
+        let (status, _, reply) = node.call("POST", "/v1/banks/stay-down/signals", Some(&token), json, forged.as_bytes());
+        assert_eq!(status, 409, "{reply}");
+        assert!(reply.contains("does not have"), "{reply}");
+    }
+    let (_, _, signals) = node.call("GET", "/v1/banks/stay-down/signals", Some(&pair.platform_admin), "", b"");
+    assert!(!signals.contains("0000000000000000000000000000000000000000000000000000000000000001"), "nothing was added");
+    // The platform's admin may, with a reason that is logged.
+    let (status, _, reply) =
+        node.call("POST", &path, Some(&pair.platform_admin), json, br#"{"state":"withdrawn","reason":"order withdrawn by phone"}"#);
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[test]
+fn a_message_repeated_after_it_moved_the_order_on_gets_its_first_receipt_not_a_refusal() {
+    let mut pair = Pair::start();
+    drop(pair.platform.take());
+    let id = pair.issue("https://videohost.example/v/5");
+    let key = tocsin_server::Identity::load_or_create(pair.platform_dir.path()).expect("key");
+    let feedback = serde_json::json!({
+        "order_id": id, "state": "executed", "targets": [{"url": "https://videohost.example/v/5", "action": "blocked", "at": now_ms()}],
+    });
+    let envelope = Envelope {
+        v: PROTOCOL_VERSION,
+        id: Ulid::new(now_ms(), [50; 10]),
+        kind: Kind::Feedback,
+        from: pair.platform_jwk.thumbprint(),
+        to: pair.authority_jwk.thumbprint(),
+        sent_at: now_ms(),
+        body: feedback,
+    };
+    let message = tocsin_wire::seal(&envelope, |m| key.sign(m));
+    let (first, _, receipt) = pair.authority.call("POST", "/v1/inbox", None, "application/jose", message.as_bytes());
+    assert_eq!(first, 201, "{receipt}");
+    assert_eq!(pair.order_on_authority(&id)["state"], "executed");
+    // The platform did not hear the receipt (killed, cut off) and sends the same message again.
+    let (again, _, same) = pair.authority.call("POST", "/v1/inbox", None, "application/jose", message.as_bytes());
+    assert_eq!((again, &same), (200, &receipt), "the first receipt again, not a refusal");
 }
 
 #[test]

@@ -21,11 +21,15 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     assert_eq!(doc["jwk"]["x"].as_str().map(str::len), Some(43), "32 bytes in base64url");
     let fingerprint = doc["fingerprint"].as_str().expect("a fingerprint").to_owned();
     assert_eq!(node.get("/no-such-page").0, 404);
-    let (status, metrics) = node.get("/metrics");
+    // The metrics are for those who run the node: a token (here the first start's admin's).
+    assert_eq!(node.get("/metrics").0, 401);
+    let admin = node.stdout().lines().nth(1).expect("the first start's token").to_owned();
+    let (status, _, metrics) = node.call("GET", "/metrics", Some(&admin), "", b"");
     assert_eq!(status, 200);
-    // Counted so far: healthz, readyz, the identity document (2xx) and the missing page (4xx).
+    // Counted so far: healthz, readyz, the identity document (2xx), the missing page and the
+    // metrics without a token (4xx).
     assert!(metrics.contains("tocsin_http_requests_total{class=\"2xx\"} 3\n"), "{metrics}");
-    assert!(metrics.contains("tocsin_http_requests_total{class=\"4xx\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("tocsin_http_requests_total{class=\"4xx\"} 2\n"), "{metrics}");
     assert!(metrics.contains("tocsin_up 1\n") && metrics.contains("tocsin_log_entries 2\n"), "first start: admin and its token\n{metrics}");
 
     use std::os::unix::fs::PermissionsExt;
@@ -299,6 +303,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/.well-known/tocsin",
             "/healthz",
             "/metrics",
+            "/problems/{slug}",
             "/readyz",
             "/v1/accounts",
             "/v1/accounts/{name}/disable",
@@ -348,7 +353,11 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
     );
     // Every documented path is served (a 404 would mean the document and the router differ).
     for path in &paths {
-        let concrete = path.replace("{name}", "chief").replace("{id}", "01M8NBJZ9R3XRCERC33TX8ZJ43").replace("{num}", "1");
+        let concrete = path
+            .replace("{name}", "chief")
+            .replace("{id}", "01M8NBJZ9R3XRCERC33TX8ZJ43")
+            .replace("{num}", "1")
+            .replace("{slug}", "refused");
         let (status, _, _) = node.call("GET", &concrete, None, "", b"");
         assert_ne!(status, 404, "{path} is documented but not served");
     }
@@ -358,6 +367,27 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
     }
     assert_eq!(create["401"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
     assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
+
+    // Every problem type the document lists is a page on the node that says what it means, and
+    // the problems the node answers with use those types.
+    let types = doc["components"]["schemas"]["Problem"]["properties"]["type"]["enum"].as_array().expect("the problem types");
+    assert!(types.len() >= 14, "{types:?}");
+    for kind in types {
+        let kind = kind.as_str().expect("a type");
+        let (status, head, page) = node.call("GET", kind, None, "", b"");
+        assert!(status == 200 && head.contains("text/html") && page.contains("<h1>"), "{kind}: {status} {page}");
+    }
+    let (_, _, refused) = node.call("GET", "/v1/accounts", None, "", b"");
+    let refused: Value = serde_json::from_str(&refused).expect("a problem");
+    assert!(types.contains(&refused["type"]), "{refused}");
+    assert_eq!(node.call("GET", "/problems/no-such-type", None, "", b"").0, 404);
+    // A wrong password is not said to be about bearer tokens.
+    let (status, _, wrong) =
+        node.call("POST", "/v1/login", None, "application/json", br#"{"account":"admin","password":"not the password"}"#);
+    assert_eq!(status, 401);
+    let wrong: Value = serde_json::from_str(&wrong).expect("a problem");
+    assert_eq!(wrong["type"], "/problems/bad-credentials");
+    assert!(!wrong["title"].as_str().expect("a title").contains("token"), "{wrong}");
 }
 
 /// `tocsin serve` in `data` with the database arguments `db`, expected to refuse to start: its

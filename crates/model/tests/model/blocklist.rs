@@ -42,3 +42,16 @@ fn actions_and_states_read_their_names_and_nothing_else() {
     assert_eq!("lifted".parse::<EntryState>(), Ok(EntryState::Lifted));
     assert!("gone".parse::<EntryState>().is_err());
 }
+
+#[test]
+fn public_suffixes_are_known_by_the_public_suffix_list() {
+    for suffix in ["co.uk", "github.io", "com.au", "gouv.fr", "blogspot.com"] {
+        assert!(suffix.parse::<DomainName>().expect(suffix).is_public_suffix(), "{suffix}");
+    }
+    for site in ["propaganda.co.uk", "someone.github.io", "videohost.example", "example.com", "police.gouv.fr"] {
+        assert!(!site.parse::<DomainName>().expect(site).is_public_suffix(), "{site}");
+    }
+    let domain: DomainName = "propaganda.example".parse().expect("a domain");
+    assert!(domain.covers("propaganda.example") && domain.covers("cdn.propaganda.example"));
+    assert!(!domain.covers("notpropaganda.example") && !domain.covers("example"));
+}

@@ -51,6 +51,10 @@ fn each_wrong_field_is_named() {
         ("reference", Box::new(|o| o.reference.clear())),
         ("reference", Box::new(|o| o.reference = "x".repeat(65))),
         ("issuing_authority", Box::new(|o| o.issuing_authority = "police\u{0}nl".to_owned())),
+        // A right-to-left override would show the reference, or the reasons, otherwise than stored.
+        ("reference", Box::new(|o| o.reference = "NL-2026-\u{202E}2400".to_owned())),
+        ("statement", Box::new(|o| o.statement = "posted by \u{2067}group\u{2069} on 3 May".to_owned())),
+        ("legal_basis", Box::new(|o| o.legal_basis = "Art. 3\u{200F}".to_owned())),
         ("targets", Box::new(|o| o.targets.clear())),
         ("targets", Box::new(|o| o.targets[1].url = o.targets[0].url.clone())),
         ("targets", Box::new(|o| o.targets[1].sha256 = Some("AB".repeat(32)))),

@@ -133,6 +133,22 @@ fn what_cannot_be_ordered_is_refused_with_the_reason() {
     assert_eq!(CanonicalUrl::parse(" \t\n"), Err(UrlError::Empty));
     assert_eq!(CanonicalUrl::parse("ftp://files.example/x"), Err(UrlError::Scheme("ftp".to_owned())));
     assert_eq!(CanonicalUrl::parse("javascript://alert(1)"), Err(UrlError::Scheme("javascript".to_owned())));
+    // Written without "//", a scheme is still a scheme, not a host and a port.
+    for (url, scheme) in [
+        ("javascript:alert(1)", "javascript"),
+        (" JavaScript:alert(document.cookie)", "javascript"),
+        ("java%73cript:alert(1)", "javascript"),
+        ("data:text/html,<script>alert(1)</script>", "data"),
+        ("data:image/png;base64,iVBORw0KGgo=", "data"),
+        ("mailto:desk@police.example", "mailto"),
+        ("vbscript:msgbox", "vbscript"),
+    ] {
+        assert_eq!(CanonicalUrl::parse(url), Err(UrlError::Scheme(scheme.to_owned())), "{url}");
+    }
+    // A host with a port is a host; user info is read after a scheme and "//" only.
+    assert_eq!(canonical(b"videohost.example:8080/v/1.jpg"), "http://videohost.example/v/1.jpg");
+    assert_eq!(canonical(b"http://user:secret@videohost.example/v"), "http://videohost.example/v");
+    assert_eq!(canonical(b"localhost:/x"), "http://localhost/x");
     assert_eq!(CanonicalUrl::parse("http:///path"), Err(UrlError::NoHost));
     assert_eq!(CanonicalUrl::parse("http://...:80/"), Err(UrlError::NoHost));
     assert_eq!(CanonicalUrl::parse(vec![b'a'; tocsin_model::MAX_URL_BYTES + 1]), Err(UrlError::TooLong));
