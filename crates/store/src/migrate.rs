@@ -26,6 +26,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0018_blocks_per_order.sql"),
     include_str!("../migrations/sqlite/0019_clocks.sql"),
     include_str!("../migrations/sqlite/0020_node_identity.sql"),
+    include_str!("../migrations/sqlite/0021_removed_content_reports.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -48,6 +49,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0018_blocks_per_order.sql"),
     include_str!("../migrations/postgres/0019_clocks.sql"),
     include_str!("../migrations/postgres/0020_node_identity.sql"),
+    include_str!("../migrations/postgres/0021_removed_content_reports.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -4,7 +4,7 @@
 //! removed on an order).
 
 use sqlx::Row;
-use tocsin_model::{BankName, Labels, Signal, SignalState};
+use tocsin_model::{BankName, Labels, Signal, SignalState, SignalType};
 
 use crate::banks::{NewSignal, Provenance, signal_from, take_seq};
 use crate::messages::{now_ms, queue_message};
@@ -280,15 +280,53 @@ impl Store {
     ) -> Result<(), StoreError> {
         match *effect {
             BankEffect::Removed { order_id, url, signals } => {
-                let issued = sqlx::query("SELECT 1 FROM orders WHERE id = $1 AND side = 'issued' AND peer = $2")
+                let issued = sqlx::query("SELECT body FROM orders WHERE id = $1 AND side = 'issued' AND peer = $2")
                     .bind(order_id)
                     .bind(peer)
                     .fetch_optional(&mut **tx)
                     .await?;
-                if issued.is_none() {
+                let Some(issued) = issued else {
                     return Err(StoreError::Refused(format!("no order {order_id} was issued to this peer")));
+                };
+                // Only content the order named, reported once, with at most one hash of each
+                // kind: a platform cannot fill the authority's bank with hashes of its choosing.
+                let body: serde_json::Value = serde_json::from_str(&issued.try_get::<String, _>(0)?).unwrap_or_default();
+                let named = body["targets"].as_array().into_iter().flatten().any(|t| t["url"].as_str() == Some(url));
+                if !named {
+                    return Err(StoreError::Refused(format!("order {order_id} does not name {url}")));
                 }
-                let new: Vec<NewSignal> = signals.iter().map(|s| NewSignal::active(s.clone(), Labels::default())).collect();
+                let mut kinds: Vec<SignalType> = signals.iter().map(Signal::kind).collect();
+                kinds.sort_unstable_by_key(|k| k.as_str());
+                kinds.dedup();
+                if signals.is_empty()
+                    || kinds.len() != signals.len()
+                    || signals.iter().any(|s| !matches!(s.kind(), SignalType::Sha256 | SignalType::Md5 | SignalType::Pdq))
+                {
+                    return Err(StoreError::Refused("removed content: one SHA-256, MD5 or PDQ hash of each kind at most".to_owned()));
+                }
+                let reported = sqlx::query("SELECT 1 FROM inbox_reports WHERE peer = $1 AND order_id = $2 AND url = $3")
+                    .bind(peer)
+                    .bind(order_id)
+                    .bind(url)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if reported.is_some() {
+                    return Err(StoreError::Refused(format!("{url} of order {order_id} was reported already")));
+                }
+                sqlx::query("INSERT INTO inbox_reports (peer, order_id, url, at) VALUES ($1, $2, $3, $4)")
+                    .bind(peer)
+                    .bind(order_id)
+                    .bind(url)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                // Kept apart until the authority confirms them: a platform's word alone holds
+                // matches for review (here and at every subscriber), it never blocks; the
+                // authority confirms a signal by making it active.
+                let new: Vec<NewSignal> = signals
+                    .iter()
+                    .map(|s| NewSignal { signal: s.clone(), labels: Labels::default(), state: SignalState::Disputed, provenance: None })
+                    .collect();
                 let provenance = Provenance { source: "order".into(), reference: order_id.into(), detail: url.into() };
                 let (_, entry) = self.add_signals_in(tx, BankName::STAY_DOWN, &new, &provenance, at).await?;
                 self.append_in(tx, entry.to_string().as_bytes()).await?;

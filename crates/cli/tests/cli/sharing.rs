@@ -44,12 +44,13 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
     pair.wait_for(&id, "executed");
 
     // The platform tells the authority the hashes of what it removed; they go into the
-    // authority's stay-down bank with the order as provenance.
+    // authority's stay-down bank with the order as provenance, kept apart (matches held for
+    // review, never blocked) until the authority confirms them.
     let pdq = wait("the authority's bank holds the image's PDQ hash", || {
         let (_, signals) = call(&pair.authority, &pair.admin, "GET", "/v1/banks/stay-down/signals", Value::Null);
         signals.as_array()?.iter().find(|s| s["type"] == "pdq" && s["provenance"]["reference"] == id.as_str()).cloned()
     });
-    assert_eq!(pdq["provenance"]["source"], "order");
+    assert_eq!((pdq["provenance"]["source"].as_str(), pdq["state"].as_str()), (Some("order"), Some("disputed")), "{pdq}");
 
     // A second platform, pulling every second, and the two nodes confirm each other's keys.
     let second_dir = tempfile::tempdir().expect("temp dir");
@@ -94,6 +95,27 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
     let (status, _) = call(&pair.authority, &pair.admin, "POST", "/v1/banks/stay-down/subscribers", json!({"peer": "clipshare"}));
     assert_eq!(status, 204);
     let copy = mirrored_copy();
+    // Unconfirmed, the platform's report only holds the copy for review at the second platform.
+    let held = wait("the second platform holds the mirrored copy for review", || {
+        let (status, _, body) = second.call("POST", "/v1/scan", Some(&second_admin), "image/jpeg", &copy);
+        assert_eq!(status, 200, "{body}");
+        let result: Value = serde_json::from_str(&body).expect("JSON");
+        assert_ne!(result["verdict"], "block", "blocked on the platform's word alone: {result}");
+        (result["verdict"] == "review").then_some(result)
+    });
+    assert_eq!(held["verdict"], "review");
+    // The authority confirms the platform's hashes: from now on they block.
+    let (_, signals) = call(&pair.authority, &pair.admin, "GET", "/v1/banks/stay-down/signals", Value::Null);
+    for s in signals.as_array().expect("signals").iter().filter(|s| s["provenance"]["reference"] == id.as_str()) {
+        let (status, confirmed) = call(
+            &pair.authority,
+            &pair.issuer,
+            "POST",
+            &format!("/v1/banks/stay-down/signals/{}/state", s["num"]),
+            json!({"state": "active", "reason": "the image removed on our order"}),
+        );
+        assert_eq!((status, confirmed["state"].as_str()), (200, Some("active")), "{confirmed}");
+    }
     let blocked = wait("the second platform blocks the mirrored copy", || {
         let (status, _, body) = second.call("POST", "/v1/scan", Some(&second_admin), "image/jpeg", &copy);
         assert_eq!(status, 200, "{body}");
@@ -138,6 +160,48 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
     let url = format!("http://{}", pair.authority.addr);
     let log = tocsin_in(pair.authority_dir.path(), &["log", "verify", "--url", &url, "--token", &pair.admin]);
     assert_eq!(log.code, 0, "{}", log.stderr);
+}
+
+#[test]
+fn a_platform_reports_only_what_the_order_named_once_and_cannot_fill_the_authoritys_bank() {
+    use tocsin_wire::{Envelope, Kind, PROTOCOL_VERSION, Ulid};
+    let pair = Pair::start();
+    let id = pair.issue("https://media.videohost.example/v/1.jpg");
+    pair.wait_for(&id, "executed");
+    let signals_now = || {
+        let (_, signals) = call(&pair.authority, &pair.admin, "GET", "/v1/banks/stay-down/signals", Value::Null);
+        signals.as_array().expect("signals").len()
+    };
+    // The platform's own report of the image (three hashes) arrives.
+    wait("the platform's report", || (signals_now() == 3).then_some(()));
+    let key = tocsin_server::Identity::load_or_create(pair.platform_dir.path()).expect("key");
+    let hex = |n: u8, len: usize| format!("{n:02x}").repeat(len / 2);
+    let report = |n: u8, url: &str, signals: Value| {
+        let envelope = Envelope {
+            v: PROTOCOL_VERSION,
+            id: Ulid::new(crate::orders::now_ms(), [60 + n; 10]),
+            kind: Kind::RemovedContent,
+            from: pair.platform_jwk.thumbprint(),
+            to: pair.authority_jwk.thumbprint(),
+            sent_at: crate::orders::now_ms(),
+            body: json!({"order_id": id, "url": url, "signals": signals}),
+        };
+        let jws = tocsin_wire::seal(&envelope, |m| key.sign(m));
+        let (status, _, reply) = pair.authority.call("POST", "/v1/inbox", None, "application/jose", jws.as_bytes());
+        (status, reply)
+    };
+    let sha = |n: u8| json!({"type": "sha256", "value": hex(n, 64)});
+    for (n, url, signals, why) in [
+        (1, "https://elsewhere.example/harmless.jpg", json!([sha(1)]), "does not name"),
+        (2, "https://media.videohost.example/v/1.jpg", json!([sha(2)]), "reported already"),
+        (3, "https://media.videohost.example/v/1.jpg", json!([sha(3), sha(4), sha(5)]), "each kind at most"),
+        (4, "https://media.videohost.example/v/1.jpg", json!([{"type": "url", "value": "https://harmless.example/"}]), "each kind at most"),
+    ] {
+        let (status, reply) = report(n, url, signals);
+        assert_eq!(status, 409, "{why}: {reply}");
+        assert!(reply.contains(why), "{why}: {reply}");
+    }
+    assert_eq!(signals_now(), 3, "nothing reached the authority's bank");
 }
 
 #[test]
