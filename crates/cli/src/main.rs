@@ -27,7 +27,7 @@ enum Command {
     #[command(subcommand)]
     Log(LogCommand),
     /// Run this party's node (HTTP API, identity).
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Removal orders and referrals: issue and follow them (talks to a running node).
     #[command(subcommand)]
     Order(commands::order::OrderCommand),
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => commands::hash::run(args),
         Command::Match(args) => commands::matching::run(args),
         Command::Index(IndexCommand::Build(args)) => commands::matching::build(args),
-        Command::Serve(args) => commands::serve::run(args),
+        Command::Serve(args) => commands::serve::run(*args),
         Command::Peer(command) => commands::peer::run(command),
         Command::Order(command) => commands::order::run(command),
         Command::Bank(command) => commands::bank::run(command),

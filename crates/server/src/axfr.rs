@@ -407,18 +407,34 @@ pub(crate) fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 /// Serves zone transfers on `listener` until the process ends: one TCP connection per client,
 /// any number of length-prefixed queries on it.
 pub async fn run_axfr(state: Arc<State>, listener: tokio::net::TcpListener, origin: String, key: Option<TsigKey>) {
+    let limits = state.config.limits;
+    let places = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
-        let Ok((mut conn, peer)) = listener.accept().await else { continue };
+        let (mut conn, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a zone transfer connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(place) = places.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "zone transfer connection closed: too many open");
+            continue;
+        };
         let (state, origin, key) = (state.clone(), origin.clone(), key.clone());
         tokio::spawn(async move {
+            let _place = place;
             loop {
+                // Each request, its length and its bytes, must arrive within the header timeout:
+                // a client that stops half-way is cut off, not waited for.
                 let mut len = [0u8; 2];
-                let read = tokio::time::timeout(Duration::from_secs(30), conn.read_exact(&mut len)).await;
+                let read = tokio::time::timeout(limits.header_timeout, conn.read_exact(&mut len)).await;
                 if !matches!(read, Ok(Ok(_))) {
                     return;
                 }
                 let mut request = vec![0u8; u16::from_be_bytes(len) as usize];
-                if conn.read_exact(&mut request).await.is_err() {
+                if !matches!(tokio::time::timeout(limits.header_timeout, conn.read_exact(&mut request)).await, Ok(Ok(_))) {
                     return;
                 }
                 for msg in answer(&state, &request, &origin, key.as_ref()).await {

@@ -44,6 +44,49 @@ pub fn scan_workers() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// Memory one pixel costs while a scan decodes and hashes it, with room to spare: a
+/// 169-megapixel GIF took 1.1 GiB (6.8 bytes a pixel) in the measurement issue 15 reports.
+const BYTES_PER_PIXEL: u64 = 8;
+
+/// The memory the node may count on: its control group's limit when it has one (a container),
+/// else the machine's; `None` where neither can be read.
+pub fn memory_budget() -> Option<u64> {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<u64>().ok());
+    let machine = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        let kb = t.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
+        Some(kb * 1024)
+    });
+    match (cgroup, machine) {
+        (Some(c), Some(m)) => Some(c.min(m)),
+        (c, m) => c.or(m),
+    }
+}
+
+/// The largest image a scan decodes unless configured: Pillow's decompression-bomb limit, or
+/// fewer pixels when every hashing thread decoding the largest image at once would take more
+/// than half of `memory`.
+pub fn default_scan_max_pixels(workers: usize, memory: Option<u64>) -> u64 {
+    let by_memory = memory.map_or(u64::MAX, |m| m / 2 / (workers.max(1) as u64) / BYTES_PER_PIXEL);
+    tocsin_hash::decode::DEFAULT_MAX_PIXELS.min(by_memory)
+}
+
+/// Places in the scan queue and among the hashing threads, given back when the hashing ends,
+/// not when the client leaves: a client that hangs up does not free a place while its image is
+/// still being decoded.
+struct ScanPlaces {
+    state: Arc<State>,
+    working: bool,
+}
+
+impl Drop for ScanPlaces {
+    fn drop(&mut self) {
+        self.state.scan_queue.add_permits(1);
+        if self.working {
+            self.state.scan_workers.add_permits(1);
+        }
+    }
+}
+
 /// How a bank's matches are judged, as the matcher keeps it.
 #[derive(Debug, Clone, Copy)]
 struct Rule {
@@ -439,13 +482,14 @@ thread_local! {
 }
 
 /// Digests of any content; the PDQ hash and its dihedral variants of an image.
-fn hash_upload(bytes: &[u8], image: bool) -> Result<Hashed, tocsin_hash::DecodeError> {
+fn hash_upload(bytes: &[u8], image: bool, max_pixels: u64) -> Result<Hashed, tocsin_hash::DecodeError> {
     let digest = |kind, hex: String| Signal::new(kind, &hex).expect("a digest is hex of its length");
     let sha256 = digest(SignalType::Sha256, hex(&Sha256::digest(bytes)));
     let md5 = digest(SignalType::Md5, hex(&Md5::digest(bytes)));
     let pdq = if image {
         let options = tocsin_hash::HashOptions { dihedral: true, ..Default::default() };
-        let hashed = HASHER.with_borrow_mut(|h| tocsin_hash::hash_bytes(h, bytes, &Default::default(), &options))?;
+        let decode = tocsin_hash::DecodeOptions { max_pixels, ..Default::default() };
+        let hashed = HASHER.with_borrow_mut(|h| tocsin_hash::hash_bytes(h, bytes, &decode, &options))?;
         let variants = hashed.dihedral.map_or_else(Vec::new, |d| Dihedral::ALL.iter().map(|&w| d.get(w).words()).collect());
         let signal = digest(SignalType::Pdq, hashed.pdq.hash.to_string());
         Some((signal, hashed.pdq.quality.get(), if variants.is_empty() { vec![hashed.pdq.hash.words()] } else { variants }))
@@ -478,10 +522,18 @@ pub async fn scan(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
     let image = content_type.trim_start().to_ascii_lowercase().starts_with("image/");
     // A place in the queue or a clear "busy": never an unbounded pile of decodes.
-    let Ok(_queued) = state.scan_queue.try_acquire() else { return Err(Problem::Busy) };
-    let _working = state.scan_workers.acquire().await.map_err(|_| Problem::Internal)?;
-    let upload = bytes.clone();
-    let hashed = tokio::task::spawn_blocking(move || hash_upload(&upload, image)).await.map_err(|_| Problem::Internal)?;
+    let Ok(queued) = state.scan_queue.try_acquire() else { return Err(Problem::Busy) };
+    queued.forget();
+    let mut places = ScanPlaces { state: state.clone(), working: false };
+    state.scan_workers.acquire().await.map_err(|_| Problem::Internal)?.forget();
+    places.working = true;
+    let (upload, max_pixels) = (bytes.clone(), state.scan_max_pixels);
+    let hashed = tokio::task::spawn_blocking(move || {
+        let _places = places;
+        hash_upload(&upload, image, max_pixels)
+    })
+    .await
+    .map_err(|_| Problem::Internal)?;
     let hashed = hashed.map_err(|e| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let mut queries = vec![Probe::Exact(hashed.sha256.clone()), Probe::Exact(hashed.md5.clone())];
     let sha256 = hashed.sha256.value().to_owned();
@@ -845,4 +897,16 @@ pub async fn set_state(
     // Into the matcher before the answer: a lookup right after an addition sees it.
     follow_now(&state).await;
     Ok(Json((&changed).into()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_pixel_limit_fits_every_hashing_thread_in_half_the_memory() {
+        let gib = 1u64 << 30;
+        assert_eq!(super::default_scan_max_pixels(2, Some(24 * gib)), tocsin_hash::decode::DEFAULT_MAX_PIXELS, "Pillow's limit fits");
+        assert_eq!(super::default_scan_max_pixels(2, Some(2 * gib)), 67_108_864, "a 2 GiB container: 2 threads x 8 bytes x 64 Mpx = 1 GiB");
+        assert_eq!(super::default_scan_max_pixels(64, Some(24 * gib)), 25_165_824, "64 threads share 12 GiB");
+        assert_eq!(super::default_scan_max_pixels(4, None), tocsin_hash::decode::DEFAULT_MAX_PIXELS, "memory unknown");
+    }
 }

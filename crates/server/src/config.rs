@@ -66,10 +66,16 @@ pub struct Partial {
     pub bank_pull_seconds: Option<u64>,
     /// Scans that may wait for a hashing thread before more are refused with 503.
     pub scan_queue: Option<usize>,
+    /// The most pixels a scanned image may have (what fits the node's memory when unset).
+    pub scan_max_pixels: Option<u64>,
     /// The host resolvers send blocked domains to (the stop page); NXDOMAIN when unset.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, for zone transfers (`rpz.tocsin` when unset).
     pub rpz_zone: Option<String>,
+    /// Connections open at once, HTTP and zone transfers each (512 when unset).
+    pub max_connections: Option<usize>,
+    /// Seconds a request head (or a zone transfer request) may take to arrive (10 when unset).
+    pub header_timeout_seconds: Option<u64>,
     /// A platform's settings (`[platform]` in the file).
     pub platform: Option<PlatformPartial>,
 }
@@ -103,8 +109,11 @@ impl Partial {
             role: self.role.or(lower.role),
             bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
             scan_queue: self.scan_queue.or(lower.scan_queue),
+            scan_max_pixels: self.scan_max_pixels.or(lower.scan_max_pixels),
             stop_host: self.stop_host.or(lower.stop_host),
             rpz_zone: self.rpz_zone.or(lower.rpz_zone),
+            max_connections: self.max_connections.or(lower.max_connections),
+            header_timeout_seconds: self.header_timeout_seconds.or(lower.header_timeout_seconds),
             platform: match (self.platform, lower.platform) {
                 (Some(high), Some(low)) => Some(PlatformPartial {
                     serves: high.serves.or(low.serves),
@@ -148,10 +157,14 @@ pub struct Config {
     pub bank_pull: std::time::Duration,
     /// Scans that may wait for a hashing thread (64 by default); past them, 503.
     pub scan_queue: usize,
+    /// The most pixels a scanned image may have; `None`: what fits the node's memory.
+    pub scan_max_pixels: Option<u64>,
     /// The host resolvers send blocked domains to (the stop page), if any.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, lower case without the final dot.
     pub rpz_zone: String,
+    /// Bounds on connections.
+    pub limits: crate::listen::Limits,
     /// The hosts this platform serves, lowercase (a served host's subdomains are served too).
     pub serves: Vec<String>,
     /// Where the platform's content can be fetched from.
@@ -185,12 +198,19 @@ impl Config {
             roles: p.role.unwrap_or_default(),
             bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
             scan_queue: p.scan_queue.unwrap_or(64),
+            scan_max_pixels: p.scan_max_pixels.filter(|&n| n > 0),
             stop_host: p.stop_host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()),
             rpz_zone: p
                 .rpz_zone
                 .map(|z| z.trim().trim_end_matches('.').to_ascii_lowercase())
                 .filter(|z| !z.is_empty())
                 .unwrap_or_else(|| "rpz.tocsin".to_owned()),
+            limits: crate::listen::Limits {
+                max_connections: p.max_connections.unwrap_or(crate::listen::Limits::default().max_connections).max(1),
+                header_timeout: p
+                    .header_timeout_seconds
+                    .map_or(crate::listen::Limits::default().header_timeout, |s| std::time::Duration::from_secs(s.max(1))),
+            },
             serves: p
                 .platform
                 .as_ref()

@@ -12,6 +12,7 @@ mod deadlines;
 mod execution;
 pub mod gate;
 pub mod identity;
+pub mod listen;
 mod lockout;
 mod log;
 mod matches;
@@ -73,6 +74,8 @@ pub struct State {
     pub scan_queue: tokio::sync::Semaphore,
     /// Scans hashing at once: one a core.
     pub scan_workers: tokio::sync::Semaphore,
+    /// The most pixels a scanned image may have (`Config::scan_max_pixels`, or what fits memory).
+    pub scan_max_pixels: u64,
 }
 
 impl State {
@@ -80,6 +83,8 @@ impl State {
     pub fn new(config: Config, identity: Identity, store: tocsin_store::Store) -> Self {
         let scan_places = banks::scan_workers() + config.scan_queue;
         let gate = gate::Gate::new(config.case_insensitive_paths);
+        let scan_max_pixels =
+            config.scan_max_pixels.unwrap_or_else(|| banks::default_scan_max_pixels(banks::scan_workers(), banks::memory_budget()));
         Self {
             config,
             identity,
@@ -96,6 +101,7 @@ impl State {
             sign_in_attempts: lockout::Attempts::default(),
             scan_queue: tokio::sync::Semaphore::new(scan_places),
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
+            scan_max_pixels,
         }
     }
 

@@ -75,6 +75,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_SCAN_QUEUE", value_name = "N")]
     scan_queue: Option<usize>,
 
+    /// The most pixels an image sent to /v1/scan may have; larger ones are refused before they
+    /// are decoded [default: Pillow's 178,956,970, or fewer so that every hashing thread
+    /// decoding at once fits in half the node's memory].
+    #[arg(long, env = "TOCSIN_SCAN_MAX_PIXELS", value_name = "N")]
+    scan_max_pixels: Option<u64>,
+
     /// On an authority: the host ISPs' resolvers send blocked domains to, which serves the stop
     /// page [default: none, blocked domains do not resolve].
     #[arg(long, env = "TOCSIN_STOP_HOST", value_name = "HOST")]
@@ -83,6 +89,16 @@ pub struct ServeArgs {
     /// On an authority: also serve the blocklist's RPZ by zone transfer (AXFR over TCP) here.
     #[arg(long, env = "TOCSIN_AXFR_LISTEN", value_name = "ADDR")]
     axfr_listen: Option<SocketAddr>,
+
+    /// Connections open at once, HTTP and zone transfers each; past it new ones are closed at
+    /// once [default: 512].
+    #[arg(long, env = "TOCSIN_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+
+    /// Seconds a request head (or a zone transfer request) may take to arrive; an idle
+    /// connection is closed after as long [default: 10].
+    #[arg(long, env = "TOCSIN_HEADER_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    header_timeout_seconds: Option<u64>,
 
     /// The RPZ's zone name for zone transfers [default: rpz.tocsin]; no entry may block it.
     #[arg(long, env = "TOCSIN_RPZ_ZONE", value_name = "NAME")]
@@ -111,8 +127,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         role: (!args.roles.is_empty()).then_some(args.roles),
         bank_pull_seconds: args.bank_pull_seconds,
         scan_queue: args.scan_queue,
+        scan_max_pixels: args.scan_max_pixels,
         stop_host: args.stop_host,
         rpz_zone: args.rpz_zone,
+        max_connections: args.max_connections,
+        header_timeout_seconds: args.header_timeout_seconds,
         platform: (!args.serves.is_empty()
             || args.origin.is_some()
             || args.action_webhook.is_some()
@@ -208,8 +227,8 @@ async fn serve(config: Config, axfr: Axfr, new_log: bool) -> anyhow::Result<()> 
         }
         None => None,
     };
-    let app = tocsin_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await.context("serving")?;
+    let limits = state.config.limits;
+    tocsin_server::listen::serve(listener, tocsin_server::app(state), limits, stop_signal()).await;
     outbox.abort();
     executor.abort();
     preserver.abort();

@@ -346,3 +346,57 @@ fn on_postgres_a_lookup_that_matches_a_review_bank_waits_for_a_decision_and_bad_
     assert_eq!((status, decided["status"].as_str()), (200, Some("cleared")), "{decided}");
     assert_eq!(decide(&moderator, &id, json!({"decision": "confirmed", "reason": "x"})).0, 409, "decided once");
 }
+
+/// A grey PNG of `width` x `height` pixels: small to send, large to decode.
+fn flat_png(width: u32, height: u32) -> Vec<u8> {
+    let pixels = image::GrayImage::from_pixel(width, height, image::Luma([128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    pixels.write_to(&mut out, image::ImageFormat::Png).expect("encodes");
+    out.into_inner()
+}
+
+#[test]
+fn an_image_over_the_pixel_limit_is_refused_before_it_is_decoded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = Node::start(dir.path(), &["--scan-max-pixels", "1000000"], &[]);
+    let admin = token(dir.path(), "admin", "admin");
+    let (status, _, body) = node.call("POST", "/v1/scan", Some(&admin), "image/png", &flat_png(2000, 1000));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("1000000"), "the limit is named: {body}");
+    assert_eq!(node.call("POST", "/v1/scan", Some(&admin), "image/png", &flat_png(1000, 1000)).0, 200);
+}
+
+#[test]
+fn a_scan_whose_client_hangs_up_keeps_its_place_until_its_image_is_hashed() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // No waiting places: as many scans as hashing threads, and no more.
+    let node = Node::start(dir.path(), &["--scan-queue", "0"], &[]);
+    let admin = token(dir.path(), "admin", "admin");
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let large = flat_png(9000, 9000);
+    // Every place taken by a scan of a large image whose client hangs up once it is sent.
+    for _ in 0..workers {
+        let mut stream = std::net::TcpStream::connect(&node.addr).expect("connects");
+        write!(
+            stream,
+            "POST /v1/scan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\nContent-Type: image/png\r\nContent-Length: {}\r\n\r\n",
+            large.len()
+        )
+        .expect("head");
+        stream.write_all(&large).expect("body");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(stream);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let small = flat_png(64, 64);
+    let (status, head, body) = node.call("POST", "/v1/scan", Some(&admin), "image/png", &small);
+    assert_eq!(status, 503, "the places of scans still decoding are not free: {body}");
+    assert!(head.contains("retry-after"), "{head}");
+    // Once they are hashed, the places are free again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while node.call("POST", "/v1/scan", Some(&admin), "image/png", &small).0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "the places were not given back within 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -487,3 +487,62 @@ fn on_postgres_a_node_refuses_a_key_that_is_not_its_logs_and_a_log_that_is_not_i
     let (db, other) = (crate::helpers::Database::postgres("keys"), crate::helpers::Database::postgres("keys_other"));
     a_node_keeps_one_key_for_one_log(data.path(), &db.args(), &other.args());
 }
+
+/// Whether the node has closed `stream` (a read gives end of file or a reset), without waiting.
+fn closed(mut stream: &std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream.set_nonblocking(true).expect("non-blocking");
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    }
+}
+
+#[test]
+fn idle_slow_and_surplus_connections_are_closed_so_the_node_keeps_answering() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    let data = tempfile::tempdir().expect("temp dir");
+    let axfr = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").to_string();
+    let node = Node::start(data.path(), &["--max-connections", "32", "--header-timeout-seconds", "2", "--axfr-listen", &axfr], &[]);
+    // A hundred connections that send nothing: 32 are kept open, the others closed at once.
+    let idle: Vec<TcpStream> = (0..100).map(|_| TcpStream::connect(&node.addr).expect("connects")).collect();
+    std::thread::sleep(Duration::from_millis(700));
+    let shut = idle.iter().filter(|s| closed(s)).count();
+    assert_eq!(shut, 68, "all but the 32 allowed closed at once");
+    // Past the header timeout, the idle ones are closed too, and the node answers again.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(idle.iter().filter(|s| closed(s)).count(), 100, "idle connections closed after the header timeout");
+    assert_eq!(node.get("/healthz").0, 200);
+
+    // A request head sent a byte at a time is cut off at the header timeout, however steady.
+    let mut slow = TcpStream::connect(&node.addr).expect("connects");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").expect("head begun");
+    let mut cut = false;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(250));
+        if slow.write_all(b"X").is_err() || closed(&slow) {
+            cut = true;
+            break;
+        }
+        slow.set_nonblocking(false).expect("blocking");
+    }
+    assert!(cut, "a head trickling in for 5 s was not cut off");
+
+    // A zone transfer request that stops half-way is cut off the same way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut half = loop {
+        match TcpStream::connect(&axfr) {
+            Ok(s) => break s,
+            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("zone transfers on {axfr}: {e}"),
+        }
+    };
+    half.write_all(&[0, 40, 1, 2, 3]).expect("part of a request");
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(closed(&half), "a zone transfer request that stopped half-way was not cut off");
+    assert_eq!(node.get("/healthz").0, 200);
+}
