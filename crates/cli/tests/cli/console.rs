@@ -213,7 +213,7 @@ fn sign_in_failures_with_huge_names_do_not_grow_the_node() {
 }
 
 /// Makes a password account on `node` with the admin token `admin`.
-fn account(node: &Node, admin: &str, name: &str, role: &str) {
+pub(crate) fn account(node: &Node, admin: &str, name: &str, role: &str) {
     let body = format!(r#"{{"name":"{name}","roles":["{role}"],"password":"correct horse battery"}}"#);
     let made = node.call("POST", "/v1/accounts", Some(admin), "application/json", body.as_bytes());
     assert_eq!(made.0, 201, "{}", made.2);
@@ -503,7 +503,7 @@ fn session_code(page: &str) -> String {
 }
 
 /// Signs in over HTTP: the `Cookie:` header of the session.
-fn signed_in(node: &Node, name: &str) -> String {
+pub(crate) fn signed_in(node: &Node, name: &str) -> String {
     let (_, head, _) = node.call("GET", "/", None, "", b"");
     let csrf = cookie_value(set_cookie(&head, "tocsin_csrf").expect("a CSRF cookie")).to_owned();
     let body = format!("account={name}&password=correct+horse+battery&csrf={csrf}");

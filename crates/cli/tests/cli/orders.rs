@@ -677,6 +677,13 @@ fn an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escal
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(log_types(&pair.authority, &pair.admin).iter().any(|t| t == "message.delivery_refused"));
+    // The console shows it too: a mark in the list, the peer's words on the order's page.
+    crate::console::account(&pair.authority, &pair.admin, "night-desk", "issuer");
+    let desk = crate::console::signed_in(&pair.authority, "night-desk");
+    let (_, _, list) = pair.authority.call_with("GET", "/console/orders", &[&desk], "", b"");
+    assert!(list.contains("delivery refused"), "{list}");
+    let (_, _, page) = pair.authority.call_with("GET", &format!("/console/orders/{id}"), &[&desk], "", b"");
+    assert!(page.contains("delivery refused: removal_order") && page.contains("untrusted"), "{page}");
 }
 
 #[test]
