@@ -109,7 +109,96 @@ fn document() -> serde_json::Value {
     if let Some(kind) = doc.pointer_mut("/components/schemas/Problem/properties/type") {
         kind["enum"] = serde_json::json!(types);
     }
+    add_examples_and_links(&mut doc);
     doc
+}
+
+/// A valid request body for each operation that takes one, so that readers (and Schemathesis's
+/// examples phase) see a request that gets through, not only the shape of one.
+fn request_examples() -> Vec<(&'static str, &'static str, serde_json::Value)> {
+    use serde_json::json;
+    let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    vec![
+        ("/v1/accounts", "post", json!({"name": "night-desk", "roles": ["issuer"], "password": "correct horse battery"})),
+        ("/v1/login", "post", json!({"account": "night-desk", "password": "correct horse battery"})),
+        (
+            "/v1/banks",
+            "post",
+            json!({"name": "gifct-hashes", "action": "block", "description": "Hashes shared by the GIFCT hash-sharing database"}),
+        ),
+        (
+            "/v1/banks/{name}/signals",
+            "post",
+            json!({"signals": [{"type": "pdq", "value": pdq, "labels": {"tags": ["propaganda"]}}], "detail": "gifct-2026-12.csv", "source": "import"}),
+        ),
+        ("/v1/banks/{name}/signals/{num}/state", "post", json!({"state": "disputed", "reason": "a still from a news report"})),
+        (
+            "/v1/lookup",
+            "post",
+            json!({"signals": [{"type": "pdq", "value": pdq}, {"type": "sha256", "value": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]}),
+        ),
+        (
+            "/v1/blocklist",
+            "post",
+            json!({"domain": "propaganda.example", "subdomains": true, "legal_basis": "LCEN art. 6-1; Décret 2015-125", "reference": "OFAC-2026-117"}),
+        ),
+        ("/v1/blocklist/{id}/lift", "post", json!({"reason": "the site was taken down by its host"})),
+        ("/v1/blocklist/{id}/review", "post", json!({"outcome": "keep", "note": "still online and serving the same videos"})),
+        (
+            "/v1/blocklist/{id}/recommendations",
+            "post",
+            json!({"recommendation": "lift", "reasons": "the site has been offline for three months"}),
+        ),
+        ("/v1/recommendations/{id}/answer", "post", json!({"accept": true, "note": "agreed: lifted"})),
+        ("/v1/matches/{id}/decision", "post", json!({"decision": "confirmed", "reason": "the same video, re-encoded"})),
+        ("/v1/subscriptions", "post", json!({"peer": "police-nl", "bank": "stay-down"})),
+        ("/v1/banks/{name}/subscribers", "post", json!({"peer": "clipshare"})),
+    ]
+}
+
+/// Links from an operation's answer to the operations that take what it names (OpenAPI 3.1
+/// §4.8.20): readers follow them, and Schemathesis's stateful phase chains requests through them
+/// to objects that exist rather than ids that do not.
+fn links() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'static str, serde_json::Value)> {
+    use serde_json::json;
+    let name = || json!({"name": "$response.body#/name"});
+    let id = || json!({"id": "$response.body#/id"});
+    vec![
+        ("/v1/accounts", "post", "201", "TokenForAccount", "create_token", name()),
+        ("/v1/accounts", "post", "201", "PasswordForAccount", "set_password", name()),
+        ("/v1/banks", "post", "201", "ShowBank", "show_bank", name()),
+        ("/v1/banks", "post", "201", "AddSignals", "add_signals", name()),
+        ("/v1/banks", "post", "201", "BankSignals", "signals", name()),
+        ("/v1/banks", "post", "201", "PublishBank", "publish", name()),
+        (
+            "/v1/banks/{name}/signals",
+            "get",
+            "200",
+            "SignalState",
+            "set_state",
+            json!({"name": "$request.path.name", "num": "$response.body#/0/num"}),
+        ),
+        ("/v1/blocklist", "post", "201", "ShowEntry", "show_block_entry", id()),
+        ("/v1/blocklist", "post", "201", "ReviewEntry", "review", id()),
+        ("/v1/blocklist", "post", "201", "RecommendOnEntry", "recommend", id()),
+        ("/v1/blocklist", "post", "201", "LiftEntry", "lift", id()),
+        ("/v1/blocklist/{id}/recommendations", "post", "201", "AnswerRecommendation", "answer", id()),
+        ("/v1/matches", "get", "200", "DecideMatch", "decide", json!({"id": "$response.body#/0/id"})),
+    ]
+}
+
+fn add_examples_and_links(doc: &mut serde_json::Value) {
+    for (path, method, example) in request_examples() {
+        if let Some(media) = doc.pointer_mut(&format!("/paths/{}/{method}/requestBody/content/application~1json", path.replace('/', "~1")))
+        {
+            media["example"] = example;
+        }
+    }
+    for (path, method, status, link, operation, parameters) in links() {
+        if let Some(response) = doc.pointer_mut(&format!("/paths/{}/{method}/responses/{status}", path.replace('/', "~1"))) {
+            response["links"][link] = serde_json::json!({"operationId": operation, "parameters": parameters});
+        }
+    }
 }
 
 /// Adds the bearer scheme and the problems every operation of a kind can answer.
@@ -190,6 +279,27 @@ mod tests {
             }
         }
         assert!(seen.len() > 40, "{} operations", seen.len());
+    }
+
+    #[test]
+    fn every_example_and_link_lands_on_an_operation_that_exists() {
+        let doc = document();
+        for (path, method, _) in request_examples() {
+            let pointer = format!("/paths/{}/{method}/requestBody/content/application~1json/example", path.replace('/', "~1"));
+            assert!(doc.pointer(&pointer).is_some(), "no example at {method} {path}");
+        }
+        let ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| item.as_object().expect("an item").values())
+            .filter_map(|op| op["operationId"].as_str())
+            .collect();
+        for (path, method, status, link, operation, _) in links() {
+            let pointer = format!("/paths/{}/{method}/responses/{status}/links/{link}", path.replace('/', "~1"));
+            assert!(doc.pointer(&pointer).is_some(), "no link at {method} {path} {status}");
+            assert!(ids.contains(&operation), "{link} names {operation}, which is no operation");
+        }
     }
 
     #[test]
