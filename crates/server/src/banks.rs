@@ -603,14 +603,17 @@ pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
 #[serde(deny_unknown_fields)]
 pub struct CreateBankRequest {
     /// 1 to 64 lower-case letters, digits, `-`, `_` or `.`.
+    #[schema(pattern = "^[a-z0-9._-]{1,64}$")]
     name: String,
     /// What it holds.
     #[serde(default)]
     description: String,
     /// `block`, `review` or `report`.
+    #[schema(pattern = "^(block|review|report)$")]
     action: String,
     /// PDQ matches within this many bits count (0 to 63; 31 when left out).
     #[serde(default)]
+    #[schema(maximum = 63)]
     pdq_threshold: Option<u32>,
 }
 

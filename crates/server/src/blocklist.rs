@@ -97,6 +97,7 @@ impl From<BlockEntry> for EntryView {
 pub struct AddRequest {
     /// A domain name (for resolvers).
     #[serde(default)]
+    #[schema(pattern = "^([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?[.])+[a-z][a-z0-9-]{0,61}[a-z0-9]$", max_length = 253)]
     domain: Option<String>,
     /// A URL (for gates and search engines).
     #[serde(default)]
@@ -105,6 +106,11 @@ pub struct AddRequest {
     #[serde(default)]
     subdomains: bool,
     /// The law the block rests on.
+    #[schema(
+        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        min_length = 1,
+        max_length = 500
+    )]
     legal_basis: String,
     /// The authority's reference.
     #[serde(default)]
@@ -241,6 +247,11 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftRequest {
+    #[schema(
+        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        min_length = 1,
+        max_length = 1000
+    )]
     reason: String,
 }
 
@@ -267,8 +278,14 @@ pub async fn lift(
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// `keep` (the address is still unlawful: the next review is due in 90 days) or `lift`.
+    #[schema(pattern = "^(keep|lift)$")]
     outcome: String,
     /// What was checked.
+    #[schema(
+        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        min_length = 1,
+        max_length = 1000
+    )]
     note: String,
 }
 
@@ -513,8 +530,14 @@ impl From<tocsin_store::Recommendation> for RecommendationView {
 #[serde(deny_unknown_fields)]
 pub struct RecommendRequest {
     /// `lift`, `amend` or `keep`.
+    #[schema(pattern = "^(lift|amend|keep)$")]
     recommendation: String,
     /// Why.
+    #[schema(
+        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        min_length = 1,
+        max_length = 4000
+    )]
     reasons: String,
 }
 
@@ -572,6 +595,11 @@ pub struct AnswerRequest {
     /// Whether the authority follows the recommendation (an accepted `lift` lifts the entry).
     accept: bool,
     /// Why, for the qualified person.
+    #[schema(
+        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
+        min_length = 1,
+        max_length = 4000
+    )]
     note: String,
 }
 

@@ -765,9 +765,12 @@ fn an_orders_stay_down_signals_are_kept_from_reviewers_and_no_signal_may_cite_an
     let path = format!("/v1/banks/stay-down/signals/{}/state", signal["num"]);
     let json = "application/json";
     for role in ["reviewer", "operator"] {
-        let run =
-            tocsin_in(pair.platform_dir.path(), &["admin", "token", "--data", ".", "--account", &format!("{role}-1"), "--role", role]);
-        let token = run.stdout.trim().to_owned();
+        let account = format!(r#"{{"name":"{role}-1","roles":["{role}"]}}"#);
+        assert_eq!(node.call("POST", "/v1/accounts", Some(&pair.platform_admin), json, account.as_bytes()).0, 201);
+        let (status, _, made) =
+            node.call("POST", &format!("/v1/accounts/{role}-1/tokens"), Some(&pair.platform_admin), json, br#"{"days":1}"#);
+        assert_eq!(status, 201, "{made}");
+        let token = serde_json::from_str::<Value>(&made).expect("JSON")["token"].as_str().expect("a token").to_owned();
         for to in ["withdrawn", "disputed"] {
             let body = format!(r#"{{"state":"{to}","reason":"looks harmless to me"}}"#);
             let (status, _, reply) = node.call("POST", &path, Some(&token), json, body.as_bytes());
