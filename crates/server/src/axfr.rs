@@ -3,7 +3,6 @@
 //! configured. The records are the ones `GET /v1/blocklist/rpz` renders as text.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
@@ -410,14 +409,7 @@ pub async fn run_axfr(state: Arc<State>, listener: tokio::net::TcpListener, orig
     let limits = state.config.limits;
     let places = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
-        let (mut conn, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accepting a zone transfer connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (mut conn, peer) = crate::listen::accept(&listener).await;
         let Ok(place) = places.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "zone transfer connection closed: too many open");
             continue;

@@ -33,6 +33,20 @@ impl Default for Limits {
     }
 }
 
+/// The next connection on `listener`; a failure (out of descriptors, most often) is logged and
+/// waited out, so that descriptors can be given back meanwhile.
+pub(crate) async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the requests under way finish.
 /// Each request carries its connection's peer address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()> + Send) {
@@ -43,15 +57,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     loop {
         let (stream, addr) = tokio::select! {
             () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of descriptors, most often: wait for some to be given back.
-                    tracing::warn!(error = %e, "accepting a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+            accepted = accept(&listener) => accepted,
         };
         let Ok(place) = places.clone().try_acquire_owned() else {
             tracing::warn!(peer = %addr, max = limits.max_connections, "connection closed: too many open");
