@@ -152,6 +152,16 @@ fn request_examples() -> Vec<(&'static str, &'static str, serde_json::Value)> {
         ("/v1/recommendations/{id}/answer", "post", json!({"accept": true, "note": "agreed: lifted"})),
         ("/v1/matches/{id}/decision", "post", json!({"decision": "confirmed", "reason": "the same video, re-encoded"})),
         ("/v1/subscriptions", "post", json!({"peer": "police-nl", "bank": "stay-down"})),
+        (
+            "/v1/orders",
+            "post",
+            json!({
+                "to": "videohost", "targets": [{"url": "https://videohost.example/v/1.jpg"}], "reasons": ["incite"],
+                "legal_basis": "Regulation (EU) 2021/784, Art. 3", "reference": "NL-2026-0042", "language": "en",
+            }),
+        ),
+        ("/v1/orders/{id}/withdraw", "post", json!({"reason": "issued in error"})),
+        ("/v1/orders/{id}/clarify", "post", json!({"text": "the URL is https://videohost.example/v/1.jpg, not /v/l.jpg"})),
         ("/v1/banks/{name}/subscribers", "post", json!({"peer": "clipshare"})),
     ]
 }
@@ -184,10 +194,31 @@ fn links() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'sta
         ("/v1/blocklist", "post", "201", "LiftEntry", "lift", id()),
         ("/v1/blocklist/{id}/recommendations", "post", "201", "AnswerRecommendation", "answer", id()),
         ("/v1/matches", "get", "200", "DecideMatch", "decide", json!({"id": "$response.body#/0/id"})),
+        ("/v1/orders", "post", "201", "ShowOrder", "show_order", id()),
+        ("/v1/orders", "post", "201", "WithdrawOrder", "withdraw", id()),
+        ("/v1/orders", "post", "201", "ClarifyOrder", "clarify", id()),
     ]
 }
 
+/// Path parameters that name something every node has: the problem types, and the stay-down
+/// bank every node makes at its first start.
+const PARAMETER_EXAMPLES: &[(&str, &str, &str)] = &[
+    ("/problems/{slug}", "slug", "refused"),
+    ("/v1/banks/{name}", "name", "stay-down"),
+    ("/v1/banks/{name}/signals", "name", "stay-down"),
+];
+
 fn add_examples_and_links(doc: &mut serde_json::Value) {
+    for (path, name, example) in PARAMETER_EXAMPLES {
+        let Some(item) = doc.pointer_mut(&format!("/paths/{}", path.replace('/', "~1"))) else { continue };
+        for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            for parameter in operation["parameters"].as_array_mut().into_iter().flatten() {
+                if parameter["name"] == *name && parameter["in"] == "path" {
+                    parameter["example"] = serde_json::json!(example);
+                }
+            }
+        }
+    }
     for (path, method, example) in request_examples() {
         if let Some(media) = doc.pointer_mut(&format!("/paths/{}/{method}/requestBody/content/application~1json", path.replace('/', "~1")))
         {
@@ -295,6 +326,16 @@ mod tests {
             .flat_map(|item| item.as_object().expect("an item").values())
             .filter_map(|op| op["operationId"].as_str())
             .collect();
+        for (path, name, _) in PARAMETER_EXAMPLES {
+            let item = doc.pointer(&format!("/paths/{}", path.replace('/', "~1"))).expect("the path");
+            let found = item
+                .as_object()
+                .expect("an item")
+                .values()
+                .flat_map(|op| op["parameters"].as_array().into_iter().flatten())
+                .any(|p| p["name"] == *name && p["example"].is_string());
+            assert!(found, "no example for {name} in {path}");
+        }
         for (path, method, status, link, operation, _) in links() {
             let pointer = format!("/paths/{}/{method}/responses/{status}/links/{link}", path.replace('/', "~1"));
             assert!(doc.pointer(&pointer).is_some(), "no link at {method} {path} {status}");
