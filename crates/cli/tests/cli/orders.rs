@@ -586,10 +586,24 @@ fn a_peer_sends_only_what_its_confirmed_role_may_send() {
 /// libfaketime (Debian's `faketime`), which makes a process read a clock shifted by `FAKETIME`.
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
+/// The platform's environment for a clock two hours behind.
+const TWO_HOURS_BEHIND: &[(&str, &str)] = &[("LD_PRELOAD", LIBFAKETIME), ("FAKETIME", "-2h"), ("FAKETIME_DONT_FAKE_MONOTONIC", "1")];
+
 #[test]
 fn a_platform_two_hours_behind_is_timed_on_its_own_clock_and_its_skew_is_shown() {
     assert!(Path::new(LIBFAKETIME).exists(), "scripts/test installs faketime");
-    let pair = Pair::start_with_platform_env(&[("LD_PRELOAD", LIBFAKETIME), ("FAKETIME", "-2h"), ("FAKETIME_DONT_FAKE_MONOTONIC", "1")]);
+    timed_on_one_clock(Pair::start_with_platform_env(TWO_HOURS_BEHIND));
+}
+
+#[test]
+fn on_postgres_a_platform_two_hours_behind_is_timed_on_its_own_clock_and_its_skew_is_shown() {
+    assert!(Path::new(LIBFAKETIME).exists(), "scripts/test installs faketime");
+    let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+    let (authority_db, platform_db) = (Database::postgres("clock_a"), Database::postgres("clock_p"));
+    timed_on_one_clock(Pair::start_with(authority_dir, platform_dir, authority_db, platform_db, TWO_HOURS_BEHIND));
+}
+
+fn timed_on_one_clock(pair: Pair) {
     let id = pair.issue("https://media.videohost.example/v/1.jpg");
     let order = pair.wait_for(&id, "executed");
     let (received, removed) = (order["received_at"].as_i64().expect("received"), order["removed_at"].as_i64().expect("removed"));
@@ -636,7 +650,15 @@ fn messages_dated_far_from_the_receivers_clock_are_refused_and_change_nothing() 
 
 #[test]
 fn an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escalation_webhook_hears_it() {
-    let pair = Pair::start();
+    refused_delivery_is_shown(Pair::start());
+}
+
+#[test]
+fn on_postgres_an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escalation_webhook_hears_it() {
+    refused_delivery_is_shown(Pair::start_on_postgres());
+}
+
+fn refused_delivery_is_shown(pair: Pair) {
     // The platform no longer takes the authority's messages.
     assert_eq!(pair.cli_on_platform(&["peer", "remove", "police-nl"]).code, 0);
     let id = pair.issue("https://videohost.example/v/7");
@@ -688,8 +710,16 @@ fn an_order_the_platform_refuses_is_shown_refused_at_the_authority_and_the_escal
 
 #[test]
 fn the_log_names_removed_urls_only_by_their_hashes_so_auditors_check_without_learning_them() {
+    log_names_urls_by_hash(Pair::start());
+}
+
+#[test]
+fn on_postgres_the_log_names_removed_urls_only_by_their_hashes_so_auditors_check_without_learning_them() {
+    log_names_urls_by_hash(Pair::start_on_postgres());
+}
+
+fn log_names_urls_by_hash(pair: Pair) {
     use sha2::Digest;
-    let pair = Pair::start();
     let url = "https://media.videohost.example/v/1.jpg";
     let id = pair.issue(url);
     pair.wait_for(&id, "executed");

@@ -164,8 +164,16 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
 
 #[test]
 fn a_platform_reports_only_what_the_order_named_once_and_cannot_fill_the_authoritys_bank() {
+    reports_only_what_the_order_named(Pair::start());
+}
+
+#[test]
+fn on_postgres_a_platform_reports_only_what_the_order_named_once_and_cannot_fill_the_authoritys_bank() {
+    reports_only_what_the_order_named(Pair::start_on_postgres());
+}
+
+fn reports_only_what_the_order_named(pair: Pair) {
     use tocsin_wire::{Envelope, Kind, PROTOCOL_VERSION, Ulid};
-    let pair = Pair::start();
     let id = pair.issue("https://media.videohost.example/v/1.jpg");
     pair.wait_for(&id, "executed");
     let signals_now = || {

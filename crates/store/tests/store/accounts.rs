@@ -110,10 +110,16 @@ async fn passwords_are_kept_as_argon2id_and_bad_names_reach_no_database(fresh: &
     assert!(stored.as_str().starts_with("$argon2id$"));
     assert!(stored.verify("night shift passphrase") && !stored.verify("day shift passphrase"));
 
+    let session = store.create_token("desk-1", 3600).await.expect("a session");
+    let other = store.create_token("desk-1", 3600).await.expect("another");
     let second = PasswordHash::new("day shift passphrase").expect("hashed");
     store.set_password("desk-1", &second).await.expect("set");
     let stored = store.sign_in_lookup("desk-1").await.expect("query").expect("found").1.expect("a password");
     assert!(stored.verify("day shift passphrase") && !stored.verify("night shift passphrase"));
+    // Whoever knew the old password keeps nothing it gave them.
+    for token in [&session, &other] {
+        assert_eq!(store.authenticate(&token.secret).await.expect("query"), None, "a token outlived the password change");
+    }
 
     // Names PostgreSQL would choke on (a NUL byte) or that are simply wrong are refused or not
     // found before any query runs.
@@ -129,7 +135,7 @@ async fn passwords_are_kept_as_argon2id_and_bad_names_reach_no_database(fresh: &
     assert_eq!(store.sign_in_lookup("desk-1").await.expect("query"), None, "a disabled account cannot sign in");
 
     let (size, _) = store.log_head().await.expect("head");
-    assert_eq!(size, 3, "made, password set, disabled");
+    assert_eq!(size, 5, "made, two tokens, password set, disabled");
     for entry in store.log_entries(0, size).await.expect("entries") {
         let text = String::from_utf8(entry).expect("text");
         assert!(!text.contains("argon2") && !text.contains("passphrase"), "a password or its hash in the log: {text}");
