@@ -11,7 +11,7 @@ use tocsin_store::{PasswordHash, verify_or_waste};
 use utoipa::ToSchema;
 
 use crate::State;
-use crate::gate::PeerAddr;
+use crate::listen::PeerAddr;
 use crate::problem::{JsonBody, Problem};
 
 /// The account behind the request's bearer token.

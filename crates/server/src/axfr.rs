@@ -274,7 +274,7 @@ async fn answer(state: &State, request: &[u8], origin: &str, key: Option<&TsigKe
         return vec![msg];
     };
     let refuse = |rcode| vec![header(req.id, rcode, 0, req.question)];
-    let now = crate::messaging::now_ms() / 1000;
+    let now = crate::time::now_ms() / 1000;
     // With a key configured, only signed requests under it are answered. A request signed with
     // a key or algorithm this node does not have is answered BADKEY, one whose MAC is wrong
     // BADSIG, both unsigned (RFC 8945 §5.2.1, §5.2.2, §5.3.2); one signed out of time BADTIME,

@@ -363,7 +363,7 @@ async fn keep(
     if result.matches.is_empty() {
         return Ok(());
     }
-    let id = crate::messaging::new_id()?.to_string();
+    let id = crate::new_id()?.to_string();
     if result.verdict == Verdict::Review
         && let Some((sha256, _, bytes)) = &content
     {

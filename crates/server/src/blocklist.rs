@@ -19,8 +19,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::State;
 use crate::accounts::Caller;
-use crate::messaging::{new_id, now_ms};
+use crate::new_id;
 use crate::problem::{JsonBody, Problem, printable, unprocessable};
+use crate::time::now_ms;
 
 /// Roles that keep the blocklist.
 const KEEPERS: &[&str] = &["admin", "issuer"];
@@ -106,11 +107,7 @@ pub struct AddRequest {
     #[serde(default)]
     subdomains: bool,
     /// The law the block rests on.
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 500
-    )]
+    #[schema(min_length = 1, max_length = 500)]
     legal_basis: String,
     /// The authority's reference.
     #[serde(default)]
@@ -247,11 +244,7 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftRequest {
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 1000
-    )]
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
@@ -281,11 +274,7 @@ pub struct ReviewRequest {
     #[schema(pattern = "^(keep|lift)$")]
     outcome: String,
     /// What was checked.
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 1000
-    )]
+    #[schema(min_length = 1, max_length = 1000)]
     note: String,
 }
 
@@ -436,7 +425,7 @@ pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
     let Ok(domain) = host.parse::<DomainName>() else { return Err(Problem::NotFound("no such page".to_owned())) };
     let entry = state.store.blocking_entry(domain.as_str()).await?.ok_or_else(|| Problem::NotFound("no such page".to_owned()))?;
     let french = prefers_french(&headers);
-    let e = crate::gate::escape_html;
+    let e = crate::html::escape_html;
     let date = crate::time::rfc3339_ms(entry.added_at);
     let date = &date[..10];
     let page = if french {
@@ -533,11 +522,7 @@ pub struct RecommendRequest {
     #[schema(pattern = "^(lift|amend|keep)$")]
     recommendation: String,
     /// Why.
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 4000
-    )]
+    #[schema(min_length = 1, max_length = 4000)]
     reasons: String,
 }
 
@@ -595,11 +580,7 @@ pub struct AnswerRequest {
     /// Whether the authority follows the recommendation (an accepted `lift` lifts the entry).
     accept: bool,
     /// Why, for the qualified person.
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 4000
-    )]
+    #[schema(min_length = 1, max_length = 4000)]
     note: String,
 }
 

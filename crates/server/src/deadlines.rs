@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::State;
-use crate::messaging::{new_id, now_ms};
 use crate::orders::DEADLINE_MS;
+use crate::time::now_ms;
 
 /// The warning levels, each with the time left (ms) at which it is due.
 const LEVELS: [(&str, i64); 3] = [("30", 30 * 60_000), ("10", 10 * 60_000), ("overdue", 0)];
@@ -38,19 +38,13 @@ async fn warn_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
             if now < deadline - left || warned.iter().any(|w| w == level) {
                 continue;
             }
-            let webhook = match (&state.config.escalation_webhook, new_id()) {
-                (Some(url), Ok(delivery)) => {
-                    let body = serde_json::json!({
-                        "event": "deadline.warning", "delivery": delivery.to_string(), "level": level, "order_id": order.id,
-                        "reference": order.reference, "received_at": received_at, "deadline_at": deadline,
-                    })
-                    .to_string();
-                    let signature =
-                        tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));
-                    Some((delivery.to_string(), url.clone(), body, signature))
-                }
-                _ => None,
-            };
+            let webhook = state.config.escalation_webhook.as_deref().and_then(|url| {
+                let event = serde_json::json!({
+                    "event": "deadline.warning", "level": level, "order_id": order.id,
+                    "reference": order.reference, "received_at": received_at, "deadline_at": deadline,
+                });
+                state.webhook_call(url, event)
+            });
             state.store.deadline_warning(&order.id, level, webhook).await?;
             state.webhooks.notify_one();
             tracing::warn!(order = %order.id, level, "removal order deadline warning");

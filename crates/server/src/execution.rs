@@ -13,7 +13,8 @@ use tocsin_model::Order;
 use tocsin_wire::Kind;
 
 use crate::State;
-use crate::messaging::{new_id, now_ms, seal};
+use crate::time::now_ms;
+use crate::{new_id, seal};
 
 /// What was done about one target.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -103,14 +104,11 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
         let mut webhooks = Vec::new();
         if let Some(hook) = &state.config.action_webhook {
             for block in &blocks {
-                let Ok(delivery) = new_id() else { continue };
                 let event = serde_json::json!({
-                    "event": "content.blocked", "delivery": delivery.to_string(), "order_id": row.id, "reference": order.reference,
+                    "event": "content.blocked", "order_id": row.id, "reference": order.reference,
                     "authority": peer.name, "legal_basis": order.legal_basis, "url": block.url, "blocked_at": block.blocked_at,
                 });
-                let body = event.to_string();
-                let signature = tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));
-                webhooks.push((delivery.to_string(), hook.clone(), body, signature));
+                webhooks.extend(state.webhook_call(hook, event));
             }
         }
         let execution = tocsin_store::Execution {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State as Shared};
+use axum::extract::{Query, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -16,8 +16,10 @@ use utoipa::IntoParams;
 
 use crate::State;
 use crate::accounts::Caller;
-use crate::messaging::now_ms;
+use crate::html::escape_html;
+use crate::listen::PeerAddr;
 use crate::problem::Problem;
+use crate::time::now_ms;
 
 /// Blocked URLs, each under its entry (`host/path[?query]` of the canonical URL, without the
 /// scheme: the same content is blocked over http and https), with every order that blocks it. A
@@ -147,10 +149,6 @@ pub async fn check(
     })
 }
 
-pub(crate) fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// The page shown instead of blocked content: 451 Unavailable For Legal Reasons (RFC 7725),
 /// naming the authority, the legal basis, the reference and the date, and how to complain.
 #[utoipa::path(get, path = "/v1/gate/notice", tag = "gate", params(UrlQuery),
@@ -203,16 +201,4 @@ pub async fn notice(
         h.insert(header::LINK, link);
     }
     Ok(response)
-}
-
-/// The connection's peer address, when the server records it (`serve` does).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| *a)))
-    }
 }

@@ -11,6 +11,7 @@ pub mod console;
 mod deadlines;
 mod execution;
 pub mod gate;
+mod html;
 pub mod identity;
 pub mod listen;
 mod lockout;
@@ -40,6 +41,27 @@ pub use identity::{Identity, IdentityError};
 
 /// The protocol version nodes announce, so that peers can refuse what they do not speak.
 pub const PROTOCOL_VERSION: &str = "tocsin/0.1";
+
+/// 80 random bits for a ULID.
+pub fn new_id() -> Result<tocsin_wire::Ulid, problem::Problem> {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|_| problem::Problem::Internal)?;
+    Ok(tocsin_wire::Ulid::new(time::now_ms(), random))
+}
+
+/// Seals `body` as a message of `kind` from this node to the node with key `to`.
+pub fn seal(state: &State, kind: tocsin_wire::Kind, id: tocsin_wire::Ulid, to: &str, body: serde_json::Value) -> String {
+    let envelope = tocsin_wire::Envelope {
+        v: tocsin_wire::PROTOCOL_VERSION,
+        id,
+        kind,
+        from: state.identity.jwk().thumbprint(),
+        to: to.to_owned(),
+        sent_at: time::now_ms(),
+        body,
+    };
+    tocsin_wire::seal(&envelope, |m| state.identity.sign(m))
+}
 
 /// What every request handler may read.
 #[derive(Debug)]
@@ -103,6 +125,17 @@ impl State {
             scan_workers: tokio::sync::Semaphore::new(banks::scan_workers()),
             scan_max_pixels,
         }
+    }
+
+    /// A call to the webhook at `url`, ready to queue: a fresh delivery id (also set as the
+    /// event's `delivery`), the URL, the body, and the node's compact JWS over the body, which
+    /// the receiver checks with the node's key. `None` when no id could be drawn.
+    pub(crate) fn webhook_call(&self, url: &str, mut event: serde_json::Value) -> Option<(String, String, String, String)> {
+        let delivery = new_id().ok()?.to_string();
+        event["delivery"] = serde_json::Value::String(delivery.clone());
+        let body = event.to_string();
+        let signature = tocsin_wire::sign_compact(&self.identity.jwk().thumbprint(), body.as_bytes(), |m| self.identity.sign(m));
+        Some((delivery, url.to_owned(), body, signature))
     }
 
     /// Loads the gate's blocked set from the database (at start).

@@ -121,11 +121,7 @@ pub struct DecisionRequest {
     /// `confirmed` or `cleared`.
     decision: Decision,
     /// Why, for the record.
-    #[schema(
-        pattern = "^[^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069][^\\u0000-\\u0009\\u000b-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
-        min_length = 1,
-        max_length = 2000
-    )]
+    #[schema(min_length = 1, max_length = 2000)]
     reason: String,
 }
 

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State as Shared;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tocsin_wire::{Envelope, Jwk, Kind, MessageError, PROTOCOL_VERSION, TreeHead, Ulid};
+use tocsin_wire::{Envelope, Jwk, Kind, MessageError, TreeHead, Ulid};
 use utoipa::ToSchema;
 
 use crate::State;
@@ -37,24 +37,8 @@ pub struct ReceiptBody {
     pub tree_head: TreeHead,
 }
 
-/// Unix milliseconds now.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
-/// 80 random bits for a ULID.
-pub fn new_id() -> Result<Ulid, Problem> {
-    let mut random = [0u8; 10];
-    getrandom::fill(&mut random).map_err(|_| Problem::Internal)?;
-    Ok(Ulid::new(now_ms(), random))
-}
-
-/// Seals `body` as a message of `kind` from this node to the node with key `to`.
-pub fn seal(state: &State, kind: Kind, id: Ulid, to: &str, body: serde_json::Value) -> String {
-    let envelope =
-        Envelope { v: PROTOCOL_VERSION, id, kind, from: state.identity.jwk().thumbprint(), to: to.to_owned(), sent_at: now_ms(), body };
-    tocsin_wire::seal(&envelope, |m| state.identity.sign(m))
-}
+use crate::time::now_ms;
+use crate::{new_id, seal};
 
 impl From<MessageError> for Problem {
     fn from(e: MessageError) -> Self {
@@ -461,17 +445,10 @@ async fn show_problem(
         "state": problem_state, "kind": kind, "peer": peer, "error": error.chars().take(500).collect::<String>(),
         "attempts": attempts, "at": now_ms(),
     });
-    let webhook = match (&state.config.escalation_webhook, new_id()) {
-        (Some(url), Ok(delivery)) => {
-            let body = serde_json::json!({
-                "event": format!("delivery.{problem_state}"), "delivery": delivery.to_string(), "order_id": order_id, "problem": problem,
-            })
-            .to_string();
-            let signature = tocsin_wire::sign_compact(&state.identity.jwk().thumbprint(), body.as_bytes(), |m| state.identity.sign(m));
-            Some((delivery.to_string(), url.clone(), body, signature))
-        }
-        _ => None,
-    };
+    let webhook = state.config.escalation_webhook.as_deref().and_then(|url| {
+        let event = serde_json::json!({ "event": format!("delivery.{problem_state}"), "order_id": order_id, "problem": problem });
+        state.webhook_call(url, event)
+    });
     let call = webhook.as_ref().map(|(id, url, body, signature)| (id.as_str(), url.as_str(), body.as_str(), signature.as_str()));
     if state.store.delivery_problem(&order_id, &problem, call).await? {
         state.metrics.count_delivery_problem(refused);

@@ -200,6 +200,24 @@ fn links() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'sta
     ]
 }
 
+/// What `problem::printable` and the orders' reason check accept, as a JSON Schema pattern: no
+/// control character but a line feed, no bidirectional control, and something other than space.
+const PRINTABLE: &str = concat!(
+    r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*",
+    r"[^\s\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+    r"[^\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$",
+);
+
+/// The free-text fields the node checks as [`PRINTABLE`] (schema, property).
+const PRINTABLE_FIELDS: &[(&str, &str)] = &[
+    ("AddRequest", "legal_basis"),
+    ("LiftRequest", "reason"),
+    ("ReviewRequest", "note"),
+    ("RecommendRequest", "reasons"),
+    ("AnswerRequest", "note"),
+    ("DecisionRequest", "reason"),
+];
+
 /// Path parameters that name something every node has: the problem types, and the stay-down
 /// bank every node makes at its first start.
 const PARAMETER_EXAMPLES: &[(&str, &str, &str)] = &[
@@ -209,6 +227,11 @@ const PARAMETER_EXAMPLES: &[(&str, &str, &str)] = &[
 ];
 
 fn add_examples_and_links(doc: &mut serde_json::Value) {
+    for (schema, property) in PRINTABLE_FIELDS {
+        if let Some(field) = doc.pointer_mut(&format!("/components/schemas/{schema}/properties/{property}")) {
+            field["pattern"] = serde_json::json!(PRINTABLE);
+        }
+    }
     for (path, name, example) in PARAMETER_EXAMPLES {
         let Some(item) = doc.pointer_mut(&format!("/paths/{}", path.replace('/', "~1"))) else { continue };
         for operation in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
@@ -326,6 +349,10 @@ mod tests {
             .flat_map(|item| item.as_object().expect("an item").values())
             .filter_map(|op| op["operationId"].as_str())
             .collect();
+        for (schema, property) in PRINTABLE_FIELDS {
+            let pattern = doc.pointer(&format!("/components/schemas/{schema}/properties/{property}/pattern"));
+            assert_eq!(pattern.and_then(|p| p.as_str()), Some(PRINTABLE), "{schema}.{property}");
+        }
         for (path, name, _) in PARAMETER_EXAMPLES {
             let item = doc.pointer(&format!("/paths/{}", path.replace('/', "~1"))).expect("the path");
             let found = item

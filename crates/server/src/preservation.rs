@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tocsin_model::{CanonicalUrl, Signal, SignalType};
 
 use crate::State;
-use crate::messaging::now_ms;
+use crate::time::now_ms;
 
 /// The most bytes preserved of one URL.
 pub const MAX_CONTENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -165,14 +165,8 @@ async fn removed_content_message(
         }
     }
     let body = crate::sharing::RemovedContentBody { order_id: e.order_id.clone(), url: e.url.clone(), signals };
-    let Ok(id) = crate::messaging::new_id() else { return Ok(None) };
-    let jws = crate::messaging::seal(
-        state,
-        tocsin_wire::Kind::RemovedContent,
-        id,
-        &peer.fingerprint,
-        serde_json::to_value(&body).unwrap_or_default(),
-    );
+    let Ok(id) = crate::new_id() else { return Ok(None) };
+    let jws = crate::seal(state, tocsin_wire::Kind::RemovedContent, id, &peer.fingerprint, serde_json::to_value(&body).unwrap_or_default());
     Ok(Some((id.to_string(), peer.fingerprint, peer.url, jws)))
 }
 

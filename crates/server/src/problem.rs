@@ -240,8 +240,8 @@ pub async fn describe(axum::extract::Path(slug): axum::extract::Path<String>) ->
     let page = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n\
          <h1>{title}</h1>\n<p><code>{TYPE_BASE}{slug}</code> · HTTP {status}</p>\n<p>{description}</p>\n</body></html>\n",
-        title = crate::gate::escape_html(title),
-        description = crate::gate::escape_html(description),
+        title = crate::html::escape_html(title),
+        description = crate::html::escape_html(description),
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }

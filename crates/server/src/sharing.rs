@@ -24,9 +24,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::State;
 use crate::accounts::Caller;
-use crate::messaging::{new_id, now_ms, seal};
 use crate::preservation::hex;
 use crate::problem::{JsonBody, Problem};
+use crate::time::now_ms;
+use crate::{new_id, seal};
 
 /// Signals in one batch.
 const BATCH: i64 = 10_000;

@@ -1,4 +1,10 @@
-//! Times for people: Unix milliseconds as RFC 3339 UTC, without a calendar crate.
+//! Times: the clock in Unix milliseconds, and Unix milliseconds as RFC 3339 UTC for people,
+//! without a calendar crate.
+
+/// Unix milliseconds now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
 
 /// `2026-11-30T04:32:09.016Z` for Unix milliseconds (days to a civil date by Howard Hinnant's
 /// algorithm).

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::State;
-use crate::messaging::{backoff, now_ms, wait_until_due};
+use crate::messaging::{backoff, wait_until_due};
+use crate::time::now_ms;
 
 fn call(hook: &tocsin_store::WebhookCall) -> Result<(), String> {
     let agent: ureq::Agent =

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::view::{self, Lang, render, state_name};
 use crate::State;
-use crate::gate::escape_html as e;
+use crate::html::escape_html as e;
 use crate::problem::Problem;
 
 /// One series of a bar chart: its name, its colour, a value per bar.
@@ -208,7 +208,7 @@ pub async fn figures(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> R
             Some((hour, l.t("1 hour", "1 heure"))),
         );
     }
-    let (days, series) = orders_by_day(l, &orders, crate::messaging::now_ms() as i64, 14);
+    let (days, series) = orders_by_day(l, &orders, crate::time::now_ms() as i64, 14);
     body += &format!("<h2>{}</h2>", l.t("Orders per day by state (last 14 days)", "Injonctions par jour et par état (14 derniers jours)"));
     body += &bar_chart(
         l,

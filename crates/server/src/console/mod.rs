@@ -26,7 +26,8 @@ use serde::Deserialize;
 
 use crate::State;
 use crate::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
-use crate::gate::{PeerAddr, escape_html};
+use crate::html::escape_html;
+use crate::listen::PeerAddr;
 use crate::problem::Problem;
 
 const SESSION: &str = "tocsin_session";

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::view::{self, Lang, Session, faults, field, field_error, invalid, render, span, state_name, time_tag, when};
 use crate::State;
-use crate::gate::escape_html as e;
+use crate::html::escape_html as e;
 use crate::problem::Problem;
 
 /// Peer names by key fingerprint, for people (the API names peers by fingerprint).
@@ -71,7 +71,7 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
         Err(p) => return Ok(view::refusal(state, session, &p, here)),
     };
     let names = peer_names(state).await?;
-    let now = crate::messaging::now_ms() as i64;
+    let now = crate::time::now_ms() as i64;
     let hidden = arrange(&mut orders);
     let rows: String = orders
         .iter()
@@ -588,7 +588,7 @@ async fn detail_page(
         Err(p) => return Ok(view::refusal(state, session, &p, &here)),
     };
     let names = peer_names(state).await?;
-    let now = crate::messaging::now_ms() as i64;
+    let now = crate::time::now_ms() as i64;
     let fields = &order["order"];
     let peer = order["peer"].as_str().unwrap_or("");
     let state_text = order["state"].as_str().unwrap_or("");

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::view::{self, Lang, Session, render};
 use crate::State;
-use crate::gate::escape_html as e;
+use crate::html::escape_html as e;
 use crate::problem::Problem;
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::view::{self, Session, render};
 use crate::State;
-use crate::gate::escape_html as e;
+use crate::html::escape_html as e;
 use crate::problem::Problem;
 
 const MODERATORS: &[&str] = &["reviewer", "operator"];
@@ -43,7 +43,7 @@ pub(crate) async fn queue_page(
     let more = waiting.len().saturating_sub(QUEUE_SHOWN);
     waiting.truncate(QUEUE_SHOWN);
     let names = super::orders::peer_names(state).await?;
-    let now = crate::messaging::now_ms() as i64;
+    let now = crate::time::now_ms() as i64;
     let mut cards = String::new();
     for summary in waiting {
         let id = summary["id"].as_str().unwrap_or("");

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{SESSION, cookie, set_cookie};
 use crate::State;
-use crate::gate::escape_html as e;
+use crate::html::escape_html as e;
 use crate::problem::Problem;
 
 /// The two languages of the console.
