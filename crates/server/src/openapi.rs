@@ -216,6 +216,7 @@ const PRINTABLE_FIELDS: &[(&str, &str)] = &[
     ("RecommendRequest", "reasons"),
     ("AnswerRequest", "note"),
     ("DecisionRequest", "reason"),
+    ("ReasonRequest", "reason"),
 ];
 
 /// Path parameters that name something every node has: the problem types, and the stay-down
@@ -367,6 +368,18 @@ mod tests {
             let pointer = format!("/paths/{}/{method}/responses/{status}/links/{link}", path.replace('/', "~1"));
             assert!(doc.pointer(&pointer).is_some(), "no link at {method} {path} {status}");
             assert!(ids.contains(&operation), "{link} names {operation}, which is no operation");
+        }
+    }
+
+    #[test]
+    fn each_request_body_is_documented_with_its_own_fields() {
+        // Two request types of one name would share one schema (the second silently replacing
+        // the first): accept and reject once showed the blocklist review's fields.
+        let doc = document();
+        for (path, field) in [("/v1/orders/{id}/accept", "reason"), ("/v1/blocklist/{id}/review", "outcome")] {
+            let pointer = format!("/paths/{}/post/requestBody/content/application~1json/schema/$ref", path.replace('/', "~1"));
+            let schema = doc.pointer(&pointer).and_then(|r| r.as_str()).and_then(|r| r.rsplit('/').next()).expect("a schema");
+            assert!(doc["components"]["schemas"][schema]["properties"].get(field).is_some(), "{path}: {schema} has no {field}");
         }
     }
 

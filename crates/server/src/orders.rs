@@ -363,7 +363,7 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
 /// `POST /v1/orders/{id}/accept` and `/reject` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
+pub struct ReasonRequest {
     /// Why, for the record (and, on a rejection, for the authority).
     #[schema(min_length = 1, max_length = 2000)]
     reason: String,
@@ -375,7 +375,7 @@ async fn review(
     state: &Arc<State>,
     caller: &Caller,
     id: &str,
-    body: JsonBody<ReviewRequest>,
+    body: JsonBody<ReasonRequest>,
     accept: bool,
 ) -> Result<Json<OrderView>, Problem> {
     caller.require(REVIEWERS)?;
@@ -412,7 +412,7 @@ async fn review(
 
 /// Accepts a referral after review: the platform then removes the content as for a removal
 /// order (reviewer, operator).
-#[utoipa::path(post, path = "/v1/orders/{id}/accept", tag = "orders", security(("bearer" = [])), request_body = ReviewRequest,
+#[utoipa::path(post, path = "/v1/orders/{id}/accept", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
     params(("id" = String, Path, description = "The referral's id")),
     responses(
         (status = 200, description = "Accepted; removal follows", body = OrderView),
@@ -423,14 +423,14 @@ pub async fn accept(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
-    body: JsonBody<ReviewRequest>,
+    body: JsonBody<ReasonRequest>,
 ) -> Result<Json<OrderView>, Problem> {
     review(&state, &caller, &id, body, true).await
 }
 
 /// Rejects a referral after review: the content does not breach the platform's terms; the
 /// authority is told why (reviewer, operator).
-#[utoipa::path(post, path = "/v1/orders/{id}/reject", tag = "orders", security(("bearer" = [])), request_body = ReviewRequest,
+#[utoipa::path(post, path = "/v1/orders/{id}/reject", tag = "orders", security(("bearer" = [])), request_body = ReasonRequest,
     params(("id" = String, Path, description = "The referral's id")),
     responses(
         (status = 200, description = "Rejected; the authority is being told", body = OrderView),
@@ -441,7 +441,7 @@ pub async fn reject(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
-    body: JsonBody<ReviewRequest>,
+    body: JsonBody<ReasonRequest>,
 ) -> Result<Json<OrderView>, Problem> {
     review(&state, &caller, &id, body, false).await
 }
