@@ -12,7 +12,9 @@ use crate::{CanonicalUrl, Ulid};
 pub enum OrderKind {
     /// TCO Art. 3: remove or disable within one hour of receipt.
     RemovalOrder,
-    /// A referral: the platform checks the content against its own terms (TCO Art. 5; DSA).
+    /// A referral: the platform checks the content against its own terms of service. Not a
+    /// procedure of the TCO Regulation (its Art. 5 is about specific measures): content removed
+    /// on a referral is removed under the platform's terms, not by order.
     Referral,
 }
 
@@ -26,7 +28,8 @@ pub enum Reason {
     Solicit,
     /// (c) solicits participation in the activities of a terrorist group.
     SolicitParticipation,
-    /// (d) instructs on making or using explosives, weapons or other methods for terrorist offences.
+    /// (d) instructs on making or using explosives, firearms or other weapons, noxious or hazardous
+    /// substances, or other specific methods or techniques, for terrorist offences.
     Instruct,
     /// (e) threatens to commit a terrorist offence.
     Threaten,
@@ -125,7 +128,8 @@ pub struct OrderFields {
     /// Additional reasons, in the authority's words (section B).
     #[serde(default)]
     pub statement: String,
-    /// The legal basis (section B/C); required for a removal order.
+    /// The legal basis: for a removal order, the Regulation itself (Art. 3(4)(d)); the issuing
+    /// node fills it in when the issuer gives none.
     #[serde(default)]
     pub legal_basis: String,
     /// Whether the platform may tell the content provider (TCO Art. 11).
@@ -137,6 +141,10 @@ pub struct OrderFields {
     pub redress: String,
     /// The language the order is written in, ISO 639-1 (Art. 15(2)).
     pub language: String,
+    /// Why a first removal order to this provider could not wait twelve hours after the
+    /// information on procedures and deadlines (TCO Art. 3(2)): given only for such an order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_justification: Option<String>,
 }
 
 /// A removal order or referral whose every field holds: made by [`Order::new`] or read from
@@ -231,6 +239,22 @@ impl OrderFields {
         }
         if self.provider_may_be_told && self.confidential_until.is_some() {
             note(Err(OrderError::Field("confidential_until", "only when the provider may not be told".to_owned())));
+        }
+        if let Some(justification) = &self.emergency_justification {
+            note(text("emergency_justification", justification, 1, 2000));
+        }
+        faults
+    }
+
+    /// Every field at fault for an order about to be issued: [`OrderFields::faults`], plus what
+    /// this version requires of new orders but did not of older ones, which are still read (a
+    /// statement of reasons for a removal order, TCO Art. 3(4)(b)).
+    pub fn issue_faults(&self) -> Vec<OrderError> {
+        let mut faults = self.faults();
+        if self.kind == OrderKind::RemovalOrder && self.statement.trim().is_empty() {
+            let at = faults.iter().position(|f| matches!(f, OrderError::Field("legal_basis" | "redress" | "language", _)));
+            let fault = OrderError::Field("statement", "a removal order gives a sufficiently detailed statement of reasons".to_owned());
+            faults.insert(at.unwrap_or(faults.len()), fault);
         }
         faults
     }

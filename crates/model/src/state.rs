@@ -57,8 +57,13 @@ pub enum OrderEvent {
     Inability,
     /// Authority: the platform's feedback arrived with this outcome.
     Feedback(Outcome),
-    /// Authority: sent a clarification; platform: received it (the hour runs again).
+    /// Authority: sent a clarification; platform: received it (the hour runs again from then:
+    /// TCO Art. 3(8)). Possible after an inability, and after a partial execution whose other
+    /// targets were answered as manifest errors.
     Clarification,
+    /// Platform: the force majeure or impossibility it answered has ceased; authority: was told
+    /// so. The hour runs again from that moment and the order can be executed (TCO Art. 3(7)).
+    GroundsCeased,
     /// Withdrawn (authority: by itself; platform: on the authority's message).
     Withdraw,
 }
@@ -132,7 +137,9 @@ impl OrderState {
             (_, _, E::Feedback(Outcome::Rejected)) if kind != OrderKind::Referral => return Err(refused()),
             (Side::Issued, S::Issued | S::Delivered | S::PartiallyExecuted, E::Feedback(o)) => o.into(),
             (Side::Issued, S::Issued | S::Delivered | S::PartiallyExecuted, E::Inability) => S::Unable,
-            (Side::Issued, S::Unable, E::Clarification) => S::Delivered,
+            (Side::Issued, S::Unable | S::PartiallyExecuted, E::Clarification) | (Side::Issued, S::Unable, E::GroundsCeased) => {
+                S::Delivered
+            }
             (Side::Issued, s, E::Withdraw) if s != S::Withdrawn => S::Withdrawn,
             // A feedback to a clarified order may also follow a receipt already counted.
             (Side::Issued, S::Unable, E::Feedback(o)) => o.into(),
@@ -141,7 +148,9 @@ impl OrderState {
             (Side::Received, S::Received, E::Reject) if kind == OrderKind::Referral => S::Rejected,
             (Side::Received, S::Received | S::Accepted, E::Execute(o)) if o != Outcome::Rejected => o.into(),
             (Side::Received, S::Received | S::Accepted | S::PartiallyExecuted, E::Inability) => S::Unable,
-            (Side::Received, S::Unable, E::Clarification) => S::Received,
+            (Side::Received, S::Unable | S::PartiallyExecuted, E::Clarification) | (Side::Received, S::Unable, E::GroundsCeased) => {
+                S::Received
+            }
             (Side::Received, s, E::Withdraw) if s != S::Withdrawn => S::Withdrawn,
             _ => return Err(refused()),
         };

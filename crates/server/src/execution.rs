@@ -83,6 +83,7 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
                     blocked_at: at as i64,
                     confidential: !order.provider_may_be_told,
                     confidential_until: order.confidential_until.map(|until| until as i64),
+                    referral: order.kind == tocsin_model::OrderKind::Referral,
                 });
                 "blocked"
             } else {

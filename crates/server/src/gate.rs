@@ -70,7 +70,11 @@ impl Gate {
     /// The block on `url`, if any: the first order that blocked the nearest entry covering it.
     pub fn lookup(&self, url: &CanonicalUrl) -> Option<tocsin_store::Block> {
         let map = self.blocked.read().unwrap_or_else(|e| e.into_inner());
-        url.expressions().into_iter().find_map(|e| map.get(&self.key(e)).and_then(|orders| orders.first().cloned()))
+        // A removal order is named before an accepted referral of the same content: the notice
+        // then cites the order.
+        url.expressions()
+            .into_iter()
+            .find_map(|e| map.get(&self.key(e)).and_then(|blocks| blocks.iter().find(|b| !b.referral).or(blocks.first()).cloned()))
     }
 
     /// How many entries are blocked.
@@ -176,15 +180,39 @@ pub async fn notice(
             platform = escape_html(&state.config.name),
             url = escape_html(url.as_str()),
         )
+    } else if block.referral {
+        // A referral is not a procedure of the TCO Regulation: the platform removed the content
+        // under its own terms, and the notice says so rather than citing an order and courts.
+        let date = crate::time::rfc3339_ms(block.blocked_at);
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable</title></head><body>\n\
+             <h1>This content is unavailable</h1>\n\
+             <p>{platform} has disabled access to <code>{url}</code> because it breaches {platform}'s terms of service. \
+             {platform} checked it after a referral by <strong>{authority}</strong>; this is not a removal order.</p>\n\
+             <dl><dt>Referral</dt><dd>{reference}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
+             <p>If you provided this content, you may contest the decision with {platform}.</p>\n\
+             </body></html>\n",
+            platform = escape_html(&state.config.name),
+            url = escape_html(url.as_str()),
+            authority = escape_html(&block.authority),
+            reference = escape_html(&block.reference),
+        )
     } else {
+        // What applies to a removal order: the reasons or a copy of the order on request
+        // (Art. 11(2)), the courts of the issuing Member State (Art. 9), and scrutiny by the
+        // authority of the platform's Member State (Art. 4(4)). Art. 10 concerns removals under
+        // specific measures, not orders.
         let date = crate::time::rfc3339_ms(block.blocked_at);
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unavailable for legal reasons</title></head><body>\n\
              <h1>This content is unavailable for legal reasons</h1>\n\
-             <p>{platform} has disabled access to <code>{url}</code> on a removal order of <strong>{authority}</strong>.</p>\n\
+             <p>{platform} has disabled access to <code>{url}</code> in all Member States of the European Union on a removal order \
+             of <strong>{authority}</strong> (Regulation (EU) 2021/784, Art. 3).</p>\n\
              <dl><dt>Reference</dt><dd>{reference}</dd><dt>Legal basis</dt><dd>{basis}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
-             <p>If you provided this content, you may ask {platform} why it was removed and contest the removal; the order \
-             may also be challenged before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9 and 10).</p>\n\
+             <p>If you provided this content, you may ask {platform} for the reasons for the removal or for a copy of the order \
+             (Art. 11(2)). You may challenge the order before the courts of the Member State of the authority that issued it \
+             (Art. 9), and ask the competent authority of the Member State where {platform} has its main establishment or legal \
+             representative to scrutinise it (Art. 4(4)).</p>\n\
              </body></html>\n",
             platform = escape_html(&state.config.name),
             url = escape_html(url.as_str()),

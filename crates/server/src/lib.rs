@@ -24,6 +24,7 @@ pub(crate) mod orders;
 mod peers;
 mod preservation;
 mod problem;
+mod procedures;
 pub mod sharing;
 pub mod time;
 mod webhooks;
@@ -221,6 +222,7 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/peers", get(peers::list).post(peers::add))
         .route("/v1/peers/{name}", axum::routing::delete(peers::remove))
         .route("/v1/peers/{name}/policy", post(peers::set_policy))
+        .route("/v1/peers/{name}/information", get(procedures::list).post(procedures::inform))
         .route("/v1/inbox", post(messaging::inbox))
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
@@ -229,6 +231,7 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/orders/{id}/reject", post(orders::reject))
         .route("/v1/orders/{id}/inability", post(orders::inability))
         .route("/v1/orders/{id}/clarify", post(orders::clarify))
+        .route("/v1/orders/{id}/resume", post(orders::resume))
         .route("/v1/banks", get(banks::list).post(banks::create))
         .route("/v1/banks/{name}", get(banks::show))
         .route(

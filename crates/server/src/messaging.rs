@@ -214,7 +214,29 @@ async fn take_in(
                 .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the clarification: {e}")))?;
             (serde_json::to_string(&clarification).unwrap_or_default(), clarification.order_id)
         }
+        Kind::GroundsCeased => {
+            let ceased: crate::orders::GroundsCeasedBody = serde_json::from_value(envelope.body.clone())
+                .map_err(|e| Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, format!("the end of the grounds: {e}")))?;
+            // Only the grounds of Art. 3(7) cease; errors and missing information are clarified.
+            if let Some((_, events)) = state.store.order(&ceased.order_id).await?
+                && !crate::orders::last_inability_ground(&events).is_some_and(crate::orders::InabilityGround::ceases)
+            {
+                return Err(Problem::Refused(format!(
+                    "order {} was not answered with force majeure or de facto impossibility",
+                    ceased.order_id
+                )));
+            }
+            (serde_json::to_string(&ceased).unwrap_or_default(), ceased.order_id)
+        }
         _ => (String::new(), String::new()),
+    };
+    let information: Option<crate::procedures::ProcedureInformationBody> = match envelope.kind {
+        Kind::ProcedureInformation => {
+            Some(serde_json::from_value(envelope.body.clone()).ok().filter(crate::procedures::ProcedureInformationBody::holds).ok_or_else(
+                || Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the information: a text of 1 to 10,000 characters".to_owned()),
+            )?)
+        }
+        _ => None,
     };
     let transition = match envelope.kind {
         Kind::Inability => Some(tocsin_store::Transition {
@@ -224,8 +246,9 @@ async fn take_in(
             to: "unable",
             event: "inability",
             detail: &transition_detail,
-            restart_clock: false,
+            restart_clock: None,
         }),
+        // The hour runs again from the clarification's arrival (Art. 3(8)).
         Kind::Clarification => Some(tocsin_store::Transition {
             order_id: &transition_order,
             side: "received",
@@ -233,7 +256,18 @@ async fn take_in(
             to: "received",
             event: "clarification",
             detail: &transition_detail,
-            restart_clock: true,
+            restart_clock: Some(received_at as i64),
+        }),
+        // The hour runs again from the moment the platform said the grounds ceased, by its clock
+        // (the message's date), as its own copy does (Art. 3(7)).
+        Kind::GroundsCeased => Some(tocsin_store::Transition {
+            order_id: &transition_order,
+            side: "issued",
+            from: &crate::orders::allowed_from(tocsin_model::Side::Issued, tocsin_model::OrderEvent::GroundsCeased),
+            to: "delivered",
+            event: "grounds_ceased",
+            detail: &transition_detail,
+            restart_clock: Some(i64::try_from(envelope.sent_at).unwrap_or(i64::MAX)),
         }),
         _ => None,
     };
@@ -276,6 +310,7 @@ async fn take_in(
                 withdrawal: withdrawn.as_deref(),
                 transition,
                 bank,
+                information: information.as_ref().map(|i| i.text.as_str()),
             },
             |appended| {
                 let stamp = now_ms();
@@ -472,10 +507,12 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
             .unwrap_or_else(|e| Err(Failure::Retry(e.to_string())));
         match outcome {
             Ok(done) => {
-                state.store.delivered(&message.id, &done.receipt, done.received_at as i64).await?;
+                let concerned = concerns(&message.jws);
+                let restarts = concerned.as_ref().filter(|(kind, _)| kind == "clarification").map(|(_, order)| order.as_str());
+                state.store.delivered(&message.id, &done.receipt, done.received_at as i64, restarts).await?;
                 state.store.set_peer_clock_skew(&message.peer, done.skew_ms).await?;
-                if let Some((_, order_id)) = concerns(&message.jws) {
-                    state.store.delivery_recovered(&order_id).await?;
+                if let Some((_, order_id)) = &concerned {
+                    state.store.delivery_recovered(order_id).await?;
                 }
                 tracing::info!(id = %message.id, skew_ms = done.skew_ms, "message delivered");
             }

@@ -21,8 +21,14 @@ use crate::{new_id, seal};
 const ISSUERS: &[&str] = &["issuer"];
 const READERS: &[&str] = &["issuer", "operator", "reviewer", "admin", "oversight"];
 
-/// What redress is open, when the issuer gives none (TCO Art. 9).
-pub const DEFAULT_REDRESS: &str = "The hosting service provider and the content provider may challenge this order before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9).";
+/// What redress is open against a removal order, when the issuer gives none: the courts of the
+/// issuing Member State (TCO Art. 9) and scrutiny by the authority of the provider's Member State
+/// (Art. 4(3) and (4)).
+pub const DEFAULT_REDRESS: &str = "The hosting service provider and the content provider may challenge this order before the courts of the issuing Member State (Regulation (EU) 2021/784, Art. 9). They may also ask the competent authority of the Member State where the provider has its main establishment or legal representative to scrutinise the order (Art. 4(3) and (4)).";
+
+/// What a referral's addressee is told of redress when the issuer says nothing: a referral is
+/// not an order, so there is nothing to challenge; the platform decides under its own terms.
+pub const REFERRAL_REDRESS: &str = "This is a referral, not a removal order: the platform decides under its own terms of service whether to remove the content, and the content provider contests that decision with the platform.";
 
 /// One target as an issuer gives it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,7 +74,21 @@ pub struct IssueRequest {
     redress: Option<String>,
     /// ISO 639-1 (default `en`).
     language: Option<String>,
+    /// Why a first removal order to this platform cannot wait twelve hours after the
+    /// information on procedures and deadlines (TCO Art. 3(2)).
+    #[schema(max_length = 2000)]
+    emergency: Option<String>,
 }
+
+/// The legal basis of a removal order when the issuer gives none: the Regulation itself
+/// (Art. 3(4)(d)).
+pub const DEFAULT_LEGAL_BASIS: &str = "Regulation (EU) 2021/784, Art. 3";
+
+/// How long before its first removal order to a platform an authority gives it information on
+/// its procedures and deadlines, unless in a duly justified emergency (TCO Art. 3(2), as
+/// recorded in the project's legal notes; the stored EUR-Lex copies did not reach the article's
+/// text, see `docs/legal.md`).
+pub const FIRST_ORDER_NOTICE_MS: i64 = 12 * 3_600_000;
 
 /// An order as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -237,6 +257,17 @@ pub async fn issue(
         }
     }
     let kind = request.kind.unwrap_or(OrderKind::RemovalOrder);
+    if let Some(peer) = &peer
+        && kind == OrderKind::RemovalOrder
+        && let Some(fault) = first_order_fault(&state, peer, request.emergency.as_deref()).await?
+    {
+        faults.push(("emergency".to_owned(), fault));
+    }
+    let legal_basis = if request.legal_basis.trim().is_empty() && kind == OrderKind::RemovalOrder {
+        DEFAULT_LEGAL_BASIS.to_owned()
+    } else {
+        request.legal_basis
+    };
     let fields = OrderFields {
         id,
         kind,
@@ -247,17 +278,21 @@ pub async fn issue(
         targets,
         reasons: request.reasons,
         statement: request.statement,
-        legal_basis: request.legal_basis,
+        legal_basis,
         provider_may_be_told: request.provider_may_be_told.unwrap_or(true),
         confidential_until: request.confidential_until,
-        redress: request.redress.unwrap_or_else(|| DEFAULT_REDRESS.to_owned()),
+        redress: request
+            .redress
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| if kind == OrderKind::Referral { REFERRAL_REDRESS } else { DEFAULT_REDRESS }.to_owned()),
         language: request.language.unwrap_or_else(|| "en".to_owned()),
+        emergency_justification: request.emergency.filter(|_| kind == OrderKind::RemovalOrder),
     };
     // A URL that did not parse is left out of the fields, so "at least one URL" would repeat it.
     let url_faults = faults.iter().any(|(f, _)| f == "targets");
     faults.extend(
         fields
-            .faults()
+            .issue_faults()
             .into_iter()
             .map(|fault| {
                 let (field, detail) = fault.into_parts();
@@ -284,6 +319,37 @@ pub async fn issue(
     tracing::info!(order = %id_text, to = %peer.name, "order issued");
     let (row, _) = state.store.order(&id_text).await?.ok_or(Problem::Internal)?;
     Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// Why a removal order may not be issued yet to `peer` (TCO Art. 3(2)), if it may not: it
+/// would be this node's first there, and the platform has not had the information on procedures
+/// and deadlines for twelve hours, and no emergency is given. An emergency given when none is
+/// needed is refused too, so that the record does not claim one.
+async fn first_order_fault(state: &State, peer: &tocsin_store::Peer, emergency: Option<&str>) -> Result<Option<String>, Problem> {
+    let first = state.store.removal_orders_issued_to(&peer.fingerprint).await? == 0;
+    let informed_at = state.store.informed_at(&peer.fingerprint).await?;
+    let ready_at = informed_at.map(|at| at + FIRST_ORDER_NOTICE_MS);
+    let waited = ready_at.is_some_and(|ready| now_ms() as i64 >= ready);
+    Ok(match (first && !waited, emergency.is_some_and(|e| !e.trim().is_empty())) {
+        (true, false) => Some(match ready_at {
+            Some(ready) => format!(
+                "a first removal order to {} may follow the information on procedures and deadlines by twelve hours (TCO Art. 3(2)): \
+                 from {}, or now with an emergency justification",
+                peer.name,
+                crate::time::rfc3339_ms(ready)
+            ),
+            None => format!(
+                "a first removal order to {} needs the information on procedures and deadlines twelve hours before \
+                 (TCO Art. 3(2); `tocsin peer inform {}`), or an emergency justification",
+                peer.name, peer.name
+            ),
+        }),
+        (false, true) => Some(format!(
+            "no emergency to justify: {} has had the information on procedures and deadlines for twelve hours, or orders before",
+            peer.name
+        )),
+        _ => None,
+    })
 }
 
 /// `POST /v1/orders/{id}/withdraw` body.
@@ -460,6 +526,33 @@ pub enum InabilityGround {
     InsufficientInformation,
 }
 
+impl InabilityGround {
+    /// Whether the ground is one that ceases (Art. 3(7)), after which the hour runs again, rather
+    /// than one a clarification answers (Art. 3(8)).
+    pub fn ceases(self) -> bool {
+        matches!(self, InabilityGround::ForceMajeure | InabilityGround::TechnicalImpossibility)
+    }
+}
+
+/// The ground of the latest inability answer in an order's timeline, if there is one.
+pub fn last_inability_ground(events: &[tocsin_store::OrderEvent]) -> Option<InabilityGround> {
+    let answer = events.iter().rev().find(|e| e.event == "inability")?;
+    let body: InabilityBody = serde_json::from_str(&answer.detail).ok()?;
+    Some(body.ground)
+}
+
+/// The platform's word that the grounds of its inability have ceased, as sent between nodes;
+/// the message's date is the moment the hour runs again from.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroundsCeasedBody {
+    /// The order.
+    pub order_id: String,
+    /// What changed, for the authority.
+    #[schema(max_length = 2000)]
+    pub explanation: String,
+}
+
 /// An inability answer as sent between nodes (and as `POST /v1/orders/{id}/inability` takes it,
 /// less the id).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -562,7 +655,7 @@ pub async fn inability(
             to: "unable",
             event: "inability",
             detail: &serde_json::to_string(&answer).map_err(|_| Problem::Internal)?,
-            restart_clock: false,
+            restart_clock: None,
         },
     )
     .await
@@ -589,12 +682,13 @@ pub async fn clarify(
     let (row, events) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
     // Only a manifest error or missing information can be clarified (Art. 3(8)); force majeure
     // and impossibility cannot.
+    // So can the targets of a partially executed order answered as manifest errors.
     let clarifiable = events.iter().rev().find(|e| e.event == "inability" || e.event == "feedback").is_some_and(|e| {
         let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
         matches!(detail["ground"].as_str(), Some("manifest_error" | "insufficient_information"))
             || detail["targets"].as_array().is_some_and(|ts| ts.iter().any(|t| t["action"] == "manifest_error"))
     });
-    if row.state != "unable" || !clarifiable {
+    if !matches!(row.state.as_str(), "unable" | "partially_executed") || !clarifiable {
         return Err(Problem::Refused(format!("order {id} is not awaiting a clarification (a manifest error or insufficient information)")));
     }
     let clarification = ClarificationBody { order_id: id.clone(), text: request.text };
@@ -610,10 +704,64 @@ pub async fn clarify(
             to: "delivered",
             event: "clarification",
             detail: &serde_json::to_string(&clarification).map_err(|_| Problem::Internal)?,
-            restart_clock: false,
+            // The authority's copy is due an hour from the platform's receipt of this message.
+            restart_clock: None,
         },
     )
     .await
+}
+
+/// `POST /v1/orders/{id}/resume` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRequest {
+    /// What changed, for the authority.
+    #[schema(max_length = 2000)]
+    explanation: String,
+}
+
+/// Tells the authority that the force majeure or de facto impossibility this platform answered
+/// has ceased: the hour runs again from now, and the order is executed (operator, reviewer;
+/// TCO Art. 3(7)).
+#[utoipa::path(post, path = "/v1/orders/{id}/resume", tag = "orders", security(("bearer" = [])), request_body = ResumeRequest,
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Resumed; the authority is being told and the order is executed", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not an order this platform answered with force majeure or impossibility", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn resume(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<ResumeRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(REVIEWERS)?;
+    let request = body.parse()?;
+    bounded("explanation", &request.explanation, 2000)?;
+    let (row, events) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    if row.side != "received" || row.state != "unable" || !last_inability_ground(&events).is_some_and(InabilityGround::ceases) {
+        return Err(Problem::Refused(format!("order {id} is not one this platform answered with force majeure or de facto impossibility")));
+    }
+    let ceased = GroundsCeasedBody { order_id: id.clone(), explanation: request.explanation };
+    let view = tell(
+        &state,
+        &row,
+        Kind::GroundsCeased,
+        serde_json::to_value(&ceased).map_err(|_| Problem::Internal)?,
+        tocsin_store::Transition {
+            order_id: &id,
+            side: "received",
+            from: &allowed_from(tocsin_model::Side::Received, tocsin_model::OrderEvent::GroundsCeased),
+            to: "received",
+            event: "grounds_ceased",
+            detail: &serde_json::to_string(&ceased).map_err(|_| Problem::Internal)?,
+            restart_clock: Some(now_ms() as i64),
+        },
+    )
+    .await?;
+    state.executor.notify_one();
+    Ok(view)
 }
 
 /// Applies `transition` to this node's copy of `row` and tells the other node with a message of

@@ -50,7 +50,7 @@ impl Store {
     /// [`PRESERVATION_ATTEMPTS`] times and due again at `now` (Unix ms).
     pub async fn blocks_to_preserve(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let rows = sqlx::query(
-            "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at, b.confidential, b.confidential_until \
+            "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at, b.confidential, b.confidential_until, b.kind \
              FROM blocks b LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url \
              WHERE e.url IS NULL OR (e.status = 'failed' AND e.attempts < $1 AND e.next_attempt_at <= $2) ORDER BY b.blocked_at",
         )

@@ -13,6 +13,7 @@ mod messages;
 mod migrate;
 mod password;
 mod peers;
+mod procedures;
 mod sharing;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
@@ -24,6 +25,7 @@ pub use matches::{NewMatch, ScanMatch};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;
+pub use procedures::{Given, ProcedureInformation};
 pub use sharing::{Applied, BankEffect, RemoteSignal, Subscription};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

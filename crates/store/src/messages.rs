@@ -105,6 +105,8 @@ pub struct Incoming<'a> {
     pub transition: Option<Transition<'a>>,
     /// What it changes in a bank (a dispute, hashes of removed content), if anything.
     pub bank: Option<crate::sharing::BankEffect<'a>>,
+    /// The information on procedures and deadlines it carries, if it does (TCO Art. 3(2)).
+    pub information: Option<&'a str>,
 }
 
 /// A change of an order's state, allowed only from the states named.
@@ -122,8 +124,9 @@ pub struct Transition<'a> {
     pub event: &'a str,
     /// The event's particulars, JSON.
     pub detail: &'a str,
-    /// Whether the time of receipt starts again now (a clarification restarts the deadline).
-    pub restart_clock: bool,
+    /// The new time of receipt, when the hour starts again (after a clarification, or once the
+    /// grounds of an inability have ceased), Unix ms.
+    pub restart_clock: Option<i64>,
 }
 
 /// A platform's feedback on an order: the order's new state and what was done, JSON.
@@ -314,8 +317,10 @@ impl Store {
     }
 
     /// A delivery the receiver acknowledged with `receipt`, which says it received the message
-    /// at `received_at` (the receiver's clock, Unix ms). An order it carried becomes `delivered`.
-    pub async fn delivered(&self, id: &str, receipt: &str, received_at: i64) -> Result<(), StoreError> {
+    /// at `received_at` (the receiver's clock, Unix ms). An order it carried becomes `delivered`;
+    /// the order `restarts` (one the message clarified) is due an hour from this receipt, as the
+    /// platform's copy is (TCO Art. 3(8)).
+    pub async fn delivered(&self, id: &str, receipt: &str, received_at: i64, restarts: Option<&str>) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
@@ -330,6 +335,16 @@ impl Store {
         if done.rows_affected() != 1 {
             // Delivered already (two attempts crossed): nothing more to record.
             return Ok(());
+        }
+        crate::procedures::date_by_receipt(&mut tx, id, received_at).await?;
+        if let Some(order_id) = restarts {
+            sqlx::query("UPDATE orders SET received_at = $1 WHERE id = $2 AND side = 'issued' AND state = 'delivered'")
+                .bind(received_at)
+                .bind(order_id)
+                .execute(&mut *tx)
+                .await?;
+            let detail = serde_json::json!({ "message": id, "received_at": received_at, "receipt": receipt }).to_string();
+            add_event(&mut tx, order_id, at, "clarification_received", &detail).await?;
         }
         // The feedback may have come back before this receipt was stored: the timeline gets the
         // delivery either way, the state moves only from `issued`.
@@ -358,7 +373,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -376,6 +391,9 @@ impl Store {
                 other => other?,
             }
             add_event(&mut tx, order.id, received_at, "received", &serde_json::json!({ "from": peer }).to_string()).await?;
+        }
+        if let Some(text) = information {
+            crate::procedures::keep_received(&mut tx, id, peer, text, received_at).await?;
         }
         if let Some(f) = &feedback {
             let moved = sqlx::query(
@@ -566,9 +584,9 @@ async fn apply_transition(
         .bind(t.side)
         .execute(&mut **tx)
         .await?;
-    if t.restart_clock {
+    if let Some(restart) = t.restart_clock {
         sqlx::query("UPDATE orders SET received_at = $1 WHERE id = $2 AND side = $3")
-            .bind(at)
+            .bind(restart)
             .bind(t.order_id)
             .bind(t.side)
             .execute(&mut **tx)
@@ -667,6 +685,9 @@ pub struct Block {
     pub confidential: bool,
     /// Until when, Unix milliseconds (`None`: until the authority says otherwise).
     pub confidential_until: Option<i64>,
+    /// It carries out a referral the platform accepted (removed under its terms), not a removal
+    /// order.
+    pub referral: bool,
 }
 
 impl Block {
@@ -745,8 +766,8 @@ impl Store {
         // URL already: the URL stays blocked while any of them stands.
         for b in &e.blocks {
             sqlx::query(
-                "INSERT INTO blocks (url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (url, order_id) DO NOTHING",
+                "INSERT INTO blocks (url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until, kind) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (url, order_id) DO NOTHING",
             )
             .bind(&b.url)
             .bind(&b.order_id)
@@ -756,6 +777,7 @@ impl Store {
             .bind(b.blocked_at)
             .bind(i64::from(b.confidential))
             .bind(b.confidential_until)
+            .bind(if b.referral { "referral" } else { "removal_order" })
             .execute(&mut *tx)
             .await?;
         }
@@ -808,7 +830,8 @@ impl Store {
     }
 
     /// Removal orders received and not yet answered, with the deadline warnings already given
-    /// (`30`, `10`, `overdue`).
+    /// for their current hour (`30`, `10`, `overdue`): warnings given before the hour started
+    /// again (TCO Art. 3(7) and (8)) do not count.
     pub async fn open_removal_orders(&self) -> Result<Vec<(OrderRow, Vec<String>)>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, side, peer, kind, reference, body, state, issued_at, updated_at, received_at, removed_at, delivery_problem FROM orders \
@@ -819,8 +842,9 @@ impl Store {
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let order = order_from(row)?;
-            let warned = sqlx::query("SELECT detail FROM order_events WHERE order_id = $1 AND event = 'deadline_warning'")
+            let warned = sqlx::query("SELECT detail FROM order_events WHERE order_id = $1 AND event = 'deadline_warning' AND at >= $2")
                 .bind(&order.id)
+                .bind(order.received_at)
                 .fetch_all(&self.pool)
                 .await?
                 .iter()
@@ -920,7 +944,8 @@ impl Store {
 }
 
 /// The columns [`block_from`] reads, in its order.
-pub(crate) const BLOCK_COLUMNS: &str = "url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until";
+pub(crate) const BLOCK_COLUMNS: &str =
+    "url, order_id, reference, legal_basis, authority, blocked_at, confidential, confidential_until, kind";
 
 /// A block from a row of [`BLOCK_COLUMNS`].
 pub(crate) fn block_from(r: &sqlx::any::AnyRow) -> Result<Block, StoreError> {
@@ -933,5 +958,6 @@ pub(crate) fn block_from(r: &sqlx::any::AnyRow) -> Result<Block, StoreError> {
         blocked_at: r.try_get(5)?,
         confidential: r.try_get::<i64, _>(6)? != 0,
         confidential_until: r.try_get(7)?,
+        referral: r.try_get::<String, _>(8)? == "referral",
     })
 }

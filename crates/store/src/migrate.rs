@@ -27,6 +27,8 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0019_clocks.sql"),
     include_str!("../migrations/sqlite/0020_node_identity.sql"),
     include_str!("../migrations/sqlite/0021_removed_content_reports.sql"),
+    include_str!("../migrations/sqlite/0022_procedure_information.sql"),
+    include_str!("../migrations/sqlite/0023_block_kind.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -50,6 +52,8 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0019_clocks.sql"),
     include_str!("../migrations/postgres/0020_node_identity.sql"),
     include_str!("../migrations/postgres/0021_removed_content_reports.sql"),
+    include_str!("../migrations/postgres/0022_procedure_information.sql"),
+    include_str!("../migrations/postgres/0023_block_kind.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -28,6 +28,12 @@ pub enum Kind {
     Inability,
     /// The authority's answer to an inability that asked for clarification.
     Clarification,
+    /// The platform tells the authority that the force majeure or impossibility it answered
+    /// has ceased: the hour runs again (TCO Art. 3(7)).
+    GroundsCeased,
+    /// An authority's information on its procedures and deadlines, sent to a platform at least
+    /// twelve hours before its first removal order there (TCO Art. 3(2)).
+    ProcedureInformation,
     /// The authority withdraws an order.
     Withdrawal,
     /// A platform's hashes of content it removed on an order, for the issuing authority's bank.

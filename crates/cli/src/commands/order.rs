@@ -25,9 +25,24 @@ pub enum OrderCommand {
     Reject(WithdrawArgs),
     /// On a platform: answer that an order cannot be executed (TCO Annex III).
     Inability(InabilityArgs),
-    /// On an authority: clarify an order the platform could not execute for a manifest error or
-    /// missing information; the platform's hour runs again.
+    /// On an authority: clarify an order the platform could not execute, wholly or in part, for
+    /// a manifest error or missing information; the platform's hour runs again (TCO Art. 3(8)).
     Clarify(ClarifyArgs),
+    /// On a platform: the force majeure or impossibility you answered has ceased; the hour runs
+    /// again from now and the order is executed (TCO Art. 3(7)).
+    Resume(ResumeArgs),
+}
+
+/// Arguments of `tocsin order resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The order id.
+    id: String,
+    /// What changed, for the authority.
+    #[arg(long, value_name = "TEXT")]
+    explanation: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin order inability`.
@@ -81,12 +96,17 @@ pub struct IssueArgs {
     /// An Art. 2(7) reason: incite, solicit, solicit_participation, instruct, threaten (repeatable).
     #[arg(long = "reason", value_name = "R")]
     reasons: Vec<String>,
-    /// The legal basis (required for removal orders).
+    /// The legal basis [default for removal orders: Regulation (EU) 2021/784, Art. 3].
     #[arg(long, value_name = "TEXT", default_value = "")]
     legal_basis: String,
-    /// Further reasons, in your words.
+    /// The statement of reasons: why this content is terrorist content (required for removal
+    /// orders, TCO Art. 3(4)(b)).
     #[arg(long, value_name = "TEXT", default_value = "")]
     statement: String,
+    /// Why a first removal order to this platform cannot wait twelve hours after the
+    /// information on procedures and deadlines (TCO Art. 3(2); see `tocsin peer inform`).
+    #[arg(long, value_name = "TEXT")]
+    emergency: Option<String>,
     /// A referral rather than a removal order.
     #[arg(long)]
     referral: bool,
@@ -146,6 +166,7 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                 "legal_basis": args.legal_basis,
                 "provider_may_be_told": !args.confidential,
                 "language": args.language,
+                "emergency": args.emergency,
             });
             let order: Value = args.server.post("/v1/orders", &body)?;
             writeln!(out, "{}", order["id"].as_str().unwrap_or_default())?;
@@ -178,6 +199,11 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
         }
         OrderCommand::Clarify(args) => {
             let order: Value = args.server.post(&format!("/v1/orders/{}/clarify", args.id), &serde_json::json!({ "text": args.text }))?;
+            writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
+        }
+        OrderCommand::Resume(args) => {
+            let body = serde_json::json!({ "explanation": args.explanation });
+            let order: Value = args.server.post(&format!("/v1/orders/{}/resume", args.id), &body)?;
             writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
         }
         OrderCommand::Show(args) => {

@@ -21,6 +21,32 @@ pub enum PeerCommand {
     Remove(RemoveArgs),
     /// Set how this node treats a peer's removal orders: auto (executed at once) or review.
     Policy(PolicyArgs),
+    /// On an authority: send a platform the information on your procedures and deadlines, which
+    /// TCO Art. 3(2) asks for at least twelve hours before your first removal order there; or,
+    /// with --given-on and --means, record that you gave it by other means. With --list, show
+    /// what was given to (or received from) the peer.
+    Inform(InformArgs),
+}
+
+/// Arguments of `tocsin peer inform`.
+#[derive(Debug, Args)]
+pub struct InformArgs {
+    /// The peer's name.
+    name: String,
+    /// The information [default: a text naming the Regulation's procedures and deadlines].
+    #[arg(long, value_name = "TEXT", conflicts_with = "list")]
+    text: Option<String>,
+    /// The day it was given by other means, YYYY-MM-DD (UTC; counted from the end of the day).
+    #[arg(long, value_name = "DATE", requires = "means", conflicts_with = "list")]
+    given_on: Option<String>,
+    /// How it was given then: a letter and its reference, an email.
+    #[arg(long, value_name = "TEXT", requires = "given_on", conflicts_with = "list")]
+    means: Option<String>,
+    /// Show the records instead: when, how, and by whom.
+    #[arg(long)]
+    list: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin peer policy`.
@@ -100,6 +126,31 @@ pub fn run(command: PeerCommand) -> anyhow::Result<ExitCode> {
         PeerCommand::Policy(args) => {
             args.server.post_unit(&format!("/v1/peers/{}/policy", args.name), &serde_json::json!({ "policy": args.policy }))?;
             writeln!(out, "peer {}: policy {}", args.name, args.policy)?;
+        }
+        PeerCommand::Inform(args) => {
+            let path = format!("/v1/peers/{}/information", args.name);
+            let show = |r: &serde_json::Value| {
+                let at = |v: &serde_json::Value| v.as_i64().map_or_else(|| "on its way".to_owned(), tocsin_server::time::rfc3339_ms);
+                let word = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                format!(
+                    "{}\t{}\tgiven {}\t{}\tby {}",
+                    word(&r["id"]),
+                    word(&r["side"]),
+                    at(&r["given_at"]),
+                    word(&r["means"]),
+                    word(&r["recorded_by"])
+                )
+            };
+            if args.list {
+                let records: Vec<serde_json::Value> = args.server.get(&path)?;
+                for r in &records {
+                    writeln!(out, "{}", show(r))?;
+                }
+            } else {
+                let body = serde_json::json!({ "text": args.text, "given_on": args.given_on, "means": args.means });
+                let record: serde_json::Value = args.server.post(&path, &body)?;
+                writeln!(out, "{}", show(&record))?;
+            }
         }
         PeerCommand::Remove(args) => {
             args.server.delete(&format!("/v1/peers/{}", args.name)).context("removing the peer")?;

@@ -282,7 +282,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.fill("#language", "english");
     issuer.click("form[action='/console/orders'] button[type=submit]");
     issuer.wait_until("the form comes back", "return document.querySelector('.field-error') !== null;", false);
-    for field in ["to", "targets", "reasons", "legal_basis", "language"] {
+    for field in ["to", "targets", "reasons", "statement", "language"] {
         assert!(issuer.has(&format!("#{field}-error")), "an error next to {field}:\n{}", issuer.source());
     }
     assert!(issuer.text("#targets-error").contains("only http and https"), "{}", issuer.text("#targets-error"));
@@ -488,7 +488,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.fill("#targets", "ftp://videohost.example/v/1.jpg");
     issuer.click("form[action='/console/orders'] button[type=submit]");
     issuer.wait_until("the form comes back", "return document.querySelector('.field-error') !== null;", false);
-    assert_eq!(issuer.text("#legal_basis-error"), "obligatoire");
+    assert!(issuer.text("#statement-error").contains("exposé des motifs"), "{}", issuer.text("#statement-error"));
     assert!(issuer.text("#targets-error").contains("seules les URL http et https"), "{}", issuer.text("#targets-error"));
     look(&issuer, "authority-order-form-refused-fr");
     issuer.open(&format!("{authority_url}/console/figures"));

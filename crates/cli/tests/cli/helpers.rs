@@ -169,6 +169,14 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Kills the process (SIGKILL) and waits for it, as a crash would end it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();

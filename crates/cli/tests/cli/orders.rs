@@ -37,7 +37,7 @@ pub(crate) fn identity(node: &Node) -> (Jwk, String) {
     (serde_json::from_value(doc["jwk"].clone()).expect("jwk"), doc["fingerprint"].as_str().expect("fp").to_owned())
 }
 
-fn token(dir: &Path, account: &str, role: &str) -> String {
+pub(crate) fn token(dir: &Path, account: &str, role: &str) -> String {
     tocsin_in(dir, &["admin", "token", "--data", ".", "--account", account, "--role", role]).stdout.trim().to_owned()
 }
 
@@ -229,20 +229,28 @@ impl Pair {
     pub(crate) fn start() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
-        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, &[])
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, &[], true)
+    }
+
+    /// On SQLite, an authority that has not yet given the platform the information on its
+    /// procedures and deadlines (TCO Art. 3(2)).
+    pub(crate) fn start_uninformed() -> Pair {
+        let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
+        let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, &[], false)
     }
 
     /// On SQLite, the platform's process started with `env` (a clock set wrong, for one).
     pub(crate) fn start_with_platform_env(env: &[(&str, &str)]) -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
         let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
-        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, env)
+        Self::start_with(authority_dir, platform_dir, authority_db, platform_db, env, true)
     }
 
     /// Both nodes on PostgreSQL, each with a fresh database.
     pub(crate) fn start_on_postgres() -> Pair {
         let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-        Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"), &[])
+        Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"), &[], true)
     }
 
     fn start_with(
@@ -251,6 +259,7 @@ impl Pair {
         authority_db: Database,
         platform_db: Database,
         platform_env: &[(&str, &str)],
+        informed: bool,
     ) -> Pair {
         let token = |dir: &Path, db: &Database, account: &str, role: &str| {
             tocsin_in(dir, &[&["admin", "token", "--data", ".", "--account", account, "--role", role][..], &db.args()].concat())
@@ -308,6 +317,16 @@ impl Pair {
             "authority",
         ]);
         assert_eq!(p.code, 0, "{}", p.stderr);
+        if informed {
+            // As an authority that wrote to the platform two days ago (TCO Art. 3(2)): its first
+            // order may go at once.
+            let two_days_ago = tocsin_server::time::rfc3339_ms(now_ms() as i64 - 2 * 86_400_000);
+            let letter = pair.cli_on_authority(
+                &pair.issuer,
+                &["peer", "inform", "videohost", "--given-on", &two_days_ago[..10], "--means", "letter NL-2026-0001"],
+            );
+            assert_eq!(letter.code, 0, "{}", letter.stderr);
+        }
         pair
     }
 
@@ -330,7 +349,18 @@ impl Pair {
     }
 
     pub(crate) fn issue_with(&self, urls: &[&str], extra: &[&str]) -> String {
-        let mut args = vec!["order", "issue", "--to", "videohost", "--reference", "NL-2026-0042", "--reason", "incite"];
+        let mut args = vec![
+            "order",
+            "issue",
+            "--to",
+            "videohost",
+            "--reference",
+            "NL-2026-0042",
+            "--reason",
+            "incite",
+            "--statement",
+            "Calls for attacks like the one of 3 March.",
+        ];
         args.extend_from_slice(extra);
         args.extend(["--legal-basis", "Regulation (EU) 2021/784, Art. 3"]);
         for url in urls {
@@ -584,7 +614,7 @@ fn a_peer_sends_only_what_its_confirmed_role_may_send() {
 }
 
 /// libfaketime (Debian's `faketime`), which makes a process read a clock shifted by `FAKETIME`.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+pub(crate) const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 /// The platform's environment for a clock two hours behind.
 const TWO_HOURS_BEHIND: &[(&str, &str)] = &[("LD_PRELOAD", LIBFAKETIME), ("FAKETIME", "-2h"), ("FAKETIME_DONT_FAKE_MONOTONIC", "1")];
@@ -600,7 +630,7 @@ fn on_postgres_a_platform_two_hours_behind_is_timed_on_its_own_clock_and_its_ske
     assert!(Path::new(LIBFAKETIME).exists(), "scripts/test installs faketime");
     let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
     let (authority_db, platform_db) = (Database::postgres("clock_a"), Database::postgres("clock_p"));
-    timed_on_one_clock(Pair::start_with(authority_dir, platform_dir, authority_db, platform_db, TWO_HOURS_BEHIND));
+    timed_on_one_clock(Pair::start_with(authority_dir, platform_dir, authority_db, platform_db, TWO_HOURS_BEHIND, true));
 }
 
 fn timed_on_one_clock(pair: Pair) {
@@ -897,7 +927,7 @@ fn the_platform_blocks_what_it_serves_answers_the_rest_as_a_manifest_error_and_k
         let (status, head, page) = pair.gate("/v1/gate/notice?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F1.jpg");
         assert_eq!(status, 451);
         assert!(head.contains("rel=\"blocked-by\""), "{head}");
-        for needed in ["police-nl", "NL-2026-0042", "Regulation (EU) 2021/784, Art. 3", "contest"] {
+        for needed in ["police-nl", "NL-2026-0042", "Regulation (EU) 2021/784, Art. 3", "Art. 9"] {
             assert!(page.contains(needed), "{needed} missing from the notice: {page}");
         }
         assert_eq!(pair.gate("/v1/gate/notice?url=https%3A%2F%2Fmedia.videohost.example%2Fv%2F2.jpg").0, 404);
@@ -1114,9 +1144,27 @@ fn referrals_wait_for_review_then_an_accepted_one_is_removed_and_a_rejected_one_
 impl Pair {
     /// SIGKILLs the platform and starts it again at the same address.
     pub(crate) fn restart_platform(&mut self) {
+        self.restart_platform_with(&[]);
+    }
+
+    /// SIGKILLs the platform and starts it again at the same address with `env` (a clock moved
+    /// on, for one).
+    pub(crate) fn restart_platform_with(&mut self, env: &[(&str, &str)]) {
         drop(self.platform.take());
         let args = [platform_args(&self.platform_listen, &self.origin, &self.hook), self.platform_db.args()].concat();
-        self.platform = Some(Node::start(self.platform_dir.path(), &args, &[]));
+        self.platform = Some(Node::start(self.platform_dir.path(), &args, env));
+    }
+
+    /// Kills the authority and starts it again at the same address with `env` (a clock moved on).
+    pub(crate) fn restart_authority(&mut self, env: &[(&str, &str)]) {
+        self.authority.kill();
+        let listen = self.authority.addr.clone();
+        let args = [
+            &["--name", "police-nl", "--role", "authority", "--escalation-webhook", &self.hook, "--listen", &listen][..],
+            &self.authority_db.args(),
+        ]
+        .concat();
+        self.authority = Node::start(self.authority_dir.path(), &args, env);
     }
 
     /// `tocsin log verify` passes on both nodes.

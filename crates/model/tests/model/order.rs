@@ -22,6 +22,7 @@ fn order() -> OrderFields {
         confidential_until: Some(1_795_000_000_000),
         redress: "Art. 9: an administrative appeal before the issuing authority's courts.".to_owned(),
         language: "en".to_owned(),
+        emergency_justification: None,
     }
 }
 
@@ -104,4 +105,17 @@ fn json_with_a_bad_field_an_unknown_field_or_a_bad_url_is_not_an_order() {
 fn reasons_parse_from_their_names() {
     assert_eq!("solicit_participation".parse::<Reason>(), Ok(Reason::SolicitParticipation));
     assert!("glorify".parse::<Reason>().is_err());
+}
+
+#[test]
+fn a_new_removal_order_needs_a_statement_of_reasons_but_an_older_one_without_is_still_read() {
+    let mut bare = order();
+    bare.statement.clear();
+    let named: Vec<&str> = bare.issue_faults().iter().map(|f| f.clone().into_parts().0).collect();
+    assert_eq!(named, ["statement"], "Art. 3(4)(b) for a new order");
+    let json = serde_json::to_string(&bare).expect("serialises");
+    assert!(serde_json::from_str::<Order>(&json).is_ok(), "an order an older node issued without one is still read");
+    let mut referral = bare;
+    referral.kind = OrderKind::Referral;
+    assert!(referral.issue_faults().is_empty(), "a referral is not a TCO order: {:?}", referral.issue_faults());
 }

@@ -27,6 +27,12 @@ fn the_flows_paths_are_allowed() {
         (Side::Received, Referral, &[E::Accept, E::Execute(Outcome::PartiallyExecuted), E::Inability], S::Unable),
         (Side::Received, Referral, &[E::Reject], S::Rejected),
         (Side::Received, Referral, &[E::Inability, E::Clarification, E::Accept], S::Accepted),
+        // Art. 3(7): the grounds ceased, the hour runs again and the order is executed.
+        (Side::Received, RemovalOrder, &[E::Inability, E::GroundsCeased, E::Execute(Outcome::Executed)], S::Executed),
+        (Side::Issued, RemovalOrder, &[E::Delivered, E::Inability, E::GroundsCeased, E::Feedback(Outcome::Executed)], S::Executed),
+        // Art. 3(8): a partially executed order's manifest errors are clarified.
+        (Side::Received, RemovalOrder, &[E::Execute(Outcome::PartiallyExecuted), E::Clarification], S::Received),
+        (Side::Issued, RemovalOrder, &[E::Delivered, E::Feedback(Outcome::PartiallyExecuted), E::Clarification], S::Delivered),
     ];
     for (side, kind, events, want) in cases {
         assert_eq!(run(*side, *kind, events), Ok(*want), "{side:?} {kind:?} {events:?}");
@@ -48,6 +54,9 @@ fn steps_out_of_order_are_refused() {
         (Side::Issued, RemovalOrder, &[E::Feedback(Outcome::Executed), E::Clarification]),
         (Side::Issued, RemovalOrder, &[E::Withdraw, E::Feedback(Outcome::Executed)]),
         (Side::Issued, RemovalOrder, &[E::Delivered, E::Feedback(Outcome::Rejected)]),
+        (Side::Received, RemovalOrder, &[E::GroundsCeased]),
+        (Side::Received, RemovalOrder, &[E::Execute(Outcome::Executed), E::GroundsCeased]),
+        (Side::Issued, RemovalOrder, &[E::Withdraw, E::GroundsCeased]),
     ];
     for (side, kind, events) in cases {
         assert!(run(*side, *kind, events).is_err(), "{side:?} {kind:?} {events:?}");
@@ -63,7 +72,7 @@ fn names_round_trip_and_sources_agree_with_next() {
     assert!("lost".parse::<S>().is_err());
     let from = S::sources(Side::Received, OrderKind::RemovalOrder, E::Inability);
     assert_eq!(from, [S::Received, S::Accepted, S::PartiallyExecuted]);
-    assert_eq!(S::sources(Side::Issued, OrderKind::RemovalOrder, E::Clarification), [S::Unable]);
+    assert_eq!(S::sources(Side::Issued, OrderKind::RemovalOrder, E::Clarification), [S::PartiallyExecuted, S::Unable]);
 }
 
 fn event() -> impl Strategy<Value = E> {
@@ -76,6 +85,7 @@ fn event() -> impl Strategy<Value = E> {
         Just(E::Inability),
         outcome.prop_map(E::Feedback),
         Just(E::Clarification),
+        Just(E::GroundsCeased),
         Just(E::Withdraw),
     ]
 }
@@ -83,7 +93,7 @@ fn event() -> impl Strategy<Value = E> {
 proptest! {
     /// Whatever happens: a withdrawn order stays withdrawn, a rejected one only leaves by
     /// withdrawal, only referrals are rejected, and a settled order comes back to work only
-    /// through a clarification of an inability.
+    /// through a clarification or the end of the grounds of an inability or partial execution.
     #[test]
     fn no_sequence_of_events_breaks_the_rules(
         side in prop_oneof![Just(Side::Issued), Just(Side::Received)],
@@ -101,7 +111,10 @@ proptest! {
                 prop_assert_eq!(kind, OrderKind::Referral);
             }
             if state.is_settled() && !next.is_settled() {
-                prop_assert_eq!((state, event), (S::Unable, E::Clarification));
+                prop_assert!(
+                    matches!((state, event), (S::Unable | S::PartiallyExecuted, E::Clarification) | (S::Unable, E::GroundsCeased)),
+                    "{state:?} reopened by {event:?}"
+                );
             }
             state = next;
         }

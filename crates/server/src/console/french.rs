@@ -12,6 +12,9 @@ pub(crate) fn translate(detail: &str) -> String {
         "a removal order gives at least one Art. 2(7) reason" => {
             Some("une injonction de retrait donne au moins un motif de l'art. 2, point 7")
         }
+        "a removal order gives a sufficiently detailed statement of reasons" => {
+            Some("une injonction de retrait donne un exposé des motifs suffisamment détaillé")
+        }
         "only when the provider may not be told" => Some("seulement si le fournisseur de contenu ne peut pas être informé"),
         "a date, YYYY-MM-DD" => Some("une date, AAAA-MM-JJ"),
         "required: the platform's peer name" => Some("obligatoire : le nom de pair de la plateforme"),
@@ -107,12 +110,13 @@ mod tests {
             confidential_until: Some(1),
             redress: String::new(),
             language: "english".to_owned(),
+            emergency_justification: Some(" ".repeat(2001)),
         }
     }
 
     #[test]
     fn every_message_the_order_form_can_get_is_known_in_french() {
-        let mut messages: Vec<String> = all_wrong().faults().into_iter().map(|f| f.into_parts().1).collect();
+        let mut messages: Vec<String> = all_wrong().issue_faults().into_iter().map(|f| f.into_parts().1).collect();
         let mut referral = all_wrong();
         referral.kind = OrderKind::Referral;
         referral.reasons.clear();
@@ -122,7 +126,7 @@ mod tests {
         messages.extend(referral.faults().into_iter().map(|f| f.into_parts().1));
         let mut order = all_wrong();
         order.reasons.clear();
-        messages.extend(order.faults().into_iter().map(|f| f.into_parts().1));
+        messages.extend(order.issue_faults().into_iter().map(|f| f.into_parts().1));
         for input in ["ftp://a.example/x", "http:///x", "", &"a".repeat(tocsin_model::MAX_URL_BYTES + 1)] {
             let e = CanonicalUrl::parse(input).expect_err("not a URL");
             messages.push(format!("{input:?}: {e}"));

@@ -156,8 +156,8 @@ pub(crate) fn kind_name(l: Lang, kind: &str) -> &'static str {
 const REASONS: &[(&str, &str, &str)] = &[
     (
         "incite",
-        "(a) incites the commission of terrorist offences, including by glorifying them",
-        "(a) incite à commettre des infractions terroristes, y compris en en faisant l'apologie",
+        "(a) incites the commission of terrorist offences, including by glorifying terrorist acts or advocating their commission",
+        "(a) incite à commettre des infractions terroristes, y compris en glorifiant des actes terroristes ou en prônant leur commission",
     ),
     (
         "solicit",
@@ -171,14 +171,14 @@ const REASONS: &[(&str, &str, &str)] = &[
     ),
     (
         "instruct",
-        "(d) instructs on making or using explosives, weapons or other methods for terrorist offences",
-        "(d) fournit des instructions pour fabriquer ou utiliser des explosifs, armes ou autres méthodes à des fins terroristes",
+        "(d) instructs on making or using explosives, firearms, other weapons, noxious or hazardous substances, or other specific methods or techniques, for terrorist offences",
+        "(d) fournit des instructions pour fabriquer ou utiliser des explosifs, armes à feu, autres armes, substances nocives ou dangereuses, ou d'autres méthodes ou techniques spécifiques, à des fins terroristes",
     ),
     ("threaten", "(e) threatens to commit a terrorist offence", "(e) menace de commettre une infraction terroriste"),
 ];
 
 /// The API's default redress text (TCO Art. 9), in French.
-const DEFAULT_REDRESS_FR: &str = "Le fournisseur de services d'hébergement et le fournisseur de contenus peuvent contester cette injonction devant les juridictions de l'État membre d'émission (règlement (UE) 2021/784, art. 9).";
+const DEFAULT_REDRESS_FR: &str = "Le fournisseur de services d'hébergement et le fournisseur de contenus peuvent contester cette injonction devant les juridictions de l'État membre d'émission (règlement (UE) 2021/784, art. 9). Ils peuvent aussi demander à l'autorité compétente de l'État membre de l'établissement principal ou du représentant légal du fournisseur d'examiner l'injonction (art. 4, par. 3 et 4).";
 
 /// The kind of control a form field is.
 #[derive(Clone, Copy)]
@@ -295,13 +295,35 @@ async fn form_page(
         reasons_invalid = invalid(errors, "reasons"),
         reasons_error = field_error(errors, "reasons"),
     );
-    body += &field("statement", l.t("Additional reasons", "Motifs complémentaires"), None, Control::Text(4), &v("statement"));
+    body += &field(
+        "statement",
+        l.t("Statement of reasons", "Exposé des motifs"),
+        Some(l.t(
+            "Why this content is terrorist content, in enough detail for the platform and a court (required for a removal order, Art. 3(4)(b)).",
+            "Pourquoi ce contenu est un contenu à caractère terroriste, assez détaillé pour la plateforme et un juge (obligatoire pour une injonction de retrait, art. 3, par. 4, point b).",
+        )),
+        Control::Text(4),
+        &v("statement"),
+    );
     body += &field(
         "legal_basis",
-        l.t("Legal basis (required for a removal order)", "Base juridique (obligatoire pour une injonction de retrait)"),
-        None,
+        l.t("Legal basis", "Base juridique"),
+        Some(l.t(
+            "For a removal order, Regulation (EU) 2021/784, Art. 3 if left empty.",
+            "Pour une injonction de retrait, règlement (UE) 2021/784, art. 3 s'il est laissé vide.",
+        )),
         Control::Line,
         &v("legal_basis"),
+    );
+    body += &field(
+        "emergency",
+        l.t("Emergency justification (first order only)", "Justification de l'urgence (première injonction seulement)"),
+        Some(l.t(
+            "Only when this is your first removal order to the platform and it has not had your information on procedures and deadlines for twelve hours (Art. 3(2)).",
+            "Seulement s'il s'agit de votre première injonction de retrait à cette plateforme et qu'elle n'a pas reçu vos informations sur les procédures et délais depuis douze heures (art. 3, par. 2).",
+        )),
+        Control::Text(2),
+        &v("emergency"),
     );
     body += &format!(
         "<p><input type=\"checkbox\" name=\"provider_may_be_told\" value=\"yes\" id=\"provider_may_be_told\"{}><label for=\"provider_may_be_told\" class=\"inline\">{}</label></p>",
@@ -370,8 +392,14 @@ fn issue_request(values: &[(String, String)]) -> Result<Value, Vec<(String, Stri
         "legal_basis": field(values, "legal_basis"),
         "provider_may_be_told": field(values, "provider_may_be_told") == "yes",
         "confidential_until": confidential_until,
-        "redress": field(values, "redress"),
+        // The form comes filled with a removal order's redress; a referral left with it gets the
+        // referral's own text from the API instead.
+        "redress": Some(field(values, "redress")).filter(|r| {
+            let default = [crate::orders::DEFAULT_REDRESS, DEFAULT_REDRESS_FR].contains(&r.trim());
+            !(default && field(values, "kind") == "referral")
+        }),
         "language": field(values, "language").trim(),
+        "emergency": Some(field(values, "emergency").trim()).filter(|e| !e.is_empty()),
     });
     if faults.is_empty() { Ok(request) } else { Err(faults) }
 }

@@ -7,3 +7,4 @@ mod log;
 mod matches;
 mod orders;
 mod peers;
+mod procedures;

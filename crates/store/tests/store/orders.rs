@@ -20,6 +20,7 @@ async fn receive(store: &Store, id: &str, kind: &str, received_at: i64) {
         withdrawal: None,
         transition: None,
         bank: None,
+        information: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
 }
