@@ -34,6 +34,10 @@ enum Command {
     /// The nodes whose signed messages this node accepts (talks to a running node).
     #[command(subcommand)]
     Peer(commands::peer::PeerCommand),
+    /// The legal particulars orders carry (TCO Annex I): this node's, or a peer's (talks to a
+    /// running node).
+    #[command(subcommand)]
+    Legal(commands::legal::LegalCommand),
     /// Build and manage on-disk indexes of banks.
     #[command(subcommand)]
     Index(IndexCommand),
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Peer(command) => commands::peer::run(command),
         Command::Order(command) => commands::order::run(command),
+        Command::Legal(command) => commands::legal::run(command),
         Command::Bank(command) => commands::bank::run(command),
         Command::Blocklist(command) => commands::blocklist::run(command),
         Command::Report(command) => commands::report::run(command),

@@ -1,11 +1,13 @@
 //! What Tocsin reasons about, as types that make wrong states unrepresentable: URLs in Safe
 //! Browsing canonical form (the one form in which orders, the gate and blocklists compare them),
-//! ids (ULIDs), hash banks' signals, labels and verdicts, blocklist domains, and removal orders and referrals with the fields TCO Annex I asks for, checked
+//! ids (ULIDs), hash banks' signals, labels and verdicts, blocklist domains, and removal orders and referrals with the Annex I fields and the particulars that fill them, checked
 //! once when they are made or read, and the state machine each copy of an order follows. No I/O,
 //! no async.
 
 mod bank;
 mod blocklist;
+pub mod calendar;
+mod legal;
 mod order;
 mod state;
 mod text;
@@ -17,6 +19,7 @@ pub use bank::{
     SignalState, SignalType, Verdict,
 };
 pub use blocklist::{BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
+pub use legal::{AnnexSections, AuthorityType, LegalDetails, LegalDetailsError, MEMBER_STATES};
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
 pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
 pub use text::{is_bidi_control, is_hidden_control};

@@ -145,6 +145,10 @@ pub struct OrderFields {
     /// information on procedures and deadlines (TCO Art. 3(2)): given only for such an order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emergency_justification: Option<String>,
+    /// Annex I sections A (Member States, legal representative, contact point), D, E, F and G,
+    /// from the issuing node's and the provider's particulars; empty in older orders.
+    #[serde(default, skip_serializing_if = "crate::AnnexSections::is_empty")]
+    pub annex: crate::AnnexSections,
 }
 
 /// A removal order or referral whose every field holds: made by [`Order::new`] or read from
@@ -243,14 +247,28 @@ impl OrderFields {
         if let Some(justification) = &self.emergency_justification {
             note(text("emergency_justification", justification, 1, 2000));
         }
+        for details in [&self.annex.authority, &self.annex.provider] {
+            for e in details.faults() {
+                note(Err(OrderError::Field(e.0, e.1)));
+            }
+        }
+        if let Some(state) = &self.annex.issuing_member_state
+            && !crate::MEMBER_STATES.contains(&state.as_str())
+        {
+            note(Err(OrderError::Field("issuing_member_state", format!("{state:?}: a Member State's code"))));
+        }
         faults
     }
 
     /// Every field at fault for an order about to be issued: [`OrderFields::faults`], plus what
     /// this version requires of new orders but did not of older ones, which are still read (a
-    /// statement of reasons for a removal order, TCO Art. 3(4)(b)).
+    /// statement of reasons for a removal order, TCO Art. 3(4)(b); the particulars of Annex I
+    /// sections A, D, E and G).
     pub fn issue_faults(&self) -> Vec<OrderError> {
         let mut faults = self.faults();
+        if self.kind == OrderKind::RemovalOrder {
+            faults.extend(self.annex.missing().into_iter().map(|(field, what)| OrderError::Field(field, format!("required: {what}"))));
+        }
         if self.kind == OrderKind::RemovalOrder && self.statement.trim().is_empty() {
             let at = faults.iter().position(|f| matches!(f, OrderError::Field("legal_basis" | "redress" | "language", _)));
             let fault = OrderError::Field("statement", "a removal order gives a sufficiently detailed statement of reasons".to_owned());

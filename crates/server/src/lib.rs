@@ -13,6 +13,7 @@ mod execution;
 pub mod gate;
 mod html;
 pub mod identity;
+mod legal;
 pub mod listen;
 mod lockout;
 mod log;
@@ -223,6 +224,8 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/peers/{name}", axum::routing::delete(peers::remove))
         .route("/v1/peers/{name}/policy", post(peers::set_policy))
         .route("/v1/peers/{name}/information", get(procedures::list).post(procedures::inform))
+        .route("/v1/peers/{name}/legal", get(legal::show_peer).put(legal::put_peer))
+        .route("/v1/legal", get(legal::show).put(legal::put))
         .route("/v1/inbox", post(messaging::inbox))
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
@@ -232,6 +235,7 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/orders/{id}/inability", post(orders::inability))
         .route("/v1/orders/{id}/clarify", post(orders::clarify))
         .route("/v1/orders/{id}/resume", post(orders::resume))
+        .route("/v1/orders/{id}/preservation", post(orders::preservation))
         .route("/v1/banks", get(banks::list).post(banks::create))
         .route("/v1/banks/{name}", get(banks::show))
         .route(

@@ -230,6 +230,17 @@ async fn take_in(
         }
         _ => (String::new(), String::new()),
     };
+    let hold: Option<crate::orders::PreservationBody> = match envelope.kind {
+        Kind::PreservationRequest => {
+            Some(serde_json::from_value(envelope.body.clone()).ok().filter(crate::orders::PreservationBody::holds).ok_or_else(|| {
+                Problem::BadBody(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "the preservation request: an order_id and a reason of 1 to 2,000 characters".to_owned(),
+                )
+            })?)
+        }
+        _ => None,
+    };
     let information: Option<crate::procedures::ProcedureInformationBody> = match envelope.kind {
         Kind::ProcedureInformation => {
             Some(serde_json::from_value(envelope.body.clone()).ok().filter(crate::procedures::ProcedureInformationBody::holds).ok_or_else(
@@ -311,6 +322,7 @@ async fn take_in(
                 transition,
                 bank,
                 information: information.as_ref().map(|i| i.text.as_str()),
+                hold: hold.as_ref().map(|h| tocsin_store::Hold { order_id: &h.order_id, reason: &h.reason, release: h.release }),
             },
             |appended| {
                 let stamp = now_ms();

@@ -180,6 +180,11 @@ pub struct OrderDetail {
     timeline: Vec<EventView>,
     /// What the platform preserved (on the platform's node).
     evidence: Vec<EvidenceView>,
+    /// The issuing authority's request to keep the content beyond six months (on the platform's
+    /// node): `reason`, `requested_at` and, once released, `released_at`; absent if none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    preservation_hold: Option<serde_json::Value>,
 }
 
 /// What the platform preserved of one target.
@@ -203,7 +208,8 @@ pub struct EvidenceView {
     pdq_quality: Option<i64>,
     /// When it was fetched, Unix milliseconds.
     fetched_at: i64,
-    /// Kept until, Unix milliseconds (six months).
+    /// Kept until, Unix milliseconds: the end of the day six calendar months after the removal
+    /// (TCO Art. 6(2)), or later while the authority's preservation hold stands.
     retain_until: Option<i64>,
     /// Why it could not be preserved.
     error: Option<String>,
@@ -263,6 +269,13 @@ pub async fn issue(
     {
         faults.push(("emergency".to_owned(), fault));
     }
+    // Annex I sections A, D, E, F and G, from this node's particulars and the platform's.
+    let annex = match &peer {
+        Some(peer) => {
+            tocsin_model::AnnexSections::new(&crate::legal::own(&state).await?, &crate::legal::details(&state, &peer.fingerprint).await?)
+        }
+        None => tocsin_model::AnnexSections::default(),
+    };
     let legal_basis = if request.legal_basis.trim().is_empty() && kind == OrderKind::RemovalOrder {
         DEFAULT_LEGAL_BASIS.to_owned()
     } else {
@@ -287,6 +300,7 @@ pub async fn issue(
             .unwrap_or_else(|| if kind == OrderKind::Referral { REFERRAL_REDRESS } else { DEFAULT_REDRESS }.to_owned()),
         language: request.language.unwrap_or_else(|| "en".to_owned()),
         emergency_justification: request.emergency.filter(|_| kind == OrderKind::RemovalOrder),
+        annex,
     };
     // A URL that did not parse is left out of the fields, so "at least one URL" would repeat it.
     let url_faults = faults.iter().any(|(f, _)| f == "targets");
@@ -423,7 +437,10 @@ pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): P
         .map(|e| EventView { at: e.at, event: e.event, detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null) })
         .collect();
     let evidence = state.store.evidence(&id).await?.into_iter().map(EvidenceView::from).collect();
-    Ok(Json(OrderDetail { summary: row.into(), order, timeline, evidence }))
+    let preservation_hold = state.store.preservation_hold(&id).await?.map(|(reason, requested_at, released_at)| {
+        serde_json::json!({ "reason": reason, "requested_at": requested_at, "released_at": released_at })
+    });
+    Ok(Json(OrderDetail { summary: row.into(), order, timeline, evidence, preservation_hold }))
 }
 
 /// `POST /v1/orders/{id}/accept` and `/reject` body.
@@ -762,6 +779,86 @@ pub async fn resume(
     .await?;
     state.executor.notify_one();
     Ok(view)
+}
+
+/// An authority's request to keep an order's removed content beyond six months, or its
+/// release, as sent between nodes (TCO Art. 6(2)).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreservationBody {
+    /// The order.
+    pub order_id: String,
+    /// The proceedings that need the content (or, on release, why they no longer do).
+    #[schema(max_length = 2000)]
+    pub reason: String,
+    /// The proceedings no longer need it: the six months (if over) end now.
+    #[serde(default)]
+    pub release: bool,
+}
+
+impl PreservationBody {
+    /// Whether the body is one a node acts on: an order id and a reason of 1 to 2,000
+    /// characters without control characters.
+    pub fn holds(&self) -> bool {
+        self.order_id.parse::<tocsin_model::Ulid>().is_ok() && bounded("reason", &self.reason, 2000).is_ok()
+    }
+}
+
+/// `POST /v1/orders/{id}/preservation` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreservationRequest {
+    /// The proceedings (the authority's own, or a court's) that need the content kept, or why
+    /// they no longer do.
+    #[schema(max_length = 2000)]
+    reason: String,
+    /// Release an earlier request.
+    #[serde(default)]
+    release: bool,
+}
+
+/// Asks the platform to keep the content it removed on this order beyond six months, for as
+/// long as proceedings need it, or releases that request (issuer; TCO Art. 6(2)).
+#[utoipa::path(post, path = "/v1/orders/{id}/preservation", tag = "orders", security(("bearer" = [])), request_body = PreservationRequest,
+    params(("id" = String, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "Sent; the platform keeps the content until released", body = OrderView),
+        (status = 404, description = "No such order", body = crate::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not an order this node issued and the platform received", body = crate::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn preservation(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    body: JsonBody<PreservationRequest>,
+) -> Result<Json<OrderView>, Problem> {
+    caller.require(ISSUERS)?;
+    let request = body.parse()?;
+    bounded("reason", &request.reason, 2000)?;
+    let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
+    if row.side != "issued" || row.state == "issued" {
+        return Err(Problem::Refused(format!("order {id} is not one this node issued and the platform received")));
+    }
+    let peer =
+        state.store.peer_by_fingerprint(&row.peer).await?.ok_or_else(|| Problem::Refused("the platform is no longer a peer".to_owned()))?;
+    let asked = PreservationBody { order_id: id.clone(), reason: request.reason, release: request.release };
+    let message_id = new_id()?;
+    let jws = seal(
+        &state,
+        Kind::PreservationRequest,
+        message_id,
+        &peer.fingerprint,
+        serde_json::to_value(&asked).map_err(|_| Problem::Internal)?,
+    );
+    let event = if asked.release { "preservation_released" } else { "preservation_held" };
+    let detail = serde_json::json!({ "reason": asked.reason }).to_string();
+    state
+        .store
+        .note_and_tell(&id, event, &detail, (&message_id.to_string(), &peer.fingerprint, &peer.url, "preservation_request", &jws))
+        .await?;
+    state.outbox.notify_one();
+    let (row, _) = state.store.order(&id).await?.ok_or(Problem::Internal)?;
+    Ok(Json(row.into()))
 }
 
 /// Applies `transition` to this node's copy of `row` and tells the other node with a message of

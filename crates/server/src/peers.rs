@@ -136,7 +136,12 @@ pub(crate) fn may_send(roles: &[String], kind: tocsin_wire::Kind) -> bool {
     use tocsin_wire::Kind;
     let has = |role: &str| roles.iter().any(|r| r == role);
     match kind {
-        Kind::RemovalOrder | Kind::Referral | Kind::Withdrawal | Kind::Clarification | Kind::ProcedureInformation => has("authority"),
+        Kind::RemovalOrder
+        | Kind::Referral
+        | Kind::Withdrawal
+        | Kind::Clarification
+        | Kind::ProcedureInformation
+        | Kind::PreservationRequest => has("authority"),
         Kind::Feedback | Kind::Inability | Kind::GroundsCeased | Kind::RemovedContent => has("platform"),
         Kind::Dispute => true,
         _ => false,

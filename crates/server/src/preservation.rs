@@ -1,8 +1,10 @@
-//! Preservation (TCO Art. 6): for every URL the platform blocked, fetch the content from the
-//! platform's origin, keep it as a content-addressed blob in the data folder for six months, and
-//! hash it (SHA-256, MD5, and PDQ for images) into the stay-down bank with the order as
-//! provenance. Runs after the block, so that preservation never delays removal; picked up from
-//! the database, so a crash only delays it; a failed fetch is tried again a few times.
+//! Preservation (TCO Art. 6): for every URL the platform blocked, stream the content from the
+//! platform's origin into a content-addressed blob in the data folder, kept six calendar months
+//! from the removal or for as long as the issuing authority asks, and hash it (SHA-256, MD5, and
+//! PDQ for images) into the stay-down bank with the order as provenance. Runs after the block,
+//! so that preservation never delays removal; picked up from the database, so a crash only
+//! delays it; a failed fetch is tried again for two days, and the escalation webhook hears when
+//! it keeps failing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ use tocsin_model::{CanonicalUrl, Signal, SignalType};
 use crate::State;
 use crate::time::now_ms;
 
-/// The most bytes preserved of one URL.
+/// The most bytes a moderator's preview fetches from the origin (preservation has no limit).
 pub const MAX_CONTENT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Where the blob with SHA-256 `hex` lives: `DATA/evidence/sha256/ab/cdef...`.
@@ -76,13 +78,12 @@ fn redirect_within(origin: &str, location: &str) -> Option<String> {
     (base_of(location)?.eq_ignore_ascii_case(base)).then(|| location.to_owned())
 }
 
-/// Fetches `url`'s path from the origin, naming the original host; follows redirects only
-/// within the origin.
-pub(crate) fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).max_redirects(0).build().into();
+/// Asks the origin for `url`'s path, naming the original host, and follows redirects only
+/// within the origin: the final response.
+fn ask_origin(agent: &ureq::Agent, origin: &str, url: &CanonicalUrl) -> Result<(String, ureq::http::Response<ureq::Body>), String> {
     let mut target = format!("{}{}", origin.trim_end_matches('/'), url.path_and_query());
     for _ in 0..=MAX_REDIRECTS {
-        let mut response = agent
+        let response = agent
             .get(&target)
             .header("X-Forwarded-Host", url.host())
             .header("X-Forwarded-Proto", url.scheme())
@@ -94,14 +95,104 @@ pub(crate) fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option
                 .ok_or_else(|| format!("GET {target}: {} to {location:?}, outside the origin: not followed", response.status().as_u16()))?;
             continue;
         }
-        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = response.body_mut().with_config().limit(MAX_CONTENT_BYTES).read_to_vec().map_err(|e| format!("GET {target}: {e}"))?;
-        return Ok((bytes, content_type));
+        return Ok((target, response));
     }
     Err(format!("GET {target}: more than {MAX_REDIRECTS} redirects"))
 }
 
-/// Fetches, stores and hashes one blocked URL: the evidence row to record.
+fn content_type(response: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Fetches `url`'s path from the origin into memory, at most [`MAX_CONTENT_BYTES`] (a
+/// moderator's preview).
+pub(crate) fn fetch(origin: &str, url: &CanonicalUrl) -> Result<(Vec<u8>, Option<String>), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).max_redirects(0).build().into();
+    let (target, mut response) = ask_origin(&agent, origin, url)?;
+    let content_type = content_type(&response);
+    let bytes = response.body_mut().with_config().limit(MAX_CONTENT_BYTES).read_to_vec().map_err(|e| format!("GET {target}: {e}"))?;
+    Ok((bytes, content_type))
+}
+
+/// How long the origin may be silent, answering or sending the body, before a preservation
+/// fetch gives up (and is tried again later): there is no limit on the whole, since a long
+/// video over a slow link takes as long as it takes.
+const STALL: Duration = Duration::from_secs(60);
+
+/// What a preservation fetch kept on disk.
+struct Kept {
+    sha256: String,
+    md5: String,
+    size: u64,
+    content_type: Option<String>,
+}
+
+/// Streams `url`'s content from the origin into its content-addressed blob under `data`,
+/// hashing it on the way (any size: nothing is held in memory), durably (temporary file, fsync,
+/// rename).
+fn fetch_to_blob(data: &Path, origin: &str, url: &CanonicalUrl) -> Result<Kept, String> {
+    use std::io::Read;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_recv_response(Some(STALL))
+        .timeout_per_read(Some(STALL))
+        .max_redirects(0)
+        .build()
+        .into();
+    let (target, mut response) = ask_origin(&agent, origin, url)?;
+    if !response.status().is_success() {
+        return Err(format!("GET {target}: {}", response.status().as_u16()));
+    }
+    let content_type = content_type(&response);
+    let incoming = data.join("evidence").join("incoming");
+    std::fs::create_dir_all(&incoming).map_err(|e| format!("keeping the content: {e}"))?;
+    // Named for this fetch alone; removed if the fetch fails (`Partial`'s drop).
+    let name = hex(&Sha256::digest(format!("{url}\n{}\n{:?}", std::process::id(), std::time::Instant::now()).as_bytes()));
+    let temp = Partial(incoming.join(format!("{}.part", &name[..32])));
+    let file = std::fs::File::create(&temp.0).map_err(|e| format!("keeping the content: {e}"))?;
+    let (mut sha, mut md5, mut size) = (Sha256::new(), Md5::new(), 0u64);
+    let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+    let mut writer = std::io::BufWriter::new(&file);
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buffer).map_err(|e| format!("GET {target}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buffer[..n]);
+        md5.update(&buffer[..n]);
+        size += n as u64;
+        writer.write_all(&buffer[..n]).map_err(|e| format!("keeping the content: {e}"))?;
+    }
+    writer.flush().map_err(|e| format!("keeping the content: {e}"))?;
+    drop(writer);
+    file.sync_all().map_err(|e| format!("keeping the content: {e}"))?;
+    let sha256 = hex(&sha.finalize());
+    let path = blob_path(data, &sha256);
+    if !path.exists() {
+        let dir = path.parent().ok_or("no parent")?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("keeping the content: {e}"))?;
+        std::fs::rename(&temp.0, &path).map_err(|e| format!("keeping the content: {e}"))?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| format!("keeping the content: {e}"))?;
+    }
+    Ok(Kept { sha256, md5: hex(&md5.finalize()), size, content_type })
+}
+
+/// A file being fetched, deleted when dropped unless it was renamed into place.
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Content up to this size is tried as an image for its PDQ hash; larger content (a video) is
+/// kept and hashed with SHA-256 and MD5 only.
+const MAX_IMAGE_BYTES: u64 = MAX_CONTENT_BYTES;
+
+/// Fetches, stores and hashes one blocked URL: the evidence row to record. Kept six calendar
+/// months from the removal (TCO Art. 6(2)).
 fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_store::Evidence {
     let fetched_at = now_ms() as i64;
     let mut evidence = tocsin_store::Evidence {
@@ -118,31 +209,29 @@ fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_st
         retain_until: None,
         error: None,
     };
-    let outcome = CanonicalUrl::parse(&block.url).map_err(|e| e.to_string()).and_then(|url| fetch(origin, &url));
-    let (bytes, content_type) = match outcome {
-        Ok(fetched) => fetched,
+    let kept = match CanonicalUrl::parse(&block.url).map_err(|e| e.to_string()).and_then(|url| fetch_to_blob(data, origin, &url)) {
+        Ok(kept) => kept,
         Err(e) => {
             evidence.error = Some(e);
             return evidence;
         }
     };
-    let sha256 = hex(&Sha256::digest(&bytes));
-    if let Err(e) = store_blob(&blob_path(data, &sha256), &bytes) {
-        evidence.error = Some(format!("keeping the content: {e}"));
-        return evidence;
-    }
-    evidence.md5 = Some(hex(&Md5::digest(&bytes)));
-    evidence.size = Some(bytes.len() as i64);
-    evidence.content_type = content_type;
     // Anything that decodes as an image gets its PDQ hash, whatever the origin called it.
-    let mut hasher = tocsin_hash::pdq::Hasher::new();
-    if let Ok(image) = tocsin_hash::hash_bytes(&mut hasher, &bytes, &Default::default(), &Default::default()) {
-        evidence.pdq = Some(image.pdq.hash.to_string());
-        evidence.pdq_quality = Some(i64::from(image.pdq.quality.get()));
+    if kept.size <= MAX_IMAGE_BYTES
+        && let Ok(bytes) = std::fs::read(blob_path(data, &kept.sha256))
+    {
+        let mut hasher = tocsin_hash::pdq::Hasher::new();
+        if let Ok(image) = tocsin_hash::hash_bytes(&mut hasher, &bytes, &Default::default(), &Default::default()) {
+            evidence.pdq = Some(image.pdq.hash.to_string());
+            evidence.pdq_quality = Some(i64::from(image.pdq.quality.get()));
+        }
     }
-    evidence.sha256 = Some(sha256);
+    evidence.md5 = Some(kept.md5);
+    evidence.size = Some(i64::try_from(kept.size).unwrap_or(i64::MAX));
+    evidence.content_type = kept.content_type;
+    evidence.sha256 = Some(kept.sha256);
     evidence.status = "preserved".to_owned();
-    evidence.retain_until = Some(fetched_at + tocsin_store::RETENTION_MS);
+    evidence.retain_until = Some(tocsin_store::retain_until(block.blocked_at));
     evidence
 }
 
@@ -185,8 +274,8 @@ pub async fn run_preserver(state: Arc<State>) {
     }
 }
 
-/// Deletes content whose six months are over (and nothing else still keeps), marking it
-/// expired on the record: kept as long as the law asks, not longer.
+/// Deletes content whose six months are over, unless the issuing authority asked to keep it
+/// (and unless other evidence keeps the same content), marking it expired on the record.
 async fn expire_old(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> {
     for (order_id, url, sha256) in state.store.expired_evidence(now_ms() as i64).await? {
         let still_kept = state.store.expire_evidence(&order_id, &url, &sha256).await?;
@@ -199,6 +288,23 @@ async fn expire_old(state: &Arc<State>) -> Result<(), tocsin_store::StoreError> 
             }
         }
         tracing::info!(order = %order_id, %url, "preserved content expired");
+    }
+    Ok(())
+}
+
+/// Tells the escalation webhook, once per piece of evidence, that preserving it keeps failing
+/// (`preservation.failing`), with a log entry; it is still tried for two days.
+async fn alert_failing(state: &Arc<State>, e: &tocsin_store::Evidence, attempts: i64) -> Result<(), tocsin_store::StoreError> {
+    let webhook = state.config.escalation_webhook.as_deref().and_then(|url| {
+        let event = serde_json::json!({
+            "event": "preservation.failing", "order_id": e.order_id, "url": e.url, "attempts": attempts, "error": e.error,
+        });
+        state.webhook_call(url, event)
+    });
+    let call = webhook.as_ref().map(|(id, url, body, signature)| (id.as_str(), url.as_str(), body.as_str(), signature.as_str()));
+    if state.store.preservation_failing(&e.order_id, &e.url, call).await? {
+        tracing::error!(order = %e.order_id, attempts, "preservation keeps failing");
+        state.webhooks.notify_one();
     }
     Ok(())
 }
@@ -220,7 +326,10 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
         }
         let tell = removed_content_message(state, &evidence).await?;
         let tell_ref = tell.as_ref().map(|(id, fp, url, jws)| (id.as_str(), fp.as_str(), url.as_str(), "removed_content", jws.as_str()));
-        state.store.record_evidence(&evidence, tell_ref).await?;
+        let attempts = state.store.record_evidence(&evidence, tell_ref).await?;
+        if evidence.status == "failed" && attempts >= tocsin_store::PRESERVATION_ALERT_AFTER {
+            alert_failing(state, &evidence, attempts).await?;
+        }
         if tell.is_some() {
             state.outbox.notify_one();
         }

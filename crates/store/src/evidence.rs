@@ -10,11 +10,37 @@ use tocsin_model::{BankName, Labels, Signal, SignalType};
 use crate::banks::{NewSignal, Provenance};
 use crate::{Store, StoreError};
 
-/// Six months, in milliseconds: how long preserved content is kept (TCO Art. 6(2)).
-pub const RETENTION_MS: i64 = 183 * 86_400_000;
+/// How long preserved content is kept, in calendar months from the removal (TCO Art. 6(2)),
+/// unless the issuing authority asks for longer.
+pub const RETENTION_MONTHS: i64 = 6;
 
-/// How many times fetching a blocked URL's content is tried before it is left as failed.
-pub const PRESERVATION_ATTEMPTS: i64 = 5;
+/// Until when content removed at `removed_at` (Unix ms) is kept: the end of the day six calendar
+/// months later, so that the period never ends early whatever the months' lengths.
+pub fn retain_until(removed_at: i64) -> i64 {
+    tocsin_model::calendar::end_of_day_months_after(removed_at, RETENTION_MONTHS)
+}
+
+/// How long a failing fetch is tried again, from its first attempt: an origin down for a night
+/// still has its content preserved.
+pub const PRESERVATION_RETRY_MS: i64 = 48 * 3_600_000;
+
+/// The longest wait between two attempts.
+pub const PRESERVATION_MAX_BACKOFF_MS: i64 = 3_600_000;
+
+/// Failed attempts after which the escalation webhook hears that preservation keeps failing
+/// (1 + 2 + 4 seconds of retries: an origin restarting is back by then).
+pub const PRESERVATION_ALERT_AFTER: i64 = 4;
+
+/// The issuing authority's request to keep an order's content longer, or to release it.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold<'a> {
+    /// The order.
+    pub order_id: &'a str,
+    /// Why (the proceedings), in the authority's words.
+    pub reason: &'a str,
+    /// A release: the proceedings no longer need the content.
+    pub release: bool,
+}
 
 /// What was preserved of one URL (or why nothing was).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,15 +72,15 @@ pub struct Evidence {
 }
 
 impl Store {
-    /// Blocks whose content has not been preserved yet: never tried, or failed fewer than
-    /// [`PRESERVATION_ATTEMPTS`] times and due again at `now` (Unix ms).
+    /// Blocks whose content has not been preserved yet: never tried, or failed and due again at
+    /// `now` (Unix ms).
     pub async fn blocks_to_preserve(&self, now: i64) -> Result<Vec<Block>, StoreError> {
         let rows = sqlx::query(
             "SELECT b.url, b.order_id, b.reference, b.legal_basis, b.authority, b.blocked_at, b.confidential, b.confidential_until, b.kind \
              FROM blocks b LEFT JOIN evidence e ON e.order_id = b.order_id AND e.url = b.url \
-             WHERE e.url IS NULL OR (e.status = 'failed' AND e.attempts < $1 AND e.next_attempt_at <= $2) ORDER BY b.blocked_at",
+             WHERE e.url IS NULL OR (e.status = 'failed' AND e.next_attempt_at IS NOT NULL AND e.next_attempt_at <= $1) \
+             ORDER BY b.blocked_at",
         )
-        .bind(PRESERVATION_ATTEMPTS)
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
@@ -62,28 +88,31 @@ impl Store {
     }
 
     /// Records what was preserved and adds its hashes to the stay-down bank (a hash already in
-    /// the bank keeps its first provenance), with a log entry, in one transaction.
-    /// A failed attempt is kept with its reason and tried again after 1, 2, 4, 8 seconds (until
-    /// [`PRESERVATION_ATTEMPTS`] run out; an origin restarting is back by then); a success
-    /// replaces it.
+    /// the bank keeps its first provenance), with a log entry, in one transaction; the number of
+    /// attempts so far. A failed attempt is kept with its reason and tried again after 1, 2, 4,
+    /// 8... seconds, at most an hour apart, for [`PRESERVATION_RETRY_MS`] from the first; a
+    /// success replaces it.
     /// `tell` is a message to queue in the same transaction (id, peer, URL, kind, JWS): the
     /// hashes for the authority that issued the order.
-    pub async fn record_evidence(&self, e: &Evidence, tell: Option<(&str, &str, &str, &str, &str)>) -> Result<(), StoreError> {
+    pub async fn record_evidence(&self, e: &Evidence, tell: Option<(&str, &str, &str, &str, &str)>) -> Result<i64, StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
-        let earlier = sqlx::query("SELECT attempts FROM evidence WHERE order_id = $1 AND url = $2")
+        let earlier = sqlx::query("SELECT attempts, first_attempt_at, alerted FROM evidence WHERE order_id = $1 AND url = $2")
             .bind(&e.order_id)
             .bind(&e.url)
             .fetch_optional(&mut *tx)
             .await?
-            .map(|r| r.try_get::<i64, _>(0))
+            .map(|r| Ok::<_, StoreError>((r.try_get::<i64, _>(0)?, r.try_get::<Option<i64>, _>(1)?, r.try_get::<i64, _>(2)?)))
             .transpose()?;
         sqlx::query("DELETE FROM evidence WHERE order_id = $1 AND url = $2").bind(&e.order_id).bind(&e.url).execute(&mut *tx).await?;
-        let attempts = earlier.unwrap_or(0) + 1;
-        let next_attempt_at = (e.status == "failed" && attempts < PRESERVATION_ATTEMPTS).then(|| at + (1000 << (attempts - 1)));
+        let attempts = earlier.map_or(0, |(n, _, _)| n) + 1;
+        let first_attempt_at = earlier.and_then(|(_, first, _)| first).unwrap_or(e.fetched_at);
+        let alerted = earlier.map_or(0, |(_, _, alerted)| alerted);
+        let wait = (1000_i64 << (attempts - 1).clamp(0, 30)).min(PRESERVATION_MAX_BACKOFF_MS);
+        let next_attempt_at = (e.status == "failed" && at + wait - first_attempt_at <= PRESERVATION_RETRY_MS).then_some(at + wait);
         sqlx::query(
             "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
-             attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             attempts, next_attempt_at, first_attempt_at, alerted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&e.order_id)
         .bind(&e.url)
@@ -99,6 +128,8 @@ impl Store {
         .bind(&e.error)
         .bind(attempts)
         .bind(next_attempt_at)
+        .bind(first_attempt_at)
+        .bind(alerted)
         .execute(&mut *tx)
         .await?;
         // Into the stay-down bank, with the order as provenance. The hashes were computed here,
@@ -116,22 +147,115 @@ impl Store {
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
-            "order": e.order_id, "url_sha256": crate::messages::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts, "at": at,
+            "order": e.order_id, "url_sha256": crate::messages::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts,
+            "gave_up": e.status == "failed" && next_attempt_at.is_none(), "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         if let Some(message) = tell {
             crate::messages::queue_message(&mut tx, message, at).await?;
         }
         tx.commit().await?;
+        Ok(attempts)
+    }
+
+    /// Marks that preserving `url` for `order_id` keeps failing and queues `webhook` (the
+    /// escalation webhook's call), with a log entry, once per piece of evidence: whether it was
+    /// the first time.
+    pub async fn preservation_failing(
+        &self,
+        order_id: &str,
+        url: &str,
+        webhook: Option<(&str, &str, &str, &str)>,
+    ) -> Result<bool, StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query("UPDATE evidence SET alerted = 1 WHERE order_id = $1 AND url = $2 AND status = 'failed' AND alerted = 0")
+            .bind(order_id)
+            .bind(url)
+            .execute(&mut *tx)
+            .await?;
+        if marked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(call) = webhook {
+            crate::messages::queue_webhook(&mut tx, call, at).await?;
+        }
+        let entry = serde_json::json!({
+            "type": "evidence.failing", "order": order_id, "url_sha256": crate::messages::url_digest(url), "at": at,
+        });
+        self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The issuing authority's request that an order's content be kept beyond six months (for
+    /// its own or a court's proceedings), or its release: applied in the transaction that keeps
+    /// the message from `peer`, only to an order received from that peer.
+    pub(crate) async fn apply_hold(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        peer: &str,
+        hold: &Hold<'_>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let from = sqlx::query("SELECT peer FROM orders WHERE id = $1 AND side = 'received'")
+            .bind(hold.order_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?;
+        if from.as_deref() != Some(peer) {
+            return Err(StoreError::Refused(format!("no order {} from this peer", hold.order_id)));
+        }
+        if hold.release {
+            let released = sqlx::query(
+                "UPDATE preservation_holds SET released_at = $1, release_reason = $2 WHERE order_id = $3 AND released_at IS NULL",
+            )
+            .bind(at)
+            .bind(hold.reason)
+            .bind(hold.order_id)
+            .execute(&mut **tx)
+            .await?;
+            if released.rows_affected() != 1 {
+                return Err(StoreError::Refused(format!("order {} has no preservation hold to release", hold.order_id)));
+            }
+        } else {
+            sqlx::query("DELETE FROM preservation_holds WHERE order_id = $1").bind(hold.order_id).execute(&mut **tx).await?;
+            sqlx::query("INSERT INTO preservation_holds (order_id, peer, reason, requested_at) VALUES ($1, $2, $3, $4)")
+                .bind(hold.order_id)
+                .bind(peer)
+                .bind(hold.reason)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let event = if hold.release { "preservation_released" } else { "preservation_held" };
+        crate::messages::add_event(tx, hold.order_id, at, event, &serde_json::json!({ "reason": hold.reason }).to_string()).await?;
+        let entry = serde_json::json!({ "type": format!("evidence.{}", if hold.release { "released" } else { "held" }), "order": hold.order_id, "at": at });
+        self.append_in(tx, entry.to_string().as_bytes()).await?;
         Ok(())
+    }
+
+    /// The preservation hold on an order, if one was ever asked for: (reason, asked at,
+    /// released at).
+    pub async fn preservation_hold(&self, order_id: &str) -> Result<Option<(String, i64, Option<i64>)>, StoreError> {
+        let row = sqlx::query("SELECT reason, requested_at, released_at FROM preservation_holds WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
     }
 
     /// Preserved content whose retention has run out at `now` (Unix ms): order, URL, SHA-256.
     pub async fn expired_evidence(&self, now: i64) -> Result<Vec<(String, String, String)>, StoreError> {
-        let rows = sqlx::query("SELECT order_id, url, sha256 FROM evidence WHERE status = 'preserved' AND retain_until < $1")
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?;
+        // Content the issuing authority asked to keep stays until it releases it (Art. 6(2)).
+        let rows = sqlx::query(
+            "SELECT order_id, url, sha256 FROM evidence WHERE status = 'preserved' AND retain_until < $1 \
+             AND order_id NOT IN (SELECT order_id FROM preservation_holds WHERE released_at IS NULL)",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 

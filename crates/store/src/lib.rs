@@ -19,7 +19,9 @@ mod sharing;
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
 pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
-pub use evidence::{Evidence, PRESERVATION_ATTEMPTS, RETENTION_MS};
+pub use evidence::{
+    Evidence, Hold, PRESERVATION_ALERT_AFTER, PRESERVATION_MAX_BACKOFF_MS, PRESERVATION_RETRY_MS, RETENTION_MONTHS, retain_until,
+};
 pub use identity::KeyBinding;
 pub use matches::{NewMatch, ScanMatch};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};

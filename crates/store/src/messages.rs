@@ -107,6 +107,8 @@ pub struct Incoming<'a> {
     pub bank: Option<crate::sharing::BankEffect<'a>>,
     /// The information on procedures and deadlines it carries, if it does (TCO Art. 3(2)).
     pub information: Option<&'a str>,
+    /// The authority's request to keep an order's content longer, or its release (TCO Art. 6(2)).
+    pub hold: Option<crate::evidence::Hold<'a>>,
 }
 
 /// A change of an order's state, allowed only from the states named.
@@ -316,6 +318,26 @@ impl Store {
         Ok(())
     }
 
+    /// Adds `event` to an order's timeline and queues the message (id, peer, URL, kind, signed
+    /// message) that tells the other node, with a log entry, in one transaction: for what
+    /// concerns an order without changing its state (a preservation request).
+    pub async fn note_and_tell(
+        &self,
+        order_id: &str,
+        event: &str,
+        detail: &str,
+        message: (&str, &str, &str, &str, &str),
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        add_event(&mut tx, order_id, at, event, detail).await?;
+        queue_message(&mut tx, message, at).await?;
+        let entry = serde_json::json!({ "type": format!("order.{event}"), "order": order_id, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A delivery the receiver acknowledged with `receipt`, which says it received the message
     /// at `received_at` (the receiver's clock, Unix ms). An order it carried becomes `delivered`;
     /// the order `restarts` (one the message clarified) is due an hour from this receipt, as the
@@ -373,7 +395,7 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information, hold } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -394,6 +416,9 @@ impl Store {
         }
         if let Some(text) = information {
             crate::procedures::keep_received(&mut tx, id, peer, text, received_at).await?;
+        }
+        if let Some(hold) = &hold {
+            self.apply_hold(&mut tx, peer, hold, received_at).await?;
         }
         if let Some(f) = &feedback {
             let moved = sqlx::query(
@@ -618,7 +643,11 @@ pub(crate) async fn queue_message(
 }
 
 /// Queues a webhook call in the caller's transaction: (id, URL, body, signature), due at once.
-async fn queue_webhook(tx: &mut sqlx::Transaction<'_, sqlx::Any>, call: (&str, &str, &str, &str), at: i64) -> Result<(), StoreError> {
+pub(crate) async fn queue_webhook(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    call: (&str, &str, &str, &str),
+    at: i64,
+) -> Result<(), StoreError> {
     let (id, url, body, signature) = call;
     sqlx::query("INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)")
         .bind(id)
@@ -631,7 +660,13 @@ async fn queue_webhook(tx: &mut sqlx::Transaction<'_, sqlx::Any>, call: (&str, &
     Ok(())
 }
 
-async fn add_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, order: &str, at: i64, event: &str, detail: &str) -> Result<(), StoreError> {
+pub(crate) async fn add_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    order: &str,
+    at: i64,
+    event: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
     let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM order_events WHERE order_id = $1")
         .bind(order)
         .fetch_one(&mut **tx)

@@ -29,6 +29,8 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0021_removed_content_reports.sql"),
     include_str!("../migrations/sqlite/0022_procedure_information.sql"),
     include_str!("../migrations/sqlite/0023_block_kind.sql"),
+    include_str!("../migrations/sqlite/0024_preservation_holds.sql"),
+    include_str!("../migrations/sqlite/0025_legal_details.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -54,6 +56,8 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0021_removed_content_reports.sql"),
     include_str!("../migrations/postgres/0022_procedure_information.sql"),
     include_str!("../migrations/postgres/0023_block_kind.sql"),
+    include_str!("../migrations/postgres/0024_preservation_holds.sql"),
+    include_str!("../migrations/postgres/0025_legal_details.sql"),
 ];
 
 /// Applies the steps not yet applied.

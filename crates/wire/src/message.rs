@@ -31,6 +31,9 @@ pub enum Kind {
     /// The platform tells the authority that the force majeure or impossibility it answered
     /// has ceased: the hour runs again (TCO Art. 3(7)).
     GroundsCeased,
+    /// An authority asks a platform to keep an order's removed content beyond six months for
+    /// proceedings, or releases it (TCO Art. 6(2)).
+    PreservationRequest,
     /// An authority's information on its procedures and deadlines, sent to a platform at least
     /// twelve hours before its first removal order there (TCO Art. 3(2)).
     ProcedureInformation,

@@ -27,6 +27,7 @@ impl ServerArgs {
         let mut response = match (method, body) {
             ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
             ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
+            ("PUT", Some(body)) => agent.put(&url).header("Authorization", &auth).send_json(body),
             (_, Some(body)) => agent.post(&url).header("Authorization", &auth).send_json(body),
             (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
         }
@@ -64,6 +65,11 @@ impl ServerArgs {
     /// `POST path` with a JSON body, for an answer without a body (204).
     pub fn post_unit(&self, path: &str, body: &impl Serialize) -> anyhow::Result<()> {
         self.request("POST", path, Some(serde_json::to_value(body)?)).map(|_| ())
+    }
+
+    /// `PUT path` with a JSON body, for an answer without a body (204).
+    pub fn put_unit(&self, path: &str, body: &impl Serialize) -> anyhow::Result<()> {
+        self.request("PUT", path, Some(serde_json::to_value(body)?)).map(|_| ())
     }
 
     /// `DELETE path`.

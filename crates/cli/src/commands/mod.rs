@@ -5,6 +5,7 @@ pub mod bank;
 pub mod blocklist;
 pub mod client;
 pub mod hash;
+pub mod legal;
 pub mod log;
 pub mod matching;
 pub mod order;

@@ -31,6 +31,25 @@ pub enum OrderCommand {
     /// On a platform: the force majeure or impossibility you answered has ceased; the hour runs
     /// again from now and the order is executed (TCO Art. 3(7)).
     Resume(ResumeArgs),
+    /// On an authority: ask the platform to keep the content it removed on an order beyond six
+    /// months, for as long as proceedings (yours or a court's) need it; --release ends that
+    /// (TCO Art. 6(2)).
+    Preserve(PreserveArgs),
+}
+
+/// Arguments of `tocsin order preserve`.
+#[derive(Debug, Args)]
+pub struct PreserveArgs {
+    /// The order id.
+    id: String,
+    /// The proceedings that need the content (or, with --release, why they no longer do).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    /// Release an earlier request: the content is deleted once its six months are over.
+    #[arg(long)]
+    release: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin order resume`.
@@ -205,6 +224,11 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
             let body = serde_json::json!({ "explanation": args.explanation });
             let order: Value = args.server.post(&format!("/v1/orders/{}/resume", args.id), &body)?;
             writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
+        }
+        OrderCommand::Preserve(args) => {
+            let body = serde_json::json!({ "reason": args.reason, "release": args.release });
+            let order: Value = args.server.post(&format!("/v1/orders/{}/preservation", args.id), &body)?;
+            writeln!(out, "{}\t{}", text(&order["id"]), if args.release { "preservation released" } else { "preservation held" })?;
         }
         OrderCommand::Show(args) => {
             let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;

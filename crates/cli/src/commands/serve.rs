@@ -153,6 +153,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let config = Config::from_partial(given.over(file));
+    // A platform must preserve what it removes (TCO Art. 6(1)), and it preserves from its origin:
+    // without one, nothing would be kept and nothing would say so.
+    if config.roles.contains(&tocsin_server::config::Role::Platform) && config.origin.is_none() {
+        anyhow::bail!(
+            "a platform node keeps the content it removes for six months (Regulation (EU) 2021/784, Art. 6) and fetches it \
+             from its origin: give --origin URL (or [platform] origin in the configuration file)"
+        );
+    }
     if let Some(host) = &config.stop_host {
         host.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--stop-host: {e}"))?;
     }

@@ -277,6 +277,10 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     // A form with bad fields: each refusal next to its field, and no order made.
     issuer.click("a[href='/console/orders/new']");
     look(&issuer, "authority-order-form");
+    // Annex I sections A, D, E, F and G, from the particulars stated for the node.
+    for shown in ["Section E: the issuing authority", "J. de Vries, head of the internet referral unit", "Rechtbank Den Haag"] {
+        assert!(issuer.source().contains(shown), "{shown:?} on the form");
+    }
     issuer.fill("#targets", "ftp://videohost.example/v/1.jpg");
     issuer.fill("#legal_basis", "");
     issuer.fill("#language", "english");
@@ -489,6 +493,7 @@ fn in_a_real_browser_an_order_goes_from_the_authoritys_form_to_the_platforms_cou
     issuer.click("form[action='/console/orders'] button[type=submit]");
     issuer.wait_until("the form comes back", "return document.querySelector('.field-error') !== null;", false);
     assert!(issuer.text("#statement-error").contains("exposé des motifs"), "{}", issuer.text("#statement-error"));
+    assert!(issuer.source().contains("Section G : voies de recours"), "the Annex I sections in French");
     assert!(issuer.text("#targets-error").contains("seules les URL http et https"), "{}", issuer.text("#targets-error"));
     look(&issuer, "authority-order-form-refused-fr");
     issuer.open(&format!("{authority_url}/console/figures"));

@@ -10,7 +10,7 @@ fn a_peer_is_added_only_with_its_confirmed_fingerprint_then_listed_and_removed()
     let (authority_dir, platform_dir) = (tempfile::tempdir().expect("temp dir"), tempfile::tempdir().expect("temp dir"));
     let authority = Node::start(authority_dir.path(), &["--name", "police-nl", "--role", "authority"], &[]);
     let token = tocsin_in(platform_dir.path(), &["admin", "token", "--data", ".", "--account", "chief"]).stdout.trim().to_owned();
-    let platform = Node::start(platform_dir.path(), &["--name", "videohost", "--role", "platform"], &[]);
+    let platform = Node::start(platform_dir.path(), &["--name", "videohost", "--role", "platform", "--origin", "http://127.0.0.1:9"], &[]);
     let identity: Value = serde_json::from_str(&authority.get("/.well-known/tocsin").1).expect("identity");
     let fingerprint = identity["fingerprint"].as_str().expect("fingerprint").to_owned();
     let authority_url = format!("http://{}", authority.addr);

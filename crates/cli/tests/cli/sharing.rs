@@ -56,7 +56,11 @@ fn a_bank_the_authority_publishes_blocks_a_re_upload_at_a_second_platform_which_
     let second_dir = tempfile::tempdir().expect("temp dir");
     let second_admin =
         tocsin_in(second_dir.path(), &["admin", "token", "--data", ".", "--account", "tns-2", "--role", "admin"]).stdout.trim().to_owned();
-    let second = Node::start(second_dir.path(), &["--name", "clipshare", "--role", "platform", "--bank-pull-seconds", "1"], &[]);
+    let second = Node::start(
+        second_dir.path(),
+        &["--name", "clipshare", "--role", "platform", "--bank-pull-seconds", "1", "--origin", "http://127.0.0.1:9"],
+        &[],
+    );
     let (_, second_fp) = identity(&second);
     let (_, authority_fp) = identity(&pair.authority);
     let added = pair.cli_on_authority(

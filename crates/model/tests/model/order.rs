@@ -1,7 +1,9 @@
 //! Orders: what an authority may issue, refused field by field when wrong, and read back from
 //! JSON only when every field holds.
 
-use tocsin_model::{CanonicalUrl, Order, OrderError, OrderFields, OrderKind, Reason, Target, Ulid};
+use tocsin_model::{
+    AnnexSections, AuthorityType, CanonicalUrl, LegalDetails, Order, OrderError, OrderFields, OrderKind, Reason, Target, Ulid,
+};
 
 fn order() -> OrderFields {
     OrderFields {
@@ -23,6 +25,30 @@ fn order() -> OrderFields {
         redress: "Art. 9: an administrative appeal before the issuing authority's courts.".to_owned(),
         language: "en".to_owned(),
         emergency_justification: None,
+        annex: AnnexSections::new(&authority(), &provider()),
+    }
+}
+
+fn authority() -> LegalDetails {
+    LegalDetails {
+        member_state: Some("NL".to_owned()),
+        authority_type: Some(AuthorityType::LawEnforcement),
+        representative: Some("J. de Vries, head of the internet referral unit".to_owned()),
+        email: Some("iru@police.example".to_owned()),
+        contact_point: Some("+31 70 000 0000, 24/7".to_owned()),
+        redress_body: Some("Rechtbank Den Haag".to_owned()),
+        redress_deadline: Some("six weeks from notification".to_owned()),
+        ..LegalDetails::default()
+    }
+}
+
+fn provider() -> LegalDetails {
+    LegalDetails {
+        member_state: Some("IE".to_owned()),
+        contact_point: Some("tco@videohost.example".to_owned()),
+        legal_representative: Some("Videohost Ireland Ltd".to_owned()),
+        state_authority: Some("Coimisiún na Meán, tco@cnam.example".to_owned()),
+        ..LegalDetails::default()
     }
 }
 
@@ -118,4 +144,35 @@ fn a_new_removal_order_needs_a_statement_of_reasons_but_an_older_one_without_is_
     let mut referral = bare;
     referral.kind = OrderKind::Referral;
     assert!(referral.issue_faults().is_empty(), "a referral is not a TCO order: {:?}", referral.issue_faults());
+}
+
+#[test]
+fn annex_i_sections_come_from_both_parties_particulars_and_a_new_order_needs_them() {
+    let made = order();
+    assert_eq!(made.annex.issuing_member_state.as_deref(), Some("NL"));
+    assert_eq!(made.annex.provider.member_state.as_deref(), Some("IE"));
+    assert!(made.annex.cross_border, "section D: NL to IE");
+    assert!(made.issue_faults().is_empty(), "{:?}", made.issue_faults());
+
+    let mut bare = order();
+    bare.annex = AnnexSections::new(&LegalDetails::default(), &LegalDetails::default());
+    let named: Vec<&str> = bare.issue_faults().iter().map(|f| f.clone().into_parts().0).collect();
+    assert_eq!(
+        named,
+        ["issuing_member_state", "provider_member_state", "authority_type", "representative", "email", "redress_body", "redress_deadline"]
+    );
+    assert!(bare.faults().is_empty(), "an older order without them is still read");
+
+    let mut domestic = order();
+    domestic.annex = AnnexSections::new(&authority(), &LegalDetails { member_state: Some("NL".to_owned()), ..LegalDetails::default() });
+    assert!(!domestic.annex.cross_border && domestic.issue_faults().is_empty(), "no copy to send within one State");
+    let mut no_copy = order();
+    no_copy.annex.provider.state_authority = None;
+    assert_eq!(no_copy.issue_faults()[0].clone().into_parts().0, "state_authority", "a cross-border order names who gets the copy");
+
+    let mut wrong = order();
+    wrong.annex.provider.member_state = Some("UK".to_owned());
+    wrong.annex.authority.email = Some("not an address".to_owned());
+    let named: Vec<&str> = wrong.faults().iter().map(|f| f.clone().into_parts().0).collect();
+    assert_eq!(named, ["email", "member_state"]);
 }

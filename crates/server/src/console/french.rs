@@ -15,6 +15,9 @@ pub(crate) fn translate(detail: &str) -> String {
         "a removal order gives a sufficiently detailed statement of reasons" => {
             Some("une injonction de retrait donne un exposé des motifs suffisamment détaillé")
         }
+        "an email address" => Some("une adresse électronique"),
+        "a Member State's code, such as NL, FR, DE, EL" => Some("le code d'un État membre, comme NL, FR, DE, EL"),
+        "a Member State's code" => Some("le code d'un État membre"),
         "only when the provider may not be told" => Some("seulement si le fournisseur de contenu ne peut pas être informé"),
         "a date, YYYY-MM-DD" => Some("une date, AAAA-MM-JJ"),
         "required: the platform's peer name" => Some("obligatoire : le nom de pair de la plateforme"),
@@ -66,6 +69,24 @@ pub(crate) fn translate(detail: &str) -> String {
     if let Some(url) = detail.strip_suffix(" is named twice") {
         return format!("{url} est nommée deux fois");
     }
+    if let Some(what) = detail.strip_prefix("required: ") {
+        let french = match what {
+            "this node's Member State (Annex I section A)" => "l'État membre de ce nœud (annexe I, section A)",
+            "the platform's Member State (section A)" => "l'État membre de la plateforme (section A)",
+            "this authority's type (section E)" => "le type de cette autorité (section E)",
+            "this authority's representative, name and post (section E)" => {
+                "le représentant de cette autorité, nom et fonction (section E)"
+            }
+            "this authority's email (section E)" => "l'adresse électronique de cette autorité (section E)",
+            "the court or body that hears challenges (section G)" => "la juridiction ou l'organe compétent pour les recours (section G)",
+            "the time allowed to challenge (section G)" => "le délai de recours (section G)",
+            "the competent authority of the platform's Member State, for the copy (section D)" => {
+                "l'autorité compétente de l'État membre de la plateforme, pour la copie (section D)"
+            }
+            _ => return detail.to_owned(),
+        };
+        return format!("obligatoire : {french}");
+    }
     if let Some(name) = detail.strip_prefix("no peer ") {
         return format!("aucun pair {name}");
     }
@@ -111,6 +132,17 @@ mod tests {
             redress: String::new(),
             language: "english".to_owned(),
             emergency_justification: Some(" ".repeat(2001)),
+            annex: tocsin_model::AnnexSections {
+                cross_border: true,
+                authority: tocsin_model::LegalDetails {
+                    member_state: Some("UK".to_owned()),
+                    email: Some("x".to_owned()),
+                    phone: Some(String::new()),
+                    fax: Some("\u{7}".to_owned()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
         }
     }
 

@@ -203,6 +203,109 @@ fn labelled(errors: &[(String, String)], name: &str, label: &str, hint: Option<&
     format!("<label for=\"{name}\">{label}</label>{hint}{control}{}", field_error(errors, name))
 }
 
+/// An order's Annex I sections A, D, E, F and G as definition lists (`annex` as the order
+/// carries it), each particular with its refusal from `errors` when the form was refused.
+fn annex_html(l: Lang, annex: &Value, errors: &[(String, String)]) -> String {
+    let text = |v: &Value| e(v.as_str().unwrap_or(""));
+    let item = |label: &str, value: String, name: &str| {
+        let shown = if value.is_empty() { format!("<em>{}</em>", l.t("not stated", "non indiqué")) } else { value };
+        format!("<dt>{label}</dt><dd id=\"annex-{name}\">{shown}{}</dd>", field_error(errors, name))
+    };
+    let (authority, provider) = (&annex["authority"], &annex["provider"]);
+    let kind = match authority["authority_type"].as_str() {
+        Some("judicial") => l.t("judge, court or investigating judge", "juge, juridiction ou juge d'instruction").to_owned(),
+        Some("law_enforcement") => l.t("law enforcement authority", "autorité répressive").to_owned(),
+        Some("other") => l.t("other competent authority", "autre autorité compétente").to_owned(),
+        _ => String::new(),
+    };
+    let cross_border = if annex["cross_border"] == true { l.t("yes", "oui") } else { l.t("no", "non") };
+    let sections = [
+        (
+            l.t("Section A: Member States and addressee", "Section A : États membres et destinataire"),
+            [
+                item(
+                    l.t("Member State of the issuing authority", "État membre de l'autorité d'émission"),
+                    text(&annex["issuing_member_state"]),
+                    "issuing_member_state",
+                ),
+                item(
+                    l.t(
+                        "Member State of the provider's main establishment or legal representative",
+                        "État membre de l'établissement principal ou du représentant légal du fournisseur",
+                    ),
+                    text(&provider["member_state"]),
+                    "provider_member_state",
+                ),
+                item(l.t("Legal representative", "Représentant légal"), text(&provider["legal_representative"]), "legal_representative"),
+                item(l.t("Contact point", "Point de contact"), text(&provider["contact_point"]), "contact_point"),
+            ]
+            .concat(),
+        ),
+        (
+            l.t("Section D: cross-border order", "Section D : injonction transfrontière"),
+            [
+                item(
+                    l.t("The provider's Member State differs", "L'État membre du fournisseur est différent"),
+                    cross_border.to_owned(),
+                    "cross_border",
+                ),
+                item(l.t("Copy sent to", "Copie transmise à"), text(&provider["state_authority"]), "state_authority"),
+            ]
+            .concat(),
+        ),
+        (
+            l.t("Section E: the issuing authority", "Section E : l'autorité d'émission"),
+            [
+                item(l.t("Type", "Type"), kind, "authority_type"),
+                item(
+                    l.t("Representative (name and post)", "Représentant (nom et fonction)"),
+                    text(&authority["representative"]),
+                    "representative",
+                ),
+                item(l.t("Address", "Adresse"), text(&authority["address"]), "address"),
+                item(l.t("Telephone", "Téléphone"), text(&authority["phone"]), "phone"),
+                item(l.t("Fax", "Télécopieur"), text(&authority["fax"]), "fax"),
+                item(l.t("Email", "Courrier électronique"), text(&authority["email"]), "email"),
+            ]
+            .concat(),
+        ),
+        (
+            l.t("Section F: contacts", "Section F : coordonnées"),
+            [
+                item(
+                    l.t("For feedback and clarification", "Pour le retour d'information et les précisions"),
+                    text(&authority["contact_point"]),
+                    "authority_contact_point",
+                ),
+                item(
+                    l.t("Authority of the provider's Member State", "Autorité de l'État membre du fournisseur"),
+                    text(&provider["state_authority"]),
+                    "provider_state_authority",
+                ),
+            ]
+            .concat(),
+        ),
+        (
+            l.t("Section G: redress", "Section G : voies de recours"),
+            [
+                item(l.t("Competent court or body", "Juridiction ou organe compétent"), text(&authority["redress_body"]), "redress_body"),
+                item(l.t("Time to challenge", "Délai de recours"), text(&authority["redress_deadline"]), "redress_deadline"),
+                item(l.t("National provisions", "Dispositions nationales"), text(&authority["redress_provisions"]), "redress_provisions"),
+            ]
+            .concat(),
+        ),
+    ];
+    let body: String = sections.iter().map(|(title, items)| format!("<h3>{title}</h3><dl class=\"fields\">{items}</dl>")).collect();
+    format!(
+        "<section class=\"annex\" aria-label=\"{label}\"><p class=\"hint\">{hint}</p>{body}</section>",
+        label = l.t("Annex I sections", "Sections de l'annexe I"),
+        hint = l.t(
+            "From the particulars stated for this node and for the platform (tocsin legal set).",
+            "D'après les informations indiquées pour ce nœud et pour la plateforme (tocsin legal set).",
+        ),
+    )
+}
+
 /// The issue form, filled with `values` and with `errors` next to their fields.
 async fn form_page(
     state: &Arc<State>,
@@ -340,6 +443,15 @@ async fn form_page(
     body += &field("redress", l.t("Redress information", "Voies de recours"), None, Control::Text(3), &redress);
     body +=
         &field("language", l.t("Language of the order (ISO 639-1)", "Langue de l'injonction (ISO 639-1)"), None, Control::Short, &language);
+    // Sections A, D, E, F and G come from the particulars stated for this node and the chosen
+    // platform (`tocsin legal set`), shown here so the issuer sees what the order will say.
+    let own = crate::legal::own(state).await?;
+    let chosen = match peers.iter().find(|p| p.name == to) {
+        Some(peer) => crate::legal::details(state, &peer.fingerprint).await?,
+        None => tocsin_model::LegalDetails::default(),
+    };
+    let sections = tocsin_model::AnnexSections::new(&own, &chosen);
+    body += &annex_html(l, &serde_json::to_value(&sections).unwrap_or_default(), errors);
     body += &format!("<p><button type=\"submit\">{}</button></p></form>", l.t("Issue", "Émettre"));
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(render(state, session, status, l.t("New order", "Nouvelle injonction"), "/console/orders/new", &body))
@@ -445,6 +557,16 @@ fn event_name(l: Lang, event: &str) -> String {
         "clarification" => l.t("clarification", "précisions"),
         "withdrawn" => l.t("withdrawn", "retirée"),
         "deadline_warning" => l.t("deadline warning", "alerte d'échéance"),
+        "grounds_ceased" => {
+            l.t("grounds ceased: the hour runs again (Art. 3(7))", "fin de l'empêchement : l'heure court de nouveau (art. 3, par. 7)")
+        }
+        "clarification_received" => {
+            l.t("clarification received: the hour runs again (Art. 3(8))", "précisions reçues : l'heure court de nouveau (art. 3, par. 8)")
+        }
+        "preservation_held" => {
+            l.t("content to be kept beyond six months (Art. 6(2))", "contenu à conserver au-delà de six mois (art. 6, par. 2)")
+        }
+        "preservation_released" => l.t("longer preservation released", "conservation prolongée levée"),
         other => return e(other),
     };
     name.to_owned()
@@ -664,13 +786,14 @@ async fn detail_page(
          <dt>{authority_l}</dt><dd>{authority}</dd><dt>{targets_l}</dt><dd><ul class=\"plain\">{targets}</ul></dd>\
          <dt>{reasons_l}</dt><dd><ul class=\"plain\">{reasons}</ul></dd><dt>{statement_l}</dt><dd>{statement}</dd>\
          <dt>{basis_l}</dt><dd>{basis}</dd><dt>{told_l}</dt><dd>{told}</dd><dt>{redress_l}</dt><dd>{redress}</dd>\
-         <dt>{language_l}</dt><dd>{language}</dd></dl></section>",
+         <dt>{language_l}</dt><dd>{language}</dd></dl>{sections}</section>",
+        sections = annex_html(l, &fields["annex"], &[]),
         title = l.t("The order (Annex I)", "L'injonction (annexe I)"),
         authority_l = l.t("Issuing authority", "Autorité d'émission"),
         authority = e(fields["issuing_authority"].as_str().unwrap_or("")),
         targets_l = l.t("Content", "Contenus"),
         reasons_l = l.t("Reasons", "Motifs"),
-        statement_l = l.t("Additional reasons", "Motifs complémentaires"),
+        statement_l = l.t("Statement of reasons", "Exposé des motifs"),
         statement = e(fields["statement"].as_str().unwrap_or("")),
         basis_l = l.t("Legal basis", "Base juridique"),
         basis = e(fields["legal_basis"].as_str().unwrap_or("")),

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod banks;
+mod evidence;
 mod helpers;
 mod log;
 mod matches;

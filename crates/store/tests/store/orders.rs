@@ -21,6 +21,7 @@ async fn receive(store: &Store, id: &str, kind: &str, received_at: i64) {
         transition: None,
         bank: None,
         information: None,
+        hold: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
 }
