@@ -134,6 +134,50 @@ impl FromStr for RpzAction {
     }
 }
 
+/// Why an address is blocked: the grounds of LCEN Art. 6-1 (provocation to or glorification of
+/// terrorism, Code pénal Art. 421-2-5; images of child sexual abuse, Art. 227-23), for which the
+/// law asks a prior removal request and an information page, or another legal basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockReason {
+    /// Provocation to terrorist acts or their glorification (C. pén. Art. 421-2-5).
+    Terrorism,
+    /// Images of child sexual abuse (C. pén. Art. 227-23).
+    ChildSexualAbuse,
+    /// Another legal basis, named in the entry.
+    Other,
+}
+
+impl BlockReason {
+    /// Its name in the API, the store and the log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Terrorism => "terrorism",
+            Self::ChildSexualAbuse => "child_sexual_abuse",
+            Self::Other => "other",
+        }
+    }
+
+    /// Whether LCEN Art. 6-1 and Décret 2015-125 govern the entry: a removal request first,
+    /// 24 hours, and users sent to the information page.
+    pub const fn is_lcen(self) -> bool {
+        matches!(self, Self::Terrorism | Self::ChildSexualAbuse)
+    }
+}
+
+impl FromStr for BlockReason {
+    type Err = BlocklistError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "terrorism" => Ok(Self::Terrorism),
+            "child_sexual_abuse" => Ok(Self::ChildSexualAbuse),
+            "other" => Ok(Self::Other),
+            _ => Err(BlocklistError::Field("reason", format!("{s:?}: terrorism, child_sexual_abuse or other"))),
+        }
+    }
+}
+
 /// Where a blocklist entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

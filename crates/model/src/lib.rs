@@ -18,7 +18,7 @@ pub use bank::{
     BankAction, BankError, BankName, Behaviour, DEFAULT_PDQ_THRESHOLD, Labels, MAX_LABEL_CHARS, MAX_PDQ_THRESHOLD, MAX_TAGS, Signal,
     SignalState, SignalType, Verdict,
 };
-pub use blocklist::{BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
+pub use blocklist::{BlockReason, BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
 pub use legal::{AnnexSections, AuthorityType, LegalDetails, LegalDetailsError, MEMBER_STATES};
 pub use order::{MAX_TARGETS, Order, OrderError, OrderFields, OrderKind, Reason, Target};
 pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};

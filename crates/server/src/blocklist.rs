@@ -62,6 +62,13 @@ pub struct EntryView {
     /// When it ends on its own.
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
+    /// `terrorism`, `child_sexual_abuse` or `other`.
+    reason: String,
+    /// For the grounds of LCEN Art. 6-1: the prior removal request (`requested_at`, Unix ms, and
+    /// `requested_of`) or why the publisher and host could not be reached (`unreachable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    removal_request: Option<serde_json::Value>,
 }
 
 impl From<BlockEntry> for EntryView {
@@ -88,6 +95,8 @@ impl From<BlockEntry> for EntryView {
             ended_by,
             end_reason,
             expires_at: e.expires_at.map(crate::time::rfc3339_ms),
+            reason: e.reason,
+            removal_request: e.removal_request.as_deref().and_then(|r| serde_json::from_str(r).ok()),
         }
     }
 }
@@ -124,6 +133,77 @@ pub struct AddRequest {
     /// Days after which the block ends on its own (1 to 3,650; never when left out).
     #[serde(default)]
     expire_days: Option<u32>,
+    /// Why: `terrorism` (C. pén. 421-2-5) or `child_sexual_abuse` (227-23), the grounds of LCEN
+    /// Art. 6-1, or `other`.
+    #[schema(value_type = String, pattern = "^(terrorism|child_sexual_abuse|other)$")]
+    reason: String,
+    /// For the grounds of LCEN Art. 6-1: when the publisher or host was asked to remove the
+    /// content (RFC 3339), at least 24 hours before.
+    #[serde(default)]
+    removal_requested_at: Option<String>,
+    /// Whom that request went to, and how.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    removal_requested_of: Option<String>,
+    /// Instead of a request: why the publisher and host could not be reached.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    unreachable: Option<String>,
+}
+
+/// How long after the request to the publisher or host an address may be blocked, when the
+/// content is still there (LCEN Art. 6-1: "en l'absence de retrait ... dans un délai de
+/// vingt-quatre heures").
+pub const LCEN_WAIT_MS: i64 = 24 * 3_600_000;
+
+/// The prior removal request an entry on the grounds of LCEN Art. 6-1 needs, as kept (JSON), or
+/// why it may not be added yet.
+fn removal_request(
+    state: &State,
+    body: &AddRequest,
+    reason: tocsin_model::BlockReason,
+    action: Option<RpzAction>,
+) -> Result<Option<String>, Problem> {
+    let given = (&body.removal_requested_at, &body.removal_requested_of, &body.unreachable);
+    if !reason.is_lcen() {
+        return match given {
+            (None, None, None) => Ok(None),
+            _ => Err(unprocessable("a removal request is recorded only for the grounds of LCEN Art. 6-1 (terrorism, child_sexual_abuse)")),
+        };
+    }
+    // Décret 2015-125: users are sent to the Ministry's information page, never told the
+    // domain does not exist.
+    if action == Some(RpzAction::Nxdomain) || state.config.stop_host.is_none() {
+        return Err(unprocessable(
+            "action: the grounds of LCEN Art. 6-1 send users to the information page (Décret 2015-125): no nxdomain, and the node needs --stop-host",
+        ));
+    }
+    match given {
+        (Some(at), Some(of), None) => {
+            printable("removal_requested_of", of, 1, 500)?;
+            let asked = crate::time::parse_rfc3339_ms(at)
+                .ok_or_else(|| unprocessable(format!("removal_requested_at {at:?}: an RFC 3339 time such as 2026-12-06T09:30:00Z")))?;
+            let now = now_ms() as i64;
+            if asked > now {
+                return Err(unprocessable("removal_requested_at: in the future"));
+            }
+            if now < asked + LCEN_WAIT_MS {
+                return Err(unprocessable(format!(
+                    "the publisher or host has until {} to remove the content (LCEN Art. 6-1: 24 hours after the request)",
+                    crate::time::rfc3339_ms(asked + LCEN_WAIT_MS)
+                )));
+            }
+            Ok(Some(serde_json::json!({ "requested_at": asked, "requested_of": of }).to_string()))
+        }
+        (None, None, Some(why)) => {
+            printable("unreachable", why, 1, 500)?;
+            Ok(Some(serde_json::json!({ "unreachable": why }).to_string()))
+        }
+        _ => Err(unprocessable(
+            "the grounds of LCEN Art. 6-1 need the prior removal request (removal_requested_at and removal_requested_of), \
+             or why the publisher and host could not be reached (unreachable)",
+        )),
+    }
 }
 
 /// Refuses an entry that would block more than a site: a public suffix with its subdomains
@@ -187,6 +267,8 @@ pub async fn add(
     if body.expire_days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(unprocessable("expire_days: 1 to 3650"));
     }
+    let reason = body.reason.parse::<tocsin_model::BlockReason>().map_err(|e| unprocessable(e.to_string()))?;
+    let removal_request = removal_request(&state, &body, reason, action)?;
     let new = NewBlockEntry {
         id: new_id()?.to_string(),
         kind,
@@ -198,6 +280,8 @@ pub async fn add(
         orders: body.orders,
         next_review: now_ms() as i64 + i64::from(days) * DAY_MS,
         expires_at: body.expire_days.map(|d| now_ms() as i64 + i64::from(d) * DAY_MS),
+        reason: reason.as_str(),
+        removal_request,
     };
     let entry = state.store.add_block_entry(&new, &caller.0.name).await?;
     Ok((StatusCode::CREATED, Json(entry.into())))
@@ -428,15 +512,30 @@ pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
     let e = crate::html::escape_html;
     let date = crate::time::rfc3339_ms(entry.added_at);
     let date = &date[..10];
+    // The reason the entry gives, in the words of the Code pénal articles LCEN Art. 6-1 cites;
+    // for another basis, only the basis. The time to go to court is the administrative courts'
+    // own (code de justice administrative), not a figure of the Décret: the page says where to
+    // go, not how long.
+    let (why_fr, why_en) = match entry.reason.as_str() {
+        "terrorism" => (
+            ", parce que le site diffuse des contenus provoquant à des actes de terrorisme ou en faisant l'apologie (code pénal, art. 421-2-5)",
+            ", because the site spreads content inciting or glorifying acts of terrorism (Code pénal, Art. 421-2-5)",
+        ),
+        "child_sexual_abuse" => (
+            ", parce que le site diffuse des images d'abus sexuels sur des mineurs (code pénal, art. 227-23)",
+            ", because the site spreads images of child sexual abuse (Code pénal, Art. 227-23)",
+        ),
+        _ => ("", ""),
+    };
     let page = if french {
         format!(
             "<!doctype html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Accès bloqué</title></head><body>\n\
              <h1>L'accès à ce site a été bloqué</h1>\n\
-             <p>L'accès à <code>{domain}</code> est bloqué à la demande de <strong>{authority}</strong>, parce que le site diffuse des contenus \
-             provoquant à des actes de terrorisme ou en faisant l'apologie.</p>\n\
+             <p>L'accès à <code>{domain}</code> est bloqué à la demande de <strong>{authority}</strong>{why_fr}.</p>\n\
              <dl><dt>Fondement juridique</dt><dd>{basis}</dd><dt>Référence</dt><dd>{reference}</dd><dt>Depuis le</dt><dd>{date}</dd></dl>\n\
-             <p>Vous pouvez contester cette mesure devant le tribunal administratif compétent dans un délai de deux mois. \
-             Une personnalité qualifiée indépendante contrôle la liste des sites bloqués et peut en recommander le retrait.</p>\n\
+             <p>Vous pouvez contester cette mesure devant le tribunal administratif compétent, dans les délais du code de justice \
+             administrative. Une personnalité qualifiée indépendante, désignée par l'Arcom, contrôle la liste des sites bloqués et \
+             peut en recommander le retrait.</p>\n\
              </body></html>\n",
             domain = e(domain.as_str()),
             authority = e(&state.config.name),
@@ -447,11 +546,11 @@ pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
         format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access blocked</title></head><body>\n\
              <h1>Access to this site has been blocked</h1>\n\
-             <p>Access to <code>{domain}</code> is blocked at the request of <strong>{authority}</strong>, because the site spreads content \
-             inciting or glorifying acts of terrorism.</p>\n\
+             <p>Access to <code>{domain}</code> is blocked at the request of <strong>{authority}</strong>{why_en}.</p>\n\
              <dl><dt>Legal basis</dt><dd>{basis}</dd><dt>Reference</dt><dd>{reference}</dd><dt>Since</dt><dd>{date}</dd></dl>\n\
-             <p>You may contest this measure before the competent administrative court within two months. An independent qualified \
-             person reviews the list of blocked sites and may recommend lifting a block.</p>\n\
+             <p>You may contest this measure before the competent administrative court, within the time the code of administrative \
+             justice allows. An independent qualified person, designated by Arcom, reviews the list of blocked sites and may recommend \
+             lifting a block.</p>\n\
              </body></html>\n",
             domain = e(domain.as_str()),
             authority = e(&state.config.name),
@@ -469,6 +568,97 @@ pub async fn stop_page(Shared(state): Shared<Arc<State>>, headers: HeaderMap) ->
         h.insert(header::LINK, link);
     }
     Ok(response)
+}
+
+/// A blocklist change as an authority tells its oversight peers: where it stands in the
+/// authority's log, and the log entry itself (what, why, by whom, when).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeBody {
+    /// The entry's index in the authority's log (checkable against its signed heads).
+    pub log_index: i64,
+    /// The log entry: `blocklist.added`, `.lifted`, `.expired` or `.reviewed`.
+    pub entry: serde_json::Value,
+}
+
+/// The log entries the qualified person is told of.
+const NOTIFIED: [&str; 4] = ["blocklist.added", "blocklist.lifted", "blocklist.expired", "blocklist.reviewed"];
+
+impl NoticeBody {
+    /// Whether it is a notice a node keeps: a blocklist change, at a log index.
+    pub fn holds(&self) -> bool {
+        self.log_index >= 0 && self.entry["type"].as_str().is_some_and(|t| NOTIFIED.contains(&t))
+    }
+}
+
+/// Tells each oversight peer of the blocklist changes in this node's log since it was last told
+/// (at most 500 entries a round): every entry added, lifted, expired or reviewed reaches the
+/// qualified person as a signed message (LCEN Art. 6-1; Décret 2015-125 Art. 4 for lifted ones,
+/// "sans délai"). Called every second; the log is the record, so nothing is missed across
+/// restarts.
+pub async fn tell_oversight(state: &State) -> Result<(), tocsin_store::StoreError> {
+    let (size, _) = state.store.log_head().await?;
+    for peer in state.store.peers().await?.into_iter().filter(|p| p.roles.iter().any(|r| r == "oversight")) {
+        let from = state.store.oversight_cursor(&peer.fingerprint).await?;
+        if from >= size {
+            continue;
+        }
+        let to = size.min(from + 500);
+        let mut messages = Vec::new();
+        for (index, data) in (from..).zip(state.store.log_entries(from, to).await?) {
+            let Ok(entry) = serde_json::from_slice::<serde_json::Value>(&data) else { continue };
+            let notice = NoticeBody { log_index: i64::try_from(index).unwrap_or(i64::MAX), entry };
+            if !notice.holds() {
+                continue;
+            }
+            let Ok(id) = new_id() else { return Ok(()) };
+            let body = serde_json::to_value(&notice).unwrap_or_default();
+            let jws = crate::seal(state, tocsin_wire::Kind::BlocklistNotice, id, &peer.fingerprint, body);
+            messages.push((id.to_string(), peer.url.clone(), jws));
+        }
+        let told = messages.len();
+        state.store.tell_oversight(&peer.fingerprint, from, to, &messages).await?;
+        if told > 0 {
+            tracing::info!(peer = %peer.name, notices = told, "blocklist changes sent to the qualified person");
+            state.outbox.notify_one();
+        }
+    }
+    Ok(())
+}
+
+/// A notice as the oversight node shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoticeView {
+    /// The authority (peer name, or its key's fingerprint if no longer a peer).
+    authority: String,
+    /// Its index in the authority's log.
+    log_index: i64,
+    /// The authority's log entry.
+    #[schema(value_type = Object)]
+    entry: serde_json::Value,
+    /// When it arrived (RFC 3339).
+    received_at: String,
+}
+
+/// What the authorities' nodes told this oversight node of their blocklists, newest first
+/// (oversight, admin, auditor).
+#[utoipa::path(get, path = "/v1/blocklist/notices", operation_id = "list_blocklist_notices", tag = "blocklist", security(("bearer" = [])),
+    responses((status = 200, description = "Newest first", body = [NoticeView])))]
+pub async fn notices(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<NoticeView>>, Problem> {
+    caller.require(&["oversight", "admin", "auditor"])?;
+    let names = crate::peers::peer_names(&state).await?;
+    let notices = state.store.blocklist_notices().await?;
+    Ok(Json(
+        notices
+            .into_iter()
+            .map(|n| NoticeView {
+                authority: names.get(&n.peer).cloned().unwrap_or(n.peer),
+                log_index: n.log_index,
+                entry: serde_json::from_str(&n.entry).unwrap_or_default(),
+                received_at: crate::time::rfc3339_ms(n.received_at),
+            })
+            .collect(),
+    ))
 }
 
 /// A recommendation, as shown.

@@ -19,6 +19,9 @@ pub async fn run_deadlines(state: Arc<State>) {
         if let Err(e) = warn_due(&state).await {
             tracing::warn!(error = %e, "deadline warnings");
         }
+        if let Err(e) = crate::blocklist::tell_oversight(&state).await {
+            tracing::warn!(error = %e, "telling the qualified person");
+        }
         // Blocklist entries past their end date leave the zone.
         match state.store.expire_block_entries(now_ms() as i64).await {
             Ok(0) => {}

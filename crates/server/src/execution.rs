@@ -25,6 +25,10 @@ pub struct TargetOutcome {
     pub action: String,
     /// When, Unix milliseconds.
     pub at: u64,
+    /// For a manifest error: what is wrong and what a clarification should say (Annex III
+    /// section B(3)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The body of a feedback message (TCO Annex II: what was done, when, per target).
@@ -40,6 +44,58 @@ pub struct FeedbackBody {
     /// Why, when a referral was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Annex II sections A and C: the references, the time of receipt and who answers; absent
+    /// in older nodes' feedback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particulars: Option<AnswerParticulars>,
+}
+
+/// What TCO Annex II (feedback) and Annex III (inability) ask besides the answer itself: the
+/// authority's and the provider's file references, when the order was received, and the
+/// provider's name, Member State, authorised person and contact point, with the measure taken
+/// (Annex II section B: access disabled in all Member States, which is what the gate does).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerParticulars {
+    /// The issuing authority's file reference (the order's reference).
+    pub authority_reference: String,
+    /// The provider's own file reference: the index of the order's entry in its log.
+    pub addressee_reference: String,
+    /// When the order was received, by the provider's clock, Unix ms.
+    pub received_at: i64,
+    /// The provider (its node's name).
+    pub provider: String,
+    /// Its Member State of main establishment or legal representative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_state: Option<String>,
+    /// The person authorised to answer for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorised_person: Option<String>,
+    /// Its contact point's email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    /// For feedback on removal: `access_disabled_in_all_member_states`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+}
+
+impl AnswerParticulars {
+    /// The particulars of this node's answer on the order in `row` (received here).
+    pub async fn of(state: &State, row: &tocsin_store::OrderRow, removal: bool) -> Result<Self, tocsin_store::StoreError> {
+        let own = crate::legal::own(state).await.unwrap_or_default();
+        let order: serde_json::Value = serde_json::from_str(&row.body).unwrap_or_default();
+        let index = state.store.inbox_log_index(&row.peer, &row.id).await?;
+        Ok(Self {
+            authority_reference: order["reference"].as_str().unwrap_or(&row.reference).to_owned(),
+            addressee_reference: index.map_or_else(|| row.id.clone(), |i| format!("{} log entry {i}", state.config.name)),
+            received_at: row.received_at.unwrap_or_default(),
+            provider: state.config.name.clone(),
+            member_state: own.member_state,
+            authorised_person: own.representative,
+            contact_email: own.email,
+            measure: removal.then(|| "access_disabled_in_all_member_states".to_owned()),
+        })
+    }
 }
 
 /// Runs until the process ends: executes waiting orders, then sleeps until notified (or a
@@ -89,7 +145,14 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
             } else {
                 "manifest_error"
             };
-            outcomes.push(TargetOutcome { url: target.url.to_string(), action: action.to_owned(), at });
+            let note = (action == "manifest_error").then(|| {
+                format!(
+                    "{} is not a host {} serves: a manifest error (TCO Annex III); a clarification can name where the content is",
+                    target.url.host(),
+                    state.config.name
+                )
+            });
+            outcomes.push(TargetOutcome { url: target.url.to_string(), action: action.to_owned(), at, note });
         }
         let done = outcomes.iter().filter(|o| o.action == "blocked").count();
         let new_state = match done {
@@ -97,7 +160,14 @@ async fn execute_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreEr
             n if n == outcomes.len() => "executed",
             _ => "partially_executed",
         };
-        let body = FeedbackBody { order_id: row.id.clone(), state: new_state.to_owned(), targets: outcomes, reason: None };
+        let particulars = AnswerParticulars::of(state, &row, done > 0).await?;
+        let body = FeedbackBody {
+            order_id: row.id.clone(),
+            state: new_state.to_owned(),
+            targets: outcomes,
+            reason: None,
+            particulars: Some(particulars),
+        };
         let detail = serde_json::to_value(&body).unwrap_or_default();
         let Ok(id) = new_id() else { continue };
         let id_text = id.to_string();

@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 mod deadlines;
 mod execution;
+mod finality;
 pub mod gate;
 mod html;
 pub mod identity;
@@ -230,6 +231,9 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/orders", get(orders::list).post(orders::issue))
         .route("/v1/orders/{id}", get(orders::show))
         .route("/v1/orders/{id}/withdraw", post(orders::withdraw))
+        .route("/v1/orders/{id}/final", post(finality::record))
+        .route("/v1/orders/final", get(finality::list))
+        .route("/v1/orders/copies", get(finality::copies))
         .route("/v1/orders/{id}/accept", post(orders::accept))
         .route("/v1/orders/{id}/reject", post(orders::reject))
         .route("/v1/orders/{id}/inability", post(orders::inability))
@@ -253,6 +257,7 @@ pub fn api(state: Arc<State>) -> Router {
         .route("/v1/blocklist", get(blocklist::list).post(blocklist::add))
         .route("/v1/blocklist/rpz", get(blocklist::rpz))
         .route("/v1/blocklist/urls", get(blocklist::urls))
+        .route("/v1/blocklist/notices", get(blocklist::notices))
         .route("/v1/blocklist/{id}", get(blocklist::show))
         .route("/v1/blocklist/{id}/lift", post(blocklist::lift))
         .route("/v1/blocklist/{id}/review", post(blocklist::review))

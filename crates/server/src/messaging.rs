@@ -241,6 +241,23 @@ async fn take_in(
         }
         _ => None,
     };
+    let notice: Option<crate::blocklist::NoticeBody> = match envelope.kind {
+        Kind::BlocklistNotice => {
+            Some(serde_json::from_value(envelope.body.clone()).ok().filter(crate::blocklist::NoticeBody::holds).ok_or_else(|| {
+                Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the notice: a log_index and a blocklist entry".to_owned())
+            })?)
+        }
+        _ => None,
+    };
+    let notice_entry = notice.as_ref().map(|n| n.entry.to_string()).unwrap_or_default();
+    if envelope.kind == Kind::OrderCopy && serde_json::from_value::<tocsin_model::Order>(envelope.body.clone()).is_err() {
+        return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the copy: not an order".to_owned()));
+    }
+    if envelope.kind == Kind::OrderFinal
+        && !serde_json::from_value::<crate::finality::FinalBody>(envelope.body.clone()).is_ok_and(|f| f.holds())
+    {
+        return Err(Problem::BadBody(StatusCode::UNPROCESSABLE_ENTITY, "the final order: its fields are missing or wrong".to_owned()));
+    }
     let information: Option<crate::procedures::ProcedureInformationBody> = match envelope.kind {
         Kind::ProcedureInformation => {
             Some(serde_json::from_value(envelope.body.clone()).ok().filter(crate::procedures::ProcedureInformationBody::holds).ok_or_else(
@@ -323,6 +340,7 @@ async fn take_in(
                 bank,
                 information: information.as_ref().map(|i| i.text.as_str()),
                 hold: hold.as_ref().map(|h| tocsin_store::Hold { order_id: &h.order_id, reason: &h.reason, release: h.release }),
+                notice: notice.as_ref().map(|n| (n.log_index, notice_entry.as_str())),
             },
             |appended| {
                 let stamp = now_ms();
@@ -476,6 +494,12 @@ fn concerns(jws: &str) -> Option<(String, String)> {
     Some((kind, order))
 }
 
+/// Whether a message this node sealed is a blocklist notice for the qualified person.
+fn is_notice(jws: &str) -> bool {
+    let Some(payload) = jws.split('.').nth(1).and_then(|p| tocsin_wire::base64url_decode(p).ok()) else { return false };
+    serde_json::from_slice::<Envelope>(&payload).is_ok_and(|e| e.kind == Kind::BlocklistNotice)
+}
+
 /// Shows on its order that a message was refused by the peer or keeps failing, and tells the
 /// escalation webhook, once per problem.
 async fn show_problem(
@@ -527,6 +551,13 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
                     state.store.delivery_recovered(order_id).await?;
                 }
                 tracing::info!(id = %message.id, skew_ms = done.skew_ms, "message delivered");
+            }
+            // A qualified person's node that has not confirmed this node yet refuses its
+            // notices; they wait for it, as the law wants every change told.
+            Err(Failure::Refused(error)) if is_notice(&message.jws) => {
+                let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
+                tracing::warn!(id = %message.id, attempts = message.attempts + 1, %error, "a blocklist notice was refused; will retry");
+                state.store.delivery_failed(&message.id, &error, next).await?;
             }
             Err(Failure::Refused(error)) => {
                 tracing::warn!(id = %message.id, %error, "the receiver refused the message; not retried");

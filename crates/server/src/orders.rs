@@ -328,7 +328,25 @@ pub async fn issue(
         body: &body.to_string(),
         issued_at: order.issued_at as i64,
     };
-    state.store.issue_order(new, &peer.fingerprint, &peer.url, &jws).await?;
+    // Annex I section D: a cross-border order's copy goes, at the same time, to the authority
+    // of the platform's Member State when it is a peer (TCO Art. 4(1)).
+    let copy = match order.annex.cross_border {
+        true => crate::finality::state_authority(
+            &state,
+            order.annex.provider.member_state.as_deref(),
+            order.annex.issuing_member_state.as_deref(),
+        )
+        .await?
+        .map(|authority| {
+            let copy_id = new_id()?;
+            let copy_jws = seal(&state, Kind::OrderCopy, copy_id, &authority.fingerprint, body.clone());
+            Ok::<_, Problem>((copy_id.to_string(), authority.fingerprint, authority.url, copy_jws))
+        })
+        .transpose()?,
+        false => None,
+    };
+    let copy = copy.as_ref().map(|(id, fp, url, jws)| (id.as_str(), fp.as_str(), url.as_str(), jws.as_str()));
+    state.store.issue_order(new, &peer.fingerprint, &peer.url, &jws, copy).await?;
     state.outbox.notify_one();
     tracing::info!(order = %id_text, to = %peer.name, "order issued");
     let (row, _) = state.store.order(&id_text).await?.ok_or(Problem::Internal)?;
@@ -479,6 +497,7 @@ async fn review(
             state: "rejected".to_owned(),
             targets: Vec::new(),
             reason: Some(request.reason.clone()),
+            particulars: Some(crate::execution::AnswerParticulars::of(state, &row, false).await?),
         };
         let message_id = new_id()?;
         let jws = seal(state, Kind::Feedback, message_id, &peer.fingerprint, serde_json::to_value(&body).map_err(|_| Problem::Internal)?);
@@ -582,6 +601,17 @@ pub struct InabilityBody {
     /// The platform's explanation.
     #[schema(max_length = 2000)]
     pub explanation: String,
+    /// Further grounds that also apply (Annex III section B(1): several may be ticked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<InabilityGround>,
+    /// For a manifest error or missing information: what must be clarified (section B(3)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000)]
+    pub clarification_needed: Option<String>,
+    /// Annex III sections A and C: references, time of receipt, who answers; absent in older
+    /// nodes' answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particulars: Option<crate::execution::AnswerParticulars>,
 }
 
 /// A clarification as sent between nodes.
@@ -604,6 +634,13 @@ pub struct InabilityRequest {
     /// Why, for the authority.
     #[schema(max_length = 2000)]
     explanation: String,
+    /// Further grounds that also apply.
+    #[serde(default)]
+    also: Vec<InabilityGround>,
+    /// What must be clarified, for a manifest error or missing information.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    clarification_needed: Option<String>,
 }
 
 /// `POST /v1/orders/{id}/clarify` body.
@@ -659,7 +696,21 @@ pub async fn inability(
     let request = body.parse()?;
     bounded("explanation", &request.explanation, 2000)?;
     let (row, _) = state.store.order(&id).await?.ok_or_else(|| Problem::NotFound(format!("no order {id:?}")))?;
-    let answer = InabilityBody { order_id: id.clone(), ground: request.ground, explanation: request.explanation };
+    if let Some(needed) = &request.clarification_needed {
+        bounded("clarification_needed", needed, 2000)?;
+    }
+    let mut also = request.also;
+    also.retain(|g| *g != request.ground);
+    also.sort_by_key(|g| *g as u8);
+    also.dedup();
+    let answer = InabilityBody {
+        order_id: id.clone(),
+        ground: request.ground,
+        explanation: request.explanation,
+        also,
+        clarification_needed: request.clarification_needed,
+        particulars: Some(crate::execution::AnswerParticulars::of(&state, &row, false).await?),
+    };
     tell(
         &state,
         &row,
@@ -852,9 +903,10 @@ pub async fn preservation(
     );
     let event = if asked.release { "preservation_released" } else { "preservation_held" };
     let detail = serde_json::json!({ "reason": asked.reason }).to_string();
+    let message_id = message_id.to_string();
     state
         .store
-        .note_and_tell(&id, event, &detail, (&message_id.to_string(), &peer.fingerprint, &peer.url, "preservation_request", &jws))
+        .note_and_maybe_tell(&id, event, &detail, Some((&message_id, &peer.fingerprint, &peer.url, "preservation_request", &jws)))
         .await?;
     state.outbox.notify_one();
     let (row, _) = state.store.order(&id).await?.ok_or(Problem::Internal)?;

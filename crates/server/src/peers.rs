@@ -129,6 +129,11 @@ fn confirmed_roles(confirmed: &[crate::Role], announced: &[String]) -> Result<Ve
     Ok(roles)
 }
 
+/// Peer names by key fingerprint, for people (the API names peers by fingerprint).
+pub(crate) async fn peer_names(state: &State) -> Result<std::collections::HashMap<String, String>, Problem> {
+    Ok(state.store.peers().await?.into_iter().map(|p| (p.fingerprint, p.name)).collect())
+}
+
 /// What a peer with `roles` may send to this node's inbox: orders and what concerns them from an
 /// authority, answers from a platform; a dispute from any peer (the store checks it subscribes to
 /// the bank). Receipts and bank batches are never sent to an inbox.
@@ -141,7 +146,10 @@ pub(crate) fn may_send(roles: &[String], kind: tocsin_wire::Kind) -> bool {
         | Kind::Withdrawal
         | Kind::Clarification
         | Kind::ProcedureInformation
-        | Kind::PreservationRequest => has("authority"),
+        | Kind::PreservationRequest
+        | Kind::BlocklistNotice
+        | Kind::OrderFinal
+        | Kind::OrderCopy => has("authority"),
         Kind::Feedback | Kind::Inability | Kind::GroundsCeased | Kind::RemovedContent => has("platform"),
         Kind::Dispute => true,
         _ => false,

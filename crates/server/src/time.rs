@@ -25,9 +25,61 @@ pub fn parse_date_ms(text: &str) -> Option<i64> {
     Some(days * 86_400_000)
 }
 
+/// Unix milliseconds of an RFC 3339 time (`2026-12-06T09:30:00Z`, seconds and fractions
+/// optional, `Z` or an offset such as `+01:00`), if it is one.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    let day = parse_date_ms(date)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (clock, offset_ms) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(at);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':')?;
+        let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+        if h > 23 || m > 59 || offset.len() != 6 {
+            return None;
+        }
+        (clock, sign * (h * 3_600_000 + m * 60_000))
+    };
+    let mut parts = clock.splitn(3, ':');
+    let hour: i64 = parts.next().filter(|p| p.len() == 2)?.parse().ok()?;
+    let minute: i64 = parts.next().filter(|p| p.len() == 2)?.parse().ok()?;
+    let ms = match parts.next() {
+        None => 0,
+        Some(seconds) => {
+            let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
+            let whole: i64 = whole.parse().ok().filter(|w| whole.len() == 2 && *w <= 59)?;
+            if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            whole * 1000 + format!("{fraction:0<3}").get(..3)?.parse::<i64>().ok()?
+        }
+    };
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    Some(day + hour * 3_600_000 + minute * 60_000 + ms - offset_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{parse_date_ms, rfc3339_ms};
+
+    #[test]
+    fn rfc3339_times_read_back_with_their_offsets() {
+        use super::parse_rfc3339_ms;
+        for ms in [0, 1_796_668_494_205, 951_782_400_000] {
+            assert_eq!(parse_rfc3339_ms(&rfc3339_ms(ms)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339_ms("2026-12-06T10:30:00+01:00"), parse_rfc3339_ms("2026-12-06T09:30:00Z"));
+        assert_eq!(parse_rfc3339_ms("2026-12-06T09:30Z"), parse_rfc3339_ms("2026-12-06T09:30:00.000Z"));
+        for bad in ["2026-12-06", "2026-12-06T25:00Z", "2026-12-06T09:30", "2026-12-06T09:60Z", "2026-02-30T00:00Z", "x"] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_read_back_to_the_instant_they_print_from() {

@@ -40,6 +40,10 @@ pub struct BlockEntry {
     pub ended: Option<(i64, String, String)>,
     /// When it ends on its own, Unix ms.
     pub expires_at: Option<i64>,
+    /// `terrorism`, `child_sexual_abuse` or `other`.
+    pub reason: String,
+    /// For the grounds of LCEN Art. 6-1: the prior removal request, JSON.
+    pub removal_request: Option<String>,
 }
 
 /// An entry to add.
@@ -65,9 +69,13 @@ pub struct NewBlockEntry {
     pub next_review: i64,
     /// When it ends on its own, Unix ms.
     pub expires_at: Option<i64>,
+    /// `terrorism`, `child_sexual_abuse` or `other`.
+    pub reason: &'static str,
+    /// For the grounds of LCEN Art. 6-1: the prior removal request, JSON.
+    pub removal_request: Option<String>,
 }
 
-const COLUMNS: &str = "id, kind, target, subdomains, action, legal_basis, reference, orders, added_by, added_at, next_review, state, ended_at, ended_by, end_reason, expires_at";
+const COLUMNS: &str = "id, kind, target, subdomains, action, legal_basis, reference, orders, added_by, added_at, next_review, state, ended_at, ended_by, end_reason, expires_at, reason, removal_request";
 
 fn entry_from(r: &sqlx::any::AnyRow) -> Result<BlockEntry, StoreError> {
     let bad = |what: &'static str| move |_| StoreError::Inconsistent(what);
@@ -94,6 +102,8 @@ fn entry_from(r: &sqlx::any::AnyRow) -> Result<BlockEntry, StoreError> {
             None => None,
         },
         expires_at: r.try_get(15)?,
+        reason: r.try_get(16)?,
+        removal_request: r.try_get(17)?,
     })
 }
 
@@ -117,7 +127,7 @@ impl Store {
         }
         let orders = serde_json::to_string(&new.orders).map_err(|e| StoreError::Refused(e.to_string()))?;
         sqlx::query(&format!(
-            "INSERT INTO blocklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', NULL, NULL, NULL, $12)"
+            "INSERT INTO blocklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', NULL, NULL, NULL, $12, $13, $14)"
         ))
         .bind(&new.id)
         .bind(new.kind)
@@ -131,13 +141,16 @@ impl Store {
         .bind(at)
         .bind(new.next_review)
         .bind(new.expires_at)
+        .bind(new.reason)
+        .bind(&new.removal_request)
         .execute(&mut *tx)
         .await?;
         let serial = bump_serial(&mut tx).await?;
         let entry = serde_json::json!({
             "type": "blocklist.added", "id": new.id, "kind": new.kind, "target": new.target, "subdomains": new.subdomains,
             "legal_basis": new.legal_basis, "reference": new.reference, "orders": new.orders, "by": by, "at": at, "serial": serial,
-            "next_review": new.next_review, "expires_at": new.expires_at,
+            "next_review": new.next_review, "expires_at": new.expires_at, "reason": new.reason,
+            "removal_request": new.removal_request.as_deref().and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()),
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;

@@ -11,6 +11,7 @@ mod identity;
 mod matches;
 mod messages;
 mod migrate;
+mod notices;
 mod password;
 mod peers;
 mod procedures;
@@ -25,6 +26,7 @@ pub use evidence::{
 pub use identity::KeyBinding;
 pub use matches::{NewMatch, ScanMatch};
 pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
+pub use notices::Notice;
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;
 pub use procedures::{Given, ProcedureInformation};

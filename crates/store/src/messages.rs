@@ -109,6 +109,8 @@ pub struct Incoming<'a> {
     pub information: Option<&'a str>,
     /// The authority's request to keep an order's content longer, or its release (TCO Art. 6(2)).
     pub hold: Option<crate::evidence::Hold<'a>>,
+    /// A blocklist change for the qualified person: the authority's log index and entry, JSON.
+    pub notice: Option<(i64, &'a str)>,
 }
 
 /// A change of an order's state, allowed only from the states named.
@@ -180,14 +182,26 @@ fn targets_for_log(detail: &serde_json::Value) -> serde_json::Value {
 }
 
 impl Store {
-    /// Records an order this node issues and queues its message, with a log entry, in one
-    /// transaction.
-    pub async fn issue_order(&self, order: NewOrder<'_>, peer: &str, url: &str, jws: &str) -> Result<(), StoreError> {
+    /// Records an order this node issues and queues its message (and, for a cross-border order,
+    /// its copy for the authority of the provider's Member State: id, peer, URL, signed message),
+    /// with a log entry, in one transaction.
+    pub async fn issue_order(
+        &self,
+        order: NewOrder<'_>,
+        peer: &str,
+        url: &str,
+        jws: &str,
+        copy: Option<(&str, &str, &str, &str)>,
+    ) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         insert_order(&mut tx, &order, "issued", peer, "issued", at).await?;
-        add_event(&mut tx, order.id, at, "issued", &serde_json::json!({ "to": peer }).to_string()).await?;
+        let detail = serde_json::json!({ "to": peer, "copy_to": copy.map(|(_, copy_peer, _, _)| copy_peer) });
+        add_event(&mut tx, order.id, at, "issued", &detail.to_string()).await?;
         queue_message(&mut tx, (order.id, peer, url, order.kind, jws), at).await?;
+        if let Some((id, copy_peer, copy_url, copy_jws)) = copy {
+            queue_message(&mut tx, (id, copy_peer, copy_url, "order_copy", copy_jws), at).await?;
+        }
         let entry = serde_json::json!({
             "type": "order.issued", "order": order.id, "kind": order.kind, "reference": order.reference, "to": peer, "at": at,
         });
@@ -318,24 +332,42 @@ impl Store {
         Ok(())
     }
 
-    /// Adds `event` to an order's timeline and queues the message (id, peer, URL, kind, signed
-    /// message) that tells the other node, with a log entry, in one transaction: for what
-    /// concerns an order without changing its state (a preservation request).
-    pub async fn note_and_tell(
+    /// The index of the log entry that recorded message `id` from `peer`, if it was received.
+    pub async fn inbox_log_index(&self, peer: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        let row =
+            sqlx::query("SELECT log_index FROM inbox WHERE peer = $1 AND id = $2").bind(peer).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Adds `event` to an order's timeline, with a log entry, and queues `message` (id, peer,
+    /// URL, kind, signed message) when there is one to send, in one transaction.
+    pub async fn note_and_maybe_tell(
         &self,
         order_id: &str,
         event: &str,
         detail: &str,
-        message: (&str, &str, &str, &str, &str),
+        message: Option<(&str, &str, &str, &str, &str)>,
     ) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         add_event(&mut tx, order_id, at, event, detail).await?;
-        queue_message(&mut tx, message, at).await?;
-        let entry = serde_json::json!({ "type": format!("order.{event}"), "order": order_id, "at": at });
+        if let Some(message) = message {
+            queue_message(&mut tx, message, at).await?;
+        }
+        let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+        let entry = serde_json::json!({ "type": format!("order.{event}"), "order": order_id, "detail": detail, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every message of `kind` received, newest first: sender, signed message, time of receipt.
+    pub async fn inbox_of_kind(&self, kind: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT peer, jws, received_at FROM inbox WHERE kind = $1 ORDER BY received_at DESC")
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 
     /// A delivery the receiver acknowledged with `receipt`, which says it received the message
@@ -395,7 +427,8 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information, hold } = message;
+        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information, hold, notice } =
+            message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -419,6 +452,9 @@ impl Store {
         }
         if let Some(hold) = &hold {
             self.apply_hold(&mut tx, peer, hold, received_at).await?;
+        }
+        if let Some(notice) = notice {
+            crate::notices::keep(&mut tx, peer, id, notice, received_at).await?;
         }
         if let Some(f) = &feedback {
             let moved = sqlx::query(

@@ -31,6 +31,8 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0023_block_kind.sql"),
     include_str!("../migrations/sqlite/0024_preservation_holds.sql"),
     include_str!("../migrations/sqlite/0025_legal_details.sql"),
+    include_str!("../migrations/sqlite/0026_blocklist_reasons.sql"),
+    include_str!("../migrations/sqlite/0027_oversight_notices.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -58,6 +60,8 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0023_block_kind.sql"),
     include_str!("../migrations/postgres/0024_preservation_holds.sql"),
     include_str!("../migrations/postgres/0025_legal_details.sql"),
+    include_str!("../migrations/postgres/0026_blocklist_reasons.sql"),
+    include_str!("../migrations/postgres/0027_oversight_notices.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -34,6 +34,15 @@ pub enum Kind {
     /// An authority asks a platform to keep an order's removed content beyond six months for
     /// proceedings, or releases it (TCO Art. 6(2)).
     PreservationRequest,
+    /// An authority tells the qualified person of a change to its blocklist (LCEN Art. 6-1,
+    /// Décret 2015-125): its log entry and index.
+    BlocklistNotice,
+    /// A copy of a cross-border removal order, for the competent authority of the provider's
+    /// Member State (TCO Art. 4(1), Annex I section D): the order as issued.
+    OrderCopy,
+    /// An authority tells the authority of the provider's Member State that a removal order
+    /// became final (TCO Art. 3(9)).
+    OrderFinal,
     /// An authority's information on its procedures and deadlines, sent to a platform at least
     /// twelve hours before its first removal order there (TCO Art. 3(2)).
     ProcedureInformation,

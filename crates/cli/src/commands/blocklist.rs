@@ -21,6 +21,9 @@ pub enum BlocklistCommand {
     Lift(LiftArgs),
     /// Record the quarterly check of an entry: keep it (next review in 90 days) or lift it.
     Review(ReviewArgs),
+    /// On the qualified person's oversight node: what the authorities told it of their
+    /// blocklists, newest first (authority, log index, change, target, reason).
+    Notices(ListArgs),
 }
 
 /// Arguments of `tocsin blocklist add`.
@@ -49,6 +52,21 @@ pub struct AddArgs {
     /// The block ends on its own after this many days.
     #[arg(long, value_name = "DAYS")]
     expire_days: Option<u32>,
+    /// Why: terrorism (C. pén. 421-2-5) or child_sexual_abuse (227-23), the grounds of LCEN Art.
+    /// 6-1, which need the prior removal request and send users to the information page; or
+    /// other.
+    #[arg(long, value_name = "REASON")]
+    reason: String,
+    /// When the publisher or host was asked to remove the content (RFC 3339, e.g.
+    /// 2026-12-06T09:30:00Z): at least 24 hours ago (LCEN Art. 6-1).
+    #[arg(long, value_name = "TIME", requires = "removal_requested_of")]
+    removal_requested_at: Option<String>,
+    /// Whom that request went to, and how.
+    #[arg(long, value_name = "TEXT", requires = "removal_requested_at")]
+    removal_requested_of: Option<String>,
+    /// Instead of a request: why the publisher and host could not be reached.
+    #[arg(long, value_name = "TEXT", conflicts_with = "removal_requested_at")]
+    unreachable: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -105,9 +123,29 @@ fn line(out: &mut impl Write, e: &Value) -> std::io::Result<()> {
 pub fn run(command: BlocklistCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match command {
+        BlocklistCommand::Notices(args) => {
+            let notices: Vec<Value> = args.server.get("/v1/blocklist/notices")?;
+            for n in notices {
+                let entry = &n["entry"];
+                let word = |v: &Value| v.as_str().unwrap_or("").to_owned();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    word(&n["received_at"]),
+                    word(&n["authority"]),
+                    n["log_index"],
+                    word(&entry["type"]),
+                    if entry["target"].is_null() { word(&entry["id"]) } else { word(&entry["target"]) },
+                    word(&entry["reason"]),
+                )?;
+            }
+        }
         BlocklistCommand::Add(args) => {
-            let mut body =
-                json!({"subdomains": args.subdomains, "legal_basis": args.legal_basis, "reference": args.reference, "orders": args.orders});
+            let mut body = json!({
+                "subdomains": args.subdomains, "legal_basis": args.legal_basis, "reference": args.reference, "orders": args.orders,
+                "reason": args.reason, "removal_requested_at": args.removal_requested_at,
+                "removal_requested_of": args.removal_requested_of, "unreachable": args.unreachable,
+            });
             body[if args.url { "url" } else { "domain" }] = json!(args.target);
             if args.nxdomain {
                 body["action"] = json!("nxdomain");

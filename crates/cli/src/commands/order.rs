@@ -35,6 +35,30 @@ pub enum OrderCommand {
     /// months, for as long as proceedings (yours or a court's) need it; --release ends that
     /// (TCO Art. 6(2)).
     Preserve(PreserveArgs),
+    /// On an authority: record that a removal order became final (no appeal in time, or
+    /// confirmed on appeal); the authority of the platform's Member State is told when it is a
+    /// peer (TCO Art. 3(9)).
+    Final(FinalArgs),
+    /// On an authority: the final orders other authorities told this node of, newest first.
+    Finals(ListArgs),
+    /// On an authority: the copies of cross-border removal orders other authorities issued to
+    /// providers of this node's Member State (TCO Art. 4(1)), newest first.
+    Copies(ListArgs),
+}
+
+/// Arguments of `tocsin order final`.
+#[derive(Debug, Args)]
+pub struct FinalArgs {
+    /// The order id.
+    id: String,
+    /// unappealed or confirmed_on_appeal.
+    #[arg(long, value_name = "BASIS")]
+    basis: String,
+    /// The particulars: the day the time to appeal ended, or the judgment.
+    #[arg(long, value_name = "TEXT")]
+    note: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `tocsin order preserve`.
@@ -75,6 +99,12 @@ pub struct InabilityArgs {
     /// Why, for the authority.
     #[arg(long, value_name = "TEXT")]
     explanation: String,
+    /// Another ground that also applies (repeatable; Annex III lets several be ticked).
+    #[arg(long = "also", value_name = "GROUND")]
+    also: Vec<String>,
+    /// For a manifest error or missing information: what the authority should clarify.
+    #[arg(long, value_name = "TEXT")]
+    clarification_needed: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -212,7 +242,10 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
         OrderCommand::Accept(args) => decide(&mut out, &args, "accept")?,
         OrderCommand::Reject(args) => decide(&mut out, &args, "reject")?,
         OrderCommand::Inability(args) => {
-            let body = serde_json::json!({ "ground": args.ground, "explanation": args.explanation });
+            let body = serde_json::json!({
+                "ground": args.ground, "explanation": args.explanation, "also": args.also,
+                "clarification_needed": args.clarification_needed,
+            });
             let order: Value = args.server.post(&format!("/v1/orders/{}/inability", args.id), &body)?;
             writeln!(out, "{}\t{}", text(&order["id"]), text(&order["state"]))?;
         }
@@ -229,6 +262,42 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
             let body = serde_json::json!({ "reason": args.reason, "release": args.release });
             let order: Value = args.server.post(&format!("/v1/orders/{}/preservation", args.id), &body)?;
             writeln!(out, "{}\t{}", text(&order["id"]), if args.release { "preservation released" } else { "preservation held" })?;
+        }
+        OrderCommand::Final(args) => {
+            let body = serde_json::json!({ "basis": args.basis, "note": args.note });
+            let order: Value = args.server.post(&format!("/v1/orders/{}/final", args.id), &body)?;
+            writeln!(out, "{}\tfinal", text(&order["id"]))?;
+        }
+        OrderCommand::Finals(args) => {
+            let finals: Vec<Value> = args.server.get("/v1/orders/final")?;
+            for f in finals {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    text(&f["authority"]),
+                    text(&f["reference"]),
+                    text(&f["provider"]),
+                    text(&f["provider_member_state"]),
+                    text(&f["basis"]),
+                    text(&f["note"])
+                )?;
+            }
+        }
+        OrderCommand::Copies(args) => {
+            let copies: Vec<Value> = args.server.get("/v1/orders/copies")?;
+            for c in copies {
+                let order = &c["order"];
+                let urls: Vec<&str> = order["targets"].as_array().into_iter().flatten().filter_map(|t| t["url"].as_str()).collect();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    text(&c["authority"]),
+                    text(&order["reference"]),
+                    text(&order["addressee"]),
+                    text(&order["annex"]["provider"]["member_state"]),
+                    urls.join(" ")
+                )?;
+            }
         }
         OrderCommand::Show(args) => {
             let order: Value = args.server.get(&format!("/v1/orders/{}", args.id))?;

@@ -38,18 +38,8 @@ fn day_start(date: &str) -> anyhow::Result<i64> {
     let parts: Vec<&str> = date.split('-').collect();
     let [y, m, d] = parts.as_slice() else { bail!("{date:?}: a date is YYYY-MM-DD") };
     let (y, m, d): (i64, i64, i64) = (y.parse()?, m.parse()?, d.parse()?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d < 1 || d > days_in[(m - 1) as usize] {
-        bail!("{date:?}: no such day");
-    }
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Ok((era * 146_097 + doe - 719_468) * 86_400_000)
+    let days = tocsin_model::calendar::days_from_civil(y, m, d).with_context(|| format!("{date:?}: no such day"))?;
+    Ok(days * 86_400_000)
 }
 
 /// Runs a `tocsin report` command.
@@ -102,12 +92,28 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             continue;
         }
         let key = match (kind, e["kind"].as_str(), e["outcome"].as_str(), e["recommendation"].as_str(), e["answer"].as_str()) {
-            ("order.issued", Some("removal_order"), ..) => "removal orders issued",
+            ("order.issued", Some("removal_order"), ..) => "TCO removal orders issued",
             ("order.issued", Some("referral"), ..) => "referrals issued",
             ("message.received", Some("feedback"), Some("executed" | "partially_executed"), ..) => "orders executed (content removed)",
             ("message.received", Some("feedback"), Some("unable"), ..) => "orders the platform could not execute",
             ("message.received", Some("feedback"), Some("rejected"), ..) => "referrals rejected",
-            ("blocklist.added", Some("domain"), ..) => "domains blocked",
+            ("blocklist.added", Some("domain"), ..) => {
+                // LCEN Art. 6-1 asks the figures by reason; entries from before reasons were
+                // recorded count as another basis.
+                let reason = match e["reason"].as_str() {
+                    Some("terrorism") => "blocked for provocation to or glorification of terrorism (C. pén. 421-2-5)",
+                    Some("child_sexual_abuse") => "blocked for images of child sexual abuse (C. pén. 227-23)",
+                    _ => "blocked on another legal basis",
+                };
+                *figures.entry(reason).or_default() += 1;
+                let request = &e["removal_request"];
+                if request["requested_at"].is_i64() {
+                    *figures.entry("blocked after a removal request left unmet for 24 hours").or_default() += 1;
+                } else if request["unreachable"].is_string() {
+                    *figures.entry("blocked as the publisher and host could not be reached").or_default() += 1;
+                }
+                "domains blocked"
+            }
             ("blocklist.added", Some("url"), ..) => "URLs listed for de-referencing",
             ("blocklist.lifted", ..) => "blocks lifted",
             ("blocklist.expired", ..) => "blocks expired",
@@ -133,12 +139,17 @@ pub fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
     writeln!(out, "period\t{} to {}", args.from, args.to)?;
     writeln!(out, "log entries read\t{}", entries.len())?;
     for name in [
-        "removal orders issued",
+        "TCO removal orders issued",
         "referrals issued",
         "orders executed (content removed)",
         "orders the platform could not execute",
         "referrals rejected",
         "domains blocked",
+        "blocked for provocation to or glorification of terrorism (C. pén. 421-2-5)",
+        "blocked for images of child sexual abuse (C. pén. 227-23)",
+        "blocked on another legal basis",
+        "blocked after a removal request left unmet for 24 hours",
+        "blocked as the publisher and host could not be reached",
         "URLs listed for de-referencing",
         "blocks lifted",
         "blocks expired",

@@ -40,8 +40,19 @@ impl Authority {
         tocsin_in(self.dir.path(), &all)
     }
 
+    /// Adds an entry for terrorist content, as LCEN Art. 6-1 allows it: the host was asked to
+    /// remove the content two days ago and has not.
     fn add(&self, args: &[&str]) -> String {
-        let run = self.blocklist(&[&["add"][..], args, &["--legal-basis", "LCEN art. 6-1; Décret 2015-125"]].concat());
+        let asked = two_days_ago();
+        let lcen = ["--legal-basis", "LCEN art. 6-1; Décret 2015-125", "--reason", "terrorism", "--removal-requested-at", &asked];
+        let run = self.blocklist(&[&["add"][..], args, &lcen, &["--removal-requested-of", "the host, by email"]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout.lines().last().expect("the entry id").to_owned()
+    }
+
+    /// Adds an entry on another legal basis (where NXDOMAIN may be asked for).
+    fn add_other(&self, args: &[&str]) -> String {
+        let run = self.blocklist(&[&["add"][..], args, &["--legal-basis", "a court's decision", "--reason", "other"]].concat());
         assert_eq!(run.code, 0, "{}", run.stderr);
         run.stdout.lines().last().expect("the entry id").to_owned()
     }
@@ -56,6 +67,12 @@ impl Authority {
         assert!(head.contains("content-type: text/dns"), "{head}");
         body
     }
+}
+
+/// Two days ago, RFC 3339.
+pub(crate) fn two_days_ago() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+    tocsin_server::time::rfc3339_ms(now - 2 * 86_400_000)
 }
 
 fn soa_serial(zone: &str) -> u64 {
@@ -91,7 +108,7 @@ fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
         (&["rpz.tocsin"], "the policy zone's own name"),
         (&["x.rpz.tocsin"], "the policy zone's own name"),
     ] {
-        let run = authority.blocklist(&[&["add"][..], args, &["--legal-basis", "x"]].concat());
+        let run = authority.blocklist(&[&["add"][..], args, &["--legal-basis", "x", "--reason", "other"]].concat());
         assert_eq!(run.code, 2, "{args:?}");
         assert!(run.stderr.contains(why), "{args:?}: {}", run.stderr);
     }
@@ -254,7 +271,7 @@ fn unbound_tool(name: &str) -> PathBuf {
 fn a_real_unbound_blocks_listed_domains_from_the_feed_and_resolves_them_again_once_lifted() {
     let authority = Authority::start();
     let blocked = authority.add(&["propaganda.example", "--subdomains", "--order", "01M8NBJZ9R3XRCERC33TX8ZJ43"]);
-    authority.add(&["bad.example", "--nxdomain"]);
+    authority.add_other(&["bad.example", "--nxdomain"]);
     let zone = authority.zone();
     let (ok, report) = named_checkzone(&zone);
     assert!(ok && report.contains("OK"), "named-checkzone: {report}\n{zone}");
@@ -463,7 +480,12 @@ fn the_zone_is_transferred_by_axfr_only_to_holders_of_the_tsig_key() {
     let listen = format!("127.0.0.1:{port}");
     let node = Node::start(dir.path(), &["--stop-host", "stop.ofac.example", "--axfr-listen", &listen, "--axfr-tsig", key], &[]);
     let server = format!("http://{}", node.addr);
-    for args in [&["propaganda.example", "--subdomains"][..], &["bad.example", "--nxdomain"]] {
+    let asked = two_days_ago();
+    let lcen = ["--reason", "terrorism", "--removal-requested-at", &asked, "--removal-requested-of", "the host"];
+    for args in [
+        &["propaganda.example", "--subdomains", lcen[0], lcen[1], lcen[2], lcen[3], lcen[4], lcen[5]][..],
+        &["bad.example", "--nxdomain", "--reason", "other"],
+    ] {
         let run = tocsin_in(
             dir.path(),
             &[&["blocklist", "add"][..], args, &["--legal-basis", "LCEN art. 6-1", "--server", &server, "--token", &issuer]].concat(),
@@ -483,7 +505,9 @@ fn the_zone_is_transferred_by_axfr_only_to_holders_of_the_tsig_key() {
     // A zone in several messages: each signed, chained to the one before (RFC 8945 §5.3.1),
     // which dig checks.
     for i in 0..150 {
-        let body = format!(r#"{{"domain": "mirror-{i}.example", "legal_basis": "LCEN art. 6-1"}}"#);
+        let body = format!(
+            r#"{{"domain": "mirror-{i}.example", "legal_basis": "LCEN art. 6-1", "reason": "terrorism", "unreachable": "hosted abroad, no answer"}}"#
+        );
         assert_eq!(node.call("POST", "/v1/blocklist", Some(&issuer), "application/json", body.as_bytes()).0, 201);
     }
     let out = dig_axfr(port, Some(key));
@@ -548,6 +572,6 @@ fn an_entry_past_its_end_date_expires_and_leaves_the_zone() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!authority.zone().contains("temporary.example"), "gone from the zone");
-    let bad = authority.blocklist(&["add", "x.example", "--legal-basis", "y", "--expire-days", "0"]);
+    let bad = authority.blocklist(&["add", "x.example", "--legal-basis", "y", "--reason", "other", "--expire-days", "0"]);
     assert!(bad.code == 2 && bad.stderr.contains("expire_days: 1 to 3650"), "{}", bad.stderr);
 }

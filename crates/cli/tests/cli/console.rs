@@ -616,15 +616,18 @@ fn each_role_sees_only_its_pages_and_the_api_refuses_what_the_navigation_leaves_
 fn an_issuer_reviews_blocklist_entries_and_answers_recommendations_from_the_console() {
     let dir = tempfile::tempdir().expect("temp dir");
     let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "chief", "--role", "admin"]).stdout.trim().to_owned();
-    let node = Node::start(dir.path(), &["--name", "ofac", "--role", "authority"], &[]);
+    let node = Node::start(dir.path(), &["--name", "ofac", "--role", "authority", "--stop-host", "stop.ofac.example"], &[]);
     account(&node, &admin, "desk", "issuer");
     account(&node, &admin, "qp", "oversight");
     let post = |token: &str, path: &str, body: Value| {
         let (status, _, text) = node.call("POST", path, Some(token), "application/json", body.to_string().as_bytes());
         (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
     };
-    let (status, entry) =
-        post(&admin, "/v1/blocklist", serde_json::json!({"domain": "propaganda.example", "legal_basis": "LCEN art. 6-1"}));
+    let (status, entry) = post(
+        &admin,
+        "/v1/blocklist",
+        serde_json::json!({"domain": "propaganda.example", "legal_basis": "LCEN art. 6-1", "reason": "terrorism", "unreachable": "no contact given"}),
+    );
     assert_eq!(status, 201, "{entry}");
     let entry = entry["id"].as_str().expect("id").to_owned();
     let oversight =

@@ -179,7 +179,7 @@ pub async fn figures(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> R
         Ok(_) => Vec::new(),
         Err(p) => return Ok(view::refusal(&state, &session, &p, here)),
     };
-    let names = super::orders::peer_names(&state).await?;
+    let names = crate::peers::peer_names(&state).await?;
     let mut by_peer: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (peer, ms) in state.store.removal_times().await? {
         let name = names.get(&peer).cloned().unwrap_or(peer);

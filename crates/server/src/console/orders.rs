@@ -15,11 +15,6 @@ use crate::State;
 use crate::html::escape_html as e;
 use crate::problem::Problem;
 
-/// Peer names by key fingerprint, for people (the API names peers by fingerprint).
-pub(crate) async fn peer_names(state: &State) -> Result<HashMap<String, String>, Problem> {
-    Ok(state.store.peers().await?.into_iter().map(|p| (p.fingerprint, p.name)).collect())
-}
-
 fn settled(state: &str) -> bool {
     state.parse::<tocsin_model::OrderState>().is_ok_and(tocsin_model::OrderState::is_settled)
 }
@@ -70,7 +65,7 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
         Ok(_) => Vec::new(),
         Err(p) => return Ok(view::refusal(state, session, &p, here)),
     };
-    let names = peer_names(state).await?;
+    let names = crate::peers::peer_names(state).await?;
     let now = crate::time::now_ms() as i64;
     let hidden = arrange(&mut orders);
     let rows: String = orders
@@ -737,7 +732,7 @@ async fn detail_page(
         Ok(order) => order,
         Err(p) => return Ok(view::refusal(state, session, &p, &here)),
     };
-    let names = peer_names(state).await?;
+    let names = crate::peers::peer_names(state).await?;
     let now = crate::time::now_ms() as i64;
     let fields = &order["order"];
     let peer = order["peer"].as_str().unwrap_or("");

@@ -42,7 +42,7 @@ pub(crate) async fn queue_page(
     // The oldest first, a page of them: each card reads its order in full.
     let more = waiting.len().saturating_sub(QUEUE_SHOWN);
     waiting.truncate(QUEUE_SHOWN);
-    let names = super::orders::peer_names(state).await?;
+    let names = crate::peers::peer_names(state).await?;
     let now = crate::time::now_ms() as i64;
     let mut cards = String::new();
     for summary in waiting {

@@ -22,6 +22,7 @@ fn message<'a>(peer: &'a str, id: &'a str, order: Option<NewOrder<'a>>, hold: Op
         bank: None,
         information: None,
         hold,
+        notice: None,
     }
 }
 

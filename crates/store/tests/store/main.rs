@@ -6,6 +6,7 @@ mod evidence;
 mod helpers;
 mod log;
 mod matches;
+mod notices;
 mod orders;
 mod peers;
 mod procedures;

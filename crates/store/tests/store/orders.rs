@@ -22,6 +22,7 @@ async fn receive(store: &Store, id: &str, kind: &str, received_at: i64) {
         bank: None,
         information: None,
         hold: None,
+        notice: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
 }
@@ -60,4 +61,22 @@ async fn only_removal_orders_carried_out_count_from_their_receipt(fresh: &Fresh)
 mod removal_times {
     use super::*;
     crate::on_both!(only_removal_orders_carried_out_count_from_their_receipt);
+}
+
+async fn a_final_order_is_noted_and_what_another_node_says_is_found_by_kind(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    receive(&store, "01M8NBJZ9R3XRCERC33TX8ZJ91", "removal_order", 1_790_000_000_000).await;
+    store.note_and_maybe_tell("01M8NBJZ9R3XRCERC33TX8ZJ91", "final", r#"{"basis":"unappealed"}"#, None).await.expect("noted");
+    let (_, events) = store.order("01M8NBJZ9R3XRCERC33TX8ZJ91").await.expect("read").expect("the order");
+    assert!(events.iter().any(|e| e.event == "final"));
+    let kinds = store.inbox_of_kind("removal_order").await.expect("read");
+    assert_eq!(kinds.len(), 1);
+    assert_eq!((kinds[0].0.as_str(), kinds[0].2), (AUTHORITY, 1_790_000_000_000));
+    assert!(store.inbox_of_kind("order_final").await.expect("read").is_empty());
+    store.close().await;
+}
+
+mod finality {
+    use super::*;
+    crate::on_both!(a_final_order_is_noted_and_what_another_node_says_is_found_by_kind);
 }

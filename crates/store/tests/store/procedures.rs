@@ -38,6 +38,7 @@ async fn information_is_dated_by_the_receipt_or_by_the_day_stated(fresh: &Fresh)
         bank: None,
         information: Some("From the authority."),
         hold: None,
+        notice: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
     let received = store.procedure_information("authority-fingerprint").await.expect("read");
