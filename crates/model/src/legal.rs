@@ -71,6 +71,9 @@ pub struct LegalDetails {
     /// For an authority: where the national provisions on redress are published (section G).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redress_provisions: Option<String>,
+    /// For a provider: the languages it designated for orders, ISO 639-1 (Art. 15(2)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
 }
 
 /// A particular that is not well formed, named.
@@ -108,6 +111,9 @@ impl LegalDetails {
             } else if value.chars().any(|c| crate::is_hidden_control(c) && c != '\n') {
                 faults.push(LegalDetailsError(name, "control characters are not allowed".to_owned()));
             }
+        }
+        if self.languages.len() > 24 || self.languages.iter().any(|l| l.len() != 2 || !l.bytes().all(|b| b.is_ascii_lowercase())) {
+            faults.push(LegalDetailsError("languages", "ISO 639-1 codes such as en, fr, de (at most 24)".to_owned()));
         }
         if self.email.as_deref().is_some_and(|e| !e.contains('@')) {
             faults.push(LegalDetailsError("email", "an email address".to_owned()));
@@ -160,6 +166,7 @@ impl AnnexSections {
             contact_point: provider.contact_point.clone(),
             legal_representative: provider.legal_representative.clone(),
             state_authority: provider.state_authority.clone(),
+            languages: provider.languages.clone(),
             ..LegalDetails::default()
         };
         let cross_border =

@@ -65,6 +65,10 @@ pub struct Target {
     /// Its SHA-256, lowercase hex, when the authority has a copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The URL as the authority wrote it, when canonicalising changed it (Annex I section B: the
+    /// platform sees what was ordered, not only the form Tocsin compares).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_written: Option<String>,
 }
 
 mod canonical {
@@ -125,9 +129,13 @@ pub struct OrderFields {
     /// The Art. 2(7) reasons (section B); at least one for a removal order.
     #[serde(default)]
     pub reasons: Vec<Reason>,
-    /// Additional reasons, in the authority's words (section B).
+    /// The statement of reasons, in the authority's words (section B; Art. 3(4)(b)).
     #[serde(default)]
     pub statement: String,
+    /// Any further information that identifies and locates the content exactly (section B): a
+    /// time in a video, a post's author, a page's title.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub location: String,
     /// The legal basis: for a removal order, the Regulation itself (Art. 3(4)(d)); the issuing
     /// node fills it in when the issuer gives none.
     #[serde(default)]
@@ -237,6 +245,12 @@ impl OrderFields {
             OrderKind::Referral => note(text("legal_basis", &self.legal_basis, 0, 1000)),
         }
         note(text("statement", &self.statement, 0, 5000));
+        note(text("location", &self.location, 0, 2000));
+        for t in &self.targets {
+            if let Some(written) = &t.as_written {
+                note(text("targets", written, 1, crate::MAX_URL_BYTES));
+            }
+        }
         note(text("redress", &self.redress, 1, 2000));
         if self.language.len() != 2 || !self.language.bytes().all(|b| b.is_ascii_lowercase()) {
             note(Err(OrderError::Field("language", format!("{:?}: an ISO 639-1 code such as en, fr, de", self.language))));
@@ -266,6 +280,12 @@ impl OrderFields {
     /// sections A, D, E and G).
     pub fn issue_faults(&self) -> Vec<OrderError> {
         let mut faults = self.faults();
+        let designated = &self.annex.provider.languages;
+        if !designated.is_empty() && !designated.contains(&self.language) {
+            let at = faults.iter().position(|f| matches!(f, OrderError::Field("confidential_until", _))).unwrap_or(faults.len());
+            let fault = format!("{:?}: the platform designated {} (Art. 15(2))", self.language, designated.join(", "));
+            faults.insert(at, OrderError::Field("language", fault));
+        }
         if self.kind == OrderKind::RemovalOrder {
             faults.extend(self.annex.missing().into_iter().map(|(field, what)| OrderError::Field(field, format!("required: {what}"))));
         }

@@ -1,7 +1,7 @@
 //! The authority's blocklist over HTTP, and its DNS Response Policy Zone for ISPs' resolvers.
 //! Entries block a domain (with or without its subdomains) or a URL (for gates and search
-//! engines: DNS cannot block a path); each is reviewed at least every quarter (Décret 2015-125
-//! Art. 4). `GET /v1/blocklist/rpz` serves the active domain entries as an RPZ zone file: an SOA
+//! engines: DNS cannot block a path); each is due for review at least every quarter (Décret
+//! 2015-125 Art. 4): the node sets the dates and marks overdue entries, people do the review. `GET /v1/blocklist/rpz` serves the active domain entries as an RPZ zone file: an SOA
 //! whose serial grows with every change, an NS, and for each domain a `CNAME` to the stop host
 //! (a walled garden) or to the root (`CNAME .`, NXDOMAIN), with `*.domain` for its subdomains.
 

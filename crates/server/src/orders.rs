@@ -60,9 +60,14 @@ pub struct IssueRequest {
     #[serde(default)]
     #[schema(value_type = Vec<String>)]
     reasons: Vec<Reason>,
-    /// Additional reasons.
+    /// The statement of reasons (required for a removal order).
     #[serde(default)]
     statement: String,
+    /// Further information that identifies and locates the content (a time in a video, a post's
+    /// author).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    location: String,
     /// The legal basis; required for removal orders.
     #[serde(default)]
     legal_basis: String,
@@ -258,7 +263,10 @@ pub async fn issue(
     let mut targets = Vec::with_capacity(request.targets.len());
     for t in request.targets {
         match CanonicalUrl::parse(&t.url) {
-            Ok(url) => targets.push(Target { url, sha256: t.sha256 }),
+            Ok(url) => {
+                let as_written = (url.as_str() != t.url).then(|| t.url.clone());
+                targets.push(Target { url, sha256: t.sha256, as_written });
+            }
             Err(e) => faults.push(("targets".to_owned(), format!("{:?}: {e}", t.url))),
         }
     }
@@ -291,6 +299,7 @@ pub async fn issue(
         targets,
         reasons: request.reasons,
         statement: request.statement,
+        location: request.location,
         legal_basis,
         provider_may_be_told: request.provider_may_be_told.unwrap_or(true),
         confidential_until: request.confidential_until,

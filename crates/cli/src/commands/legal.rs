@@ -76,6 +76,9 @@ pub struct SetArgs {
     /// Where the national provisions on redress are published (section G).
     #[arg(long, value_name = "TEXT")]
     redress_provisions: Option<String>,
+    /// A platform's designated languages for orders, ISO 639-1, comma-separated (Art. 15(2)).
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    languages: Option<Vec<String>>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -91,7 +94,12 @@ pub fn run(command: LegalCommand) -> anyhow::Result<ExitCode> {
         LegalCommand::Show(args) => {
             let details: Map<String, Value> = args.server.get(&path(args.peer.as_deref()))?;
             for (name, value) in details {
-                writeln!(out, "{name}: {}", value.as_str().map_or_else(|| value.to_string(), str::to_owned))?;
+                let shown = match &value {
+                    Value::String(text) => text.clone(),
+                    Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+                    other => other.to_string(),
+                };
+                writeln!(out, "{name}: {shown}")?;
             }
         }
         LegalCommand::Set(args) => {
@@ -116,6 +124,9 @@ pub fn run(command: LegalCommand) -> anyhow::Result<ExitCode> {
                 if let Some(value) = value {
                     details.insert(name.to_owned(), Value::String(value));
                 }
+            }
+            if let Some(languages) = args.languages {
+                details.insert("languages".to_owned(), Value::from(languages));
             }
             args.server.put_unit(&path, &details)?;
             writeln!(out, "particulars stated for {}", args.peer.as_deref().unwrap_or("this node"))?;

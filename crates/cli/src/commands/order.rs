@@ -152,6 +152,10 @@ pub struct IssueArgs {
     /// orders, TCO Art. 3(4)(b)).
     #[arg(long, value_name = "TEXT", default_value = "")]
     statement: String,
+    /// Further information that identifies and locates the content (a time in a video, a post's
+    /// author; Annex I section B).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    location: String,
     /// Why a first removal order to this platform cannot wait twelve hours after the
     /// information on procedures and deadlines (TCO Art. 3(2); see `tocsin peer inform`).
     #[arg(long, value_name = "TEXT")]
@@ -212,6 +216,7 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                 "targets": args.urls.iter().map(|u| serde_json::json!({ "url": u })).collect::<Vec<_>>(),
                 "reasons": args.reasons,
                 "statement": args.statement,
+                "location": args.location,
                 "legal_basis": args.legal_basis,
                 "provider_may_be_told": !args.confidential,
                 "language": args.language,

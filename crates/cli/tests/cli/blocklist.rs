@@ -134,7 +134,7 @@ fn entries_are_added_once_lifted_once_and_bad_input_changes_nothing() {
     let kept = authority.add(&["other.example"]);
     let run = authority.blocklist(&["review", &kept, "keep", "--note", "still online, still unlawful"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let oversight = token(authority.dir.path(), "arcom-pq", "oversight");
     let entries: Vec<Value> =
         serde_json::from_str(&authority.node.call("GET", "/v1/log/entries?start=0&end=100", Some(&oversight), "", b"").2).expect("JSON");
     let types: Vec<String> = entries
@@ -333,7 +333,7 @@ fn users_sent_to_the_stop_host_get_the_451_page_in_their_language() {
 #[test]
 fn a_recommendation_its_answer_and_an_overdue_review_appear_in_the_api_and_in_the_report() {
     let authority = Authority::start();
-    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let oversight = token(authority.dir.path(), "arcom-pq", "oversight");
     let lifted = authority.add(&["propaganda.example", "--subdomains"]);
     let kept = authority.add(&["old.example"]);
     let call = |token: &str, method: &str, path: &str, body: Value| {
@@ -426,7 +426,7 @@ fn a_recommendation_its_answer_and_an_overdue_review_appear_in_the_api_and_in_th
 #[test]
 fn the_oversight_role_reads_everything_and_changes_nothing_but_its_recommendations() {
     let authority = Authority::start();
-    let oversight = token(authority.dir.path(), "cnil", "oversight");
+    let oversight = token(authority.dir.path(), "arcom-pq", "oversight");
     let entry = authority.add(&["propaganda.example"]);
     let doc: Value = serde_json::from_str(&authority.node.get("/v1/openapi.json").1).expect("JSON");
     // Writes open to every account about itself, or to no account at all.

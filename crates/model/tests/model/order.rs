@@ -14,11 +14,16 @@ fn order() -> OrderFields {
         addressee: "videohost".to_owned(),
         issued_at: 1_790_000_000_000,
         targets: vec![
-            Target { url: CanonicalUrl::parse("https://media.videohost.example/v/1.jpg").expect("url"), sha256: None },
-            Target { url: CanonicalUrl::parse("https://videohost.example/watch?v=abc").expect("url"), sha256: Some("ab".repeat(32)) },
+            Target { url: CanonicalUrl::parse("https://media.videohost.example/v/1.jpg").expect("url"), sha256: None, as_written: None },
+            Target {
+                url: CanonicalUrl::parse("https://videohost.example/watch?v=abc").expect("url"),
+                sha256: Some("ab".repeat(32)),
+                as_written: None,
+            },
         ],
         reasons: vec![Reason::Incite, Reason::Threaten],
         statement: "Glorifies the attack of 3 March and calls for more.".to_owned(),
+        location: String::new(),
         legal_basis: "Regulation (EU) 2021/784, Art. 3".to_owned(),
         provider_may_be_told: false,
         confidential_until: Some(1_795_000_000_000),

@@ -16,6 +16,7 @@ pub(crate) fn translate(detail: &str) -> String {
             Some("une injonction de retrait donne un exposé des motifs suffisamment détaillé")
         }
         "an email address" => Some("une adresse électronique"),
+        "ISO 639-1 codes such as en, fr, de (at most 24)" => Some("des codes ISO 639-1, comme en, fr, de (24 au plus)"),
         "a Member State's code, such as NL, FR, DE, EL" => Some("le code d'un État membre, comme NL, FR, DE, EL"),
         "a Member State's code" => Some("le code d'un État membre"),
         "only when the provider may not be told" => Some("seulement si le fournisseur de contenu ne peut pas être informé"),
@@ -68,6 +69,9 @@ pub(crate) fn translate(detail: &str) -> String {
     }
     if let Some(url) = detail.strip_suffix(" is named twice") {
         return format!("{url} est nommée deux fois");
+    }
+    if let Some(languages) = detail.strip_prefix("the platform designated ").and_then(|d| d.strip_suffix(" (Art. 15(2))")) {
+        return format!("la plateforme a désigné {languages} (art. 15, par. 2)");
     }
     if let Some(what) = detail.strip_prefix("required: ") {
         let french = match what {
@@ -123,9 +127,13 @@ mod tests {
             issuing_authority: String::new(),
             addressee: "bad\u{7}name".to_owned(),
             issued_at: 0,
-            targets: vec![Target { url: url.clone(), sha256: Some("XYZ".to_owned()) }, Target { url, sha256: None }],
+            targets: vec![
+                Target { url: url.clone(), sha256: Some("XYZ".to_owned()), as_written: None },
+                Target { url, sha256: None, as_written: None },
+            ],
             reasons: vec![Reason::Incite, Reason::Incite],
             statement: String::new(),
+            location: "\u{7}".to_owned(),
             legal_basis: String::new(),
             provider_may_be_told: true,
             confidential_until: Some(1),
@@ -139,8 +147,10 @@ mod tests {
                     email: Some("x".to_owned()),
                     phone: Some(String::new()),
                     fax: Some("\u{7}".to_owned()),
+                    languages: vec!["english".to_owned()],
                     ..Default::default()
                 },
+                provider: tocsin_model::LegalDetails { languages: vec!["fr".to_owned()], ..Default::default() },
                 ..Default::default()
             },
         }
@@ -152,8 +162,9 @@ mod tests {
         let mut referral = all_wrong();
         referral.kind = OrderKind::Referral;
         referral.reasons.clear();
-        referral.targets =
-            (0..101).map(|i| Target { url: CanonicalUrl::parse(format!("http://a.example/{i}")).expect("url"), sha256: None }).collect();
+        referral.targets = (0..101)
+            .map(|i| Target { url: CanonicalUrl::parse(format!("http://a.example/{i}")).expect("url"), sha256: None, as_written: None })
+            .collect();
         referral.reference = String::new();
         messages.extend(referral.faults().into_iter().map(|f| f.into_parts().1));
         let mut order = all_wrong();

@@ -404,6 +404,16 @@ async fn form_page(
         &v("statement"),
     );
     body += &field(
+        "location",
+        l.t("Where exactly (optional)", "Localisation précise (facultatif)"),
+        Some(l.t(
+            "Anything that identifies and locates the content beyond its URL: a time in a video, a post's author, a page's title (Annex I section B).",
+            "Tout ce qui identifie et localise le contenu au-delà de son URL : un moment d'une vidéo, l'auteur d'un message, le titre d'une page (annexe I, section B).",
+        )),
+        Control::Text(2),
+        &v("location"),
+    );
+    body += &field(
         "legal_basis",
         l.t("Legal basis", "Base juridique"),
         Some(l.t(
@@ -496,6 +506,7 @@ fn issue_request(values: &[(String, String)]) -> Result<Value, Vec<(String, Stri
         "targets": targets,
         "reasons": reasons,
         "statement": field(values, "statement"),
+        "location": field(values, "location"),
         "legal_basis": field(values, "legal_basis"),
         "provider_may_be_told": field(values, "provider_may_be_told") == "yes",
         "confidential_until": confidential_until,

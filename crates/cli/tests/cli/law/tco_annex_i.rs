@@ -48,3 +48,54 @@ fn a_removal_order_is_refused_until_the_particulars_it_needs_are_stated_and_bad_
     let log = crate::orders::log_types(&pair.authority, &pair.admin);
     assert!(log.iter().filter(|t| *t == "legal.details_set").count() >= 3, "{log:?}");
 }
+
+#[test]
+fn an_order_goes_in_a_language_the_platform_designated_and_keeps_the_url_as_written_with_where_exactly() {
+    let pair = Pair::start();
+    assert_eq!(pair.cli_on_authority(&pair.admin, &["legal", "set", "--peer", "videohost", "--languages", "en,ga"]).code, 0);
+    let french = pair.cli_on_authority(
+        &pair.issuer,
+        &[
+            "order",
+            "issue",
+            "--to",
+            "videohost",
+            "--url",
+            "https://videohost.example/page",
+            "--reason",
+            "incite",
+            "--statement",
+            "x",
+            "--language",
+            "fr",
+        ],
+    );
+    assert!(french.stderr.contains("the platform designated en, ga (Art. 15(2))"), "{}", french.stderr);
+    let written = "https://VideoHost.example/watch?v=abc#t=192";
+    let id = pair.issue_with(&[written], &["--location", "from 03:12, the speaker in black"]);
+    let order = pair.wait_for(&id, "executed")["order"].clone();
+    assert_eq!(order["targets"][0]["url"], "https://videohost.example/watch?v=abc");
+    assert_eq!(order["targets"][0]["as_written"], written, "the platform sees what the authority wrote");
+    assert_eq!(order["location"], "from 03:12, the speaker in black");
+    assert_eq!(order["annex"]["provider"]["languages"], serde_json::json!(["en", "ga"]));
+}
+
+#[test]
+fn an_order_from_an_older_node_without_the_new_fields_is_still_received_and_executed() {
+    use tocsin_model::Ulid;
+    use tocsin_wire::Kind;
+    let pair = Pair::start();
+    let now = crate::orders::now_ms();
+    let id = Ulid::new(now, [11; 10]);
+    // As a node of this protocol before issue 16 wrote it: no statement, no Annex sections.
+    let body = serde_json::json!({
+        "id": id.to_string(), "kind": "removal_order", "reference": "OLD-1", "issuing_authority": "police-nl",
+        "addressee": "videohost", "issued_at": now, "targets": [{"url": "https://media.videohost.example/v/1.jpg"}],
+        "reasons": ["incite"], "legal_basis": "Art. 3", "provider_may_be_told": true, "redress": "Art. 9", "language": "en",
+    });
+    let jws = pair.as_authority(Kind::RemovalOrder, id, &pair.platform_jwk.thumbprint(), body);
+    let (status, reply) = pair.post_inbox(&jws);
+    assert_eq!(status, 201, "{reply}");
+    let order = pair.wait_state(true, &id.to_string(), "executed");
+    assert!(order["order"]["annex"].is_null() && order["order"]["statement"] == "", "{order}");
+}
