@@ -95,6 +95,9 @@ pub struct PlatformPartial {
     /// Whether the origin serves `/V/1.JPG` as `/v/1.jpg` (IIS, macOS, some object stores): the
     /// gate then compares paths without case.
     pub case_insensitive_paths: Option<bool>,
+    /// Asked, for each URL preserved, for the related data the platform's own systems hold
+    /// (upload time, account): kept with the content (TCO Art. 6(1)).
+    pub preservation_webhook: Option<String>,
 }
 
 impl Partial {
@@ -121,6 +124,7 @@ impl Partial {
                     action_webhook: high.action_webhook.or(low.action_webhook),
                     escalation_webhook: high.escalation_webhook.or(low.escalation_webhook),
                     case_insensitive_paths: high.case_insensitive_paths.or(low.case_insensitive_paths),
+                    preservation_webhook: high.preservation_webhook.or(low.preservation_webhook),
                 }),
                 (high, low) => high.or(low),
             },
@@ -175,6 +179,8 @@ pub struct Config {
     pub escalation_webhook: Option<String>,
     /// Whether the gate compares paths without case (the origin serves them so).
     pub case_insensitive_paths: bool,
+    /// Where the preserver asks for the related data of each URL it preserves, if anywhere.
+    pub preservation_webhook: Option<String>,
 }
 
 impl Config {
@@ -221,6 +227,7 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect(),
             origin: p.platform.as_ref().and_then(|pl| pl.origin.clone()),
+            preservation_webhook: p.platform.as_ref().and_then(|pl| pl.preservation_webhook.clone()),
             action_webhook: p.platform.as_ref().and_then(|pl| pl.action_webhook.clone()),
             escalation_webhook: p.platform.as_ref().and_then(|pl| pl.escalation_webhook.clone()),
             case_insensitive_paths: p.platform.and_then(|pl| pl.case_insensitive_paths).unwrap_or(false),
@@ -262,6 +269,7 @@ mod tests {
                 action_webhook: None,
                 escalation_webhook: None,
                 case_insensitive_paths: None,
+                preservation_webhook: None,
             }),
             ..Partial::default()
         };

@@ -218,6 +218,11 @@ pub struct EvidenceView {
     retain_until: Option<i64>,
     /// Why it could not be preserved.
     error: Option<String>,
+    /// What the platform's own systems hold on it (upload time, account), as its preservation
+    /// webhook answered, or `{"error": ...}`; absent without a webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    related_data: Option<serde_json::Value>,
 }
 
 impl From<tocsin_store::Evidence> for EvidenceView {
@@ -234,6 +239,7 @@ impl From<tocsin_store::Evidence> for EvidenceView {
             fetched_at: e.fetched_at,
             retain_until: e.retain_until,
             error: e.error,
+            related_data: e.related_data.as_deref().and_then(|r| serde_json::from_str(r).ok()),
         }
     }
 }

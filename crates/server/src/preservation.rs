@@ -191,9 +191,48 @@ impl Drop for Partial {
 /// kept and hashed with SHA-256 and MD5 only.
 const MAX_IMAGE_BYTES: u64 = MAX_CONTENT_BYTES;
 
-/// Fetches, stores and hashes one blocked URL: the evidence row to record. Kept six calendar
+/// The most bytes of related data a preservation webhook may answer.
+const MAX_RELATED_BYTES: u64 = 64 * 1024;
+
+/// Asks the platform's preservation webhook for the related data its systems hold on a URL
+/// (`call`: delivery id, URL, signed body, signature, as for the other webhooks): the JSON object
+/// it answers, or `{"error": ...}` saying why there is none.
+fn related_data(call: &(String, String, String, String)) -> String {
+    let (delivery, url, body, signature) = call;
+    let agent: ureq::Agent =
+        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build().into();
+    let answer = agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Tocsin-Delivery", delivery)
+        .header("Tocsin-Signature", signature)
+        .send(body.as_bytes())
+        .map_err(|e| format!("POST {url}: {e}"))
+        .and_then(|mut response| {
+            let status = response.status().as_u16();
+            let text =
+                response.body_mut().with_config().limit(MAX_RELATED_BYTES).read_to_string().map_err(|e| format!("POST {url}: {e}"))?;
+            if status != 200 {
+                return Err(format!("POST {url}: {status}"));
+            }
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("POST {url}: not JSON: {e}"))?;
+            if value.is_object() { Ok(value) } else { Err(format!("POST {url}: not a JSON object")) }
+        });
+    match answer {
+        Ok(value) => value.to_string(),
+        Err(error) => serde_json::json!({ "error": error }).to_string(),
+    }
+}
+
+/// Fetches, stores and hashes one blocked URL: the evidence row to record, with the related data
+/// the preservation webhook gives (`related`: its call, when there is one). Kept six calendar
 /// months from the removal (TCO Art. 6(2)).
-fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_store::Evidence {
+fn preserve(
+    data: &Path,
+    origin: &str,
+    block: &tocsin_store::Block,
+    related: Option<(String, String, String, String)>,
+) -> tocsin_store::Evidence {
     let fetched_at = now_ms() as i64;
     let mut evidence = tocsin_store::Evidence {
         order_id: block.order_id.clone(),
@@ -208,6 +247,7 @@ fn preserve(data: &Path, origin: &str, block: &tocsin_store::Block) -> tocsin_st
         fetched_at,
         retain_until: None,
         error: None,
+        related_data: related.as_ref().map(related_data),
     };
     let kept = match CanonicalUrl::parse(&block.url).map_err(|e| e.to_string()).and_then(|url| fetch_to_blob(data, origin, &url)) {
         Ok(kept) => kept,
@@ -313,7 +353,13 @@ async fn preserve_waiting(state: &Arc<State>) -> Result<(), tocsin_store::StoreE
     let Some(origin) = state.config.origin.clone() else { return Ok(()) };
     for block in state.store.blocks_to_preserve(now_ms() as i64).await? {
         let (data, origin) = (state.config.data.clone(), origin.clone());
-        let evidence = match tokio::task::spawn_blocking(move || preserve(&data, &origin, &block)).await {
+        let related = state.config.preservation_webhook.as_deref().and_then(|url| {
+            let event = serde_json::json!({
+                "event": "preservation.related_data", "order_id": block.order_id, "url": block.url, "blocked_at": block.blocked_at,
+            });
+            state.webhook_call(url, event)
+        });
+        let evidence = match tokio::task::spawn_blocking(move || preserve(&data, &origin, &block, related)).await {
             Ok(evidence) => evidence,
             Err(e) => {
                 tracing::error!(error = %e, "preservation task failed");

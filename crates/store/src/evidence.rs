@@ -69,6 +69,9 @@ pub struct Evidence {
     pub retain_until: Option<i64>,
     /// Why it could not be preserved.
     pub error: Option<String>,
+    /// What the platform's own systems hold on it (upload time, account), JSON, as its
+    /// preservation webhook answered (or `{"error": ...}`); `None` without a webhook.
+    pub related_data: Option<String>,
 }
 
 impl Store {
@@ -112,7 +115,8 @@ impl Store {
         let next_attempt_at = (e.status == "failed" && at + wait - first_attempt_at <= PRESERVATION_RETRY_MS).then_some(at + wait);
         sqlx::query(
             "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
-             attempts, next_attempt_at, first_attempt_at, alerted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             attempts, next_attempt_at, first_attempt_at, alerted, related_data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&e.order_id)
         .bind(&e.url)
@@ -130,6 +134,7 @@ impl Store {
         .bind(next_attempt_at)
         .bind(first_attempt_at)
         .bind(alerted)
+        .bind(&e.related_data)
         .execute(&mut *tx)
         .await?;
         // Into the stay-down bank, with the order as provenance. The hashes were computed here,
@@ -285,8 +290,8 @@ impl Store {
     /// What was preserved for an order.
     pub async fn evidence(&self, order_id: &str) -> Result<Vec<Evidence>, StoreError> {
         let rows = sqlx::query(
-            "SELECT order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error \
-             FROM evidence WHERE order_id = $1 ORDER BY url",
+            "SELECT order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
+             related_data FROM evidence WHERE order_id = $1 ORDER BY url",
         )
         .bind(order_id)
         .fetch_all(&self.pool)
@@ -306,6 +311,7 @@ impl Store {
                     fetched_at: r.try_get(9)?,
                     retain_until: r.try_get(10)?,
                     error: r.try_get(11)?,
+                    related_data: r.try_get(12)?,
                 })
             })
             .collect()

@@ -33,6 +33,7 @@ const SQLITE: &[&str] = &[
     include_str!("../migrations/sqlite/0025_legal_details.sql"),
     include_str!("../migrations/sqlite/0026_blocklist_reasons.sql"),
     include_str!("../migrations/sqlite/0027_oversight_notices.sql"),
+    include_str!("../migrations/sqlite/0028_evidence_related_data.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0001_log.sql"),
@@ -62,6 +63,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../migrations/postgres/0025_legal_details.sql"),
     include_str!("../migrations/postgres/0026_blocklist_reasons.sql"),
     include_str!("../migrations/postgres/0027_oversight_notices.sql"),
+    include_str!("../migrations/postgres/0028_evidence_related_data.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -61,6 +61,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_ESCALATION_WEBHOOK", value_name = "URL")]
     escalation_webhook: Option<String>,
 
+    /// Asked (POST, signed) for the related data the platform's own systems hold on each URL
+    /// preserved (upload time, account), which is kept with the content (TCO Art. 6(1)).
+    #[arg(long, env = "TOCSIN_PRESERVATION_WEBHOOK", value_name = "URL")]
+    preservation_webhook: Option<String>,
+
     /// This platform's origin serves paths whatever their case (`/V/1.JPG` is `/v/1.jpg`, as on
     /// IIS or macOS): the gate then blocks every case of a blocked path.
     #[arg(long, env = "TOCSIN_CASE_INSENSITIVE_PATHS")]
@@ -136,6 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             || args.origin.is_some()
             || args.action_webhook.is_some()
             || args.escalation_webhook.is_some()
+            || args.preservation_webhook.is_some()
             || args.case_insensitive_paths)
             .then(|| tocsin_server::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
@@ -143,6 +149,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 action_webhook: args.action_webhook,
                 escalation_webhook: args.escalation_webhook,
                 case_insensitive_paths: args.case_insensitive_paths.then_some(true),
+                preservation_webhook: args.preservation_webhook,
             }),
     };
     let file = match &args.config {

@@ -26,6 +26,8 @@ pub(crate) struct Pair {
     pub(crate) platform_listen: String,
     pub(crate) origin: String,
     hook: String,
+    /// The platform's preservation webhook: the origin's `/related`.
+    related: String,
     pub(crate) hooks: Arc<Mutex<Hooks>>,
     /// Dropped after the nodes (fields drop in order), which matters for PostgreSQL.
     pub(crate) authority_db: Database,
@@ -75,7 +77,7 @@ pub(crate) fn token(dir: &Path, account: &str, role: &str) -> String {
 
 /// The platform's flags: it serves videohost.example and its subdomains, from `origin`, whose
 /// `/hook` is its action and escalation webhook.
-fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a str> {
+fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str, related: &'a str) -> Vec<&'a str> {
     vec![
         "--name",
         "videohost",
@@ -91,6 +93,8 @@ fn platform_args<'a>(listen: &'a str, origin: &'a str, hook: &'a str) -> Vec<&'a
         hook,
         "--escalation-webhook",
         hook,
+        "--preservation-webhook",
+        related,
         // The test origin serves paths whatever their case, as IIS does.
         "--case-insensitive-paths",
     ]
@@ -117,6 +121,8 @@ pub(crate) struct Hooks {
     refused: usize,
     /// Requests for `/flaky` so far.
     flaky: usize,
+    /// Bodies of the requests for `/related` (the preservation webhook).
+    pub(crate) related: Vec<String>,
 }
 
 /// The file a request target names, the way a file server on a case-insensitive file system
@@ -159,6 +165,9 @@ pub(crate) fn big_video() -> &'static Vec<u8> {
     static VIDEO: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     VIDEO.get_or_init(|| (0..80u32 * 1024 * 1024).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect())
 }
+
+/// What the platform's own systems say of a removed item when its preservation webhook asks.
+pub(crate) const RELATED_DATA: &[u8] = br#"{"uploaded_at":"2026-12-01T08:00:00Z","account":"user-4411"}"#;
 
 /// What the internal service answers: nothing a platform serves, and never evidence.
 pub(crate) const INTERNAL_SECRET: &[u8] = b"internal service: credentials";
@@ -234,6 +243,11 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
                     } else {
                         ("200 OK", "text/html", ORIGIN_PAGE)
                     }
+                }
+                // The platform's own systems, answering its preservation webhook.
+                "/related" => {
+                    seen.lock().expect("lock").related.push(String::from_utf8_lossy(&body).into_owned());
+                    ("200 OK", "application/json", RELATED_DATA)
                 }
                 "/hook" => {
                     let mut hooks = seen.lock().expect("lock");
@@ -311,6 +325,7 @@ impl Pair {
         let platform_admin = token(platform_dir.path(), &platform_db, "tns", "admin");
         let (origin, hooks) = start_origin();
         let hook = format!("{origin}/hook");
+        let related = format!("{origin}/related");
         // The authority's escalation webhook hears of orders its platform refused.
         let authority = Node::start(
             authority_dir.path(),
@@ -319,8 +334,11 @@ impl Pair {
         );
         // A port the OS picks (no race with other tests for a port picked beforehand); restarts
         // reuse it.
-        let platform =
-            Node::start(platform_dir.path(), &[platform_args("127.0.0.1:0", &origin, &hook), platform_db.args()].concat(), platform_env);
+        let platform = Node::start(
+            platform_dir.path(),
+            &[platform_args("127.0.0.1:0", &origin, &hook, &related), platform_db.args()].concat(),
+            platform_env,
+        );
         let platform_listen = platform.addr.clone();
         let (authority_jwk, authority_fp) = identity(&authority);
         let (platform_jwk, platform_fp) = identity(&platform);
@@ -337,6 +355,7 @@ impl Pair {
             platform_listen,
             origin,
             hook,
+            related,
             hooks,
             authority_db,
             platform_db,
@@ -929,7 +948,8 @@ fn an_order_issued_while_the_platform_is_down_is_delivered_once_it_is_back() {
     let id = pair.issue("https://videohost.example/v/9");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(pair.order_on_authority(&id)["state"], "issued", "not delivered while the platform is down");
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
+    pair.platform =
+        Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook, &pair.related), &[]));
     pair.wait_for(&id, "executed");
     assert_eq!(pair.platform_orders().len(), 1, "received once");
 }
@@ -1194,7 +1214,7 @@ impl Pair {
     /// on, for one).
     pub(crate) fn restart_platform_with(&mut self, env: &[(&str, &str)]) {
         drop(self.platform.take());
-        let args = [platform_args(&self.platform_listen, &self.origin, &self.hook), self.platform_db.args()].concat();
+        let args = [platform_args(&self.platform_listen, &self.origin, &self.hook, &self.related), self.platform_db.args()].concat();
         self.platform = Some(Node::start(self.platform_dir.path(), &args, env));
     }
 
@@ -1327,7 +1347,8 @@ fn a_platform_killed_right_after_the_order_is_issued_executes_it_once_after_the_
     let mut pair = Pair::start();
     let id = pair.issue_many(&["https://media.videohost.example/v/1.jpg", "https://videohost.example/page"]);
     drop(pair.platform.take()); // SIGKILL, before, during or after the delivery
-    pair.platform = Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook), &[]));
+    pair.platform =
+        Some(Node::start(pair.platform_dir.path(), &platform_args(&pair.platform_listen, &pair.origin, &pair.hook, &pair.related), &[]));
     let order = pair.wait_for(&id, "executed");
     // Let any repeat that was going to happen happen.
     std::thread::sleep(Duration::from_millis(1500));

@@ -43,6 +43,7 @@ async fn held_content_outlives_its_six_months_until_released(fresh: &Fresh) {
         fetched_at: 1_790_000_000_100,
         retain_until: Some(1_790_000_000_200),
         error: None,
+        related_data: Some(r#"{"account":"user-4411"}"#.to_owned()),
     };
     store.record_evidence(&evidence, None).await.expect("recorded");
     let due = |store: &Store| {
@@ -50,6 +51,8 @@ async fn held_content_outlives_its_six_months_until_released(fresh: &Fresh) {
         async move { store.expired_evidence(1_800_000_000_000).await.expect("read").len() }
     };
     assert_eq!(due(&store).await, 1, "past its six months");
+    let kept = store.evidence(ORDER).await.expect("read");
+    assert_eq!(kept[0].related_data.as_deref(), Some(r#"{"account":"user-4411"}"#), "related data kept with the content");
 
     let hold = Hold { order_id: ORDER, reason: "Proceedings 26/4411", release: false };
     let stranger = store.receive(message("someone-else", "01M8NBJZ9R3XRCERC33TX8ZJ72", None, Some(hold)), |_| "r".to_owned()).await;

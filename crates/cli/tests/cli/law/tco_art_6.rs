@@ -1,4 +1,4 @@
-//! TCO Art. 6: the platform keeps removed content, of any size, six calendar months from the removal or longer while the issuing authority asks, retries a failing fetch for days and says so, and does not run as a platform without an origin to preserve from.
+//! TCO Art. 6: the platform keeps removed content, of any size, with the related data its own systems hold, six calendar months from the removal or longer while the issuing authority asks, retries a failing fetch for days and says so, and does not run as a platform without an origin to preserve from.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -175,4 +175,21 @@ fn a_platform_without_an_origin_to_preserve_from_refuses_to_start() {
         crate::helpers::tocsin_in(dir.path(), &["serve", "--data", ".", "--listen", "127.0.0.1:0", "--name", "x", "--role", "platform"]);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("--origin") && run.stderr.contains("Art. 6"), "{}", run.stderr);
+}
+
+#[test]
+fn the_related_data_the_platforms_systems_hold_is_asked_for_and_kept_with_the_content() {
+    let pair = Pair::start();
+    let id = pair.issue("https://media.videohost.example/v/1.jpg");
+    pair.wait_for(&id, "executed");
+    let order = preserved(&pair, &id, 30);
+    let related = &order["evidence"][0]["related_data"];
+    assert_eq!(related, &serde_json::json!({ "uploaded_at": "2026-12-01T08:00:00Z", "account": "user-4411" }), "{order}");
+    let asked = pair.hooks.lock().expect("lock").related.clone();
+    let question: Value = serde_json::from_str(asked.first().expect("asked once")).expect("JSON");
+    assert_eq!(question["event"], "preservation.related_data");
+    assert_eq!(
+        (question["order_id"].as_str(), question["url"].as_str()),
+        (Some(id.as_str()), Some("https://media.videohost.example/v/1.jpg"))
+    );
 }
