@@ -58,6 +58,52 @@ pub enum Kind {
     BankPull,
 }
 
+impl Kind {
+    /// Every kind, for what must cover them all (the protocol document, for one).
+    pub const ALL: [Kind; 17] = [
+        Kind::RemovalOrder,
+        Kind::Referral,
+        Kind::Receipt,
+        Kind::Feedback,
+        Kind::Inability,
+        Kind::Clarification,
+        Kind::GroundsCeased,
+        Kind::PreservationRequest,
+        Kind::BlocklistNotice,
+        Kind::OrderCopy,
+        Kind::OrderFinal,
+        Kind::ProcedureInformation,
+        Kind::Withdrawal,
+        Kind::RemovedContent,
+        Kind::Dispute,
+        Kind::BankChanges,
+        Kind::BankPull,
+    ];
+
+    /// Its name on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::RemovalOrder => "removal_order",
+            Kind::Referral => "referral",
+            Kind::Receipt => "receipt",
+            Kind::Feedback => "feedback",
+            Kind::Inability => "inability",
+            Kind::Clarification => "clarification",
+            Kind::GroundsCeased => "grounds_ceased",
+            Kind::PreservationRequest => "preservation_request",
+            Kind::BlocklistNotice => "blocklist_notice",
+            Kind::OrderCopy => "order_copy",
+            Kind::OrderFinal => "order_final",
+            Kind::ProcedureInformation => "procedure_information",
+            Kind::Withdrawal => "withdrawal",
+            Kind::RemovedContent => "removed_content",
+            Kind::Dispute => "dispute",
+            Kind::BankChanges => "bank_changes",
+            Kind::BankPull => "bank_pull",
+        }
+    }
+}
+
 /// A message as signed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +186,28 @@ pub fn open(jws: &str, me: &str, peer_key: impl FnOnce(&str) -> Option<Jwk>) -> 
 
 #[cfg(test)]
 mod tests {
+    /// A kind added to the enum and to `name` but not to `ALL` (or named twice) is caught here:
+    /// the names of `ALL` are exactly the distinct names there are.
+    #[test]
+    fn every_kind_is_in_all_once_and_named_as_serde_names_it() {
+        let mut names: Vec<&str> = super::Kind::ALL.iter().map(|k| k.name()).collect();
+        for kind in super::Kind::ALL {
+            assert_eq!(serde_json::to_value(kind).expect("json"), kind.name());
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), super::Kind::ALL.len(), "a kind is listed twice");
+    }
+
+    /// docs/protocol.md has a row for every kind: who sends it, its body, what the receiver does.
+    #[test]
+    fn the_protocol_document_has_a_row_for_every_kind() {
+        let doc = include_str!("../../../docs/protocol.md");
+        for kind in super::Kind::ALL {
+            assert!(doc.contains(&format!("| `{}` |", kind.name())), "docs/protocol.md has no row for `{}`", kind.name());
+        }
+    }
+
     use ed25519_dalek::{Signer, SigningKey};
 
     use super::*;
