@@ -104,7 +104,9 @@ pub async fn record(
         return Err(Problem::Refused(format!("order {id} is final already")));
     }
     let order: tocsin_model::Order = serde_json::from_str(&row.body).map_err(|_| Problem::Internal)?;
-    let told = state_authority(&state, order.annex.provider.member_state.as_deref(), order.annex.issuing_member_state.as_deref()).await?;
+    let told =
+        crate::legal::state_authority(&state, order.annex.provider.member_state.as_deref(), order.annex.issuing_member_state.as_deref())
+            .await?;
     let body = FinalBody {
         order_id: id.clone(),
         reference: order.reference.clone(),
@@ -130,28 +132,6 @@ pub async fn record(
     state.outbox.notify_one();
     let (row, _) = state.store.order(&id).await?.ok_or(Problem::Internal)?;
     Ok(Json(row.into()))
-}
-
-/// The confirmed peer that is the competent authority of `provider_state`, when that State is
-/// known and is not this node's own: it gets the copy of a cross-border order and is told when
-/// one becomes final.
-pub(crate) async fn state_authority(
-    state: &State,
-    provider_state: Option<&str>,
-    own_state: Option<&str>,
-) -> Result<Option<tocsin_store::Peer>, Problem> {
-    let Some(provider_state) = provider_state else { return Ok(None) };
-    if own_state == Some(provider_state) {
-        return Ok(None);
-    }
-    for peer in state.store.peers().await? {
-        if peer.roles.iter().any(|r| r == "authority")
-            && crate::legal::details(state, &peer.fingerprint).await?.member_state.as_deref() == Some(provider_state)
-        {
-            return Ok(Some(peer));
-        }
-    }
-    Ok(None)
 }
 
 /// A copy of a cross-border removal order another authority issued to a provider established

@@ -101,3 +101,25 @@ pub async fn put_peer(
     set(&state, &caller, &fingerprint, &details).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The confirmed peer that is the competent authority of `provider_state`, when that State is
+/// known and is not this node's own: it gets the copy of a cross-border order and is told when
+/// one becomes final.
+pub(crate) async fn state_authority(
+    state: &State,
+    provider_state: Option<&str>,
+    own_state: Option<&str>,
+) -> Result<Option<tocsin_store::Peer>, Problem> {
+    let Some(provider_state) = provider_state else { return Ok(None) };
+    if own_state == Some(provider_state) {
+        return Ok(None);
+    }
+    for peer in state.store.peers().await? {
+        if peer.roles.iter().any(|r| r == "authority")
+            && details(state, &peer.fingerprint).await?.member_state.as_deref() == Some(provider_state)
+        {
+            return Ok(Some(peer));
+        }
+    }
+    Ok(None)
+}

@@ -5,6 +5,7 @@
 mod accounts;
 pub mod axfr;
 pub mod banks;
+mod blobs;
 pub mod blocklist;
 pub mod config;
 pub mod console;
@@ -149,9 +150,10 @@ impl State {
 }
 
 pub use banks::run_bank_follower;
+pub use blobs::blob_path;
 pub use deadlines::run_deadlines;
 pub use execution::run_executor;
-pub use preservation::{blob_path, run_preserver};
+pub use preservation::run_preserver;
 pub use sharing::run_bank_puller;
 pub use webhooks::run_webhooks;
 
@@ -246,7 +248,7 @@ pub fn api(state: Arc<State>) -> Router {
             "/v1/banks/{name}/signals",
             get(banks::signals).post(banks::add).layer(axum::extract::DefaultBodyLimit::max(banks::MAX_SIGNALS_BYTES)),
         )
-        .route("/v1/banks/{name}/signals/{num}/state", post(banks::set_state))
+        .route("/v1/banks/{name}/signals/{num}/state", post(sharing::set_state))
         .route("/v1/banks/{name}/subscribers", post(sharing::publish))
         .route("/v1/banks/{name}/changes", get(sharing::changes))
         .route("/v1/subscriptions", get(sharing::subscriptions).post(sharing::subscribe))

@@ -156,7 +156,7 @@ pub async fn decide(
         && sha256.len() == 64
         && !state.store.match_content_pending(sha256).await?
     {
-        let path = crate::preservation::review_path(&state.config.data, sha256);
+        let path = crate::blobs::review_path(&state.config.data, sha256);
         if let Err(e) = std::fs::remove_file(&path)
             && e.kind() != std::io::ErrorKind::NotFound
         {

@@ -62,7 +62,7 @@ use crate::{accounts, log, peers};
         crate::banks::show,
         crate::banks::signals,
         crate::banks::add,
-        crate::banks::set_state,
+        crate::sharing::set_state,
         crate::banks::lookup,
         crate::banks::scan,
         crate::sharing::publish,

@@ -346,18 +346,16 @@ pub async fn issue(
     // Annex I section D: a cross-border order's copy goes, at the same time, to the authority
     // of the platform's Member State when it is a peer (TCO Art. 4(1)).
     let copy = match order.annex.cross_border {
-        true => crate::finality::state_authority(
-            &state,
-            order.annex.provider.member_state.as_deref(),
-            order.annex.issuing_member_state.as_deref(),
-        )
-        .await?
-        .map(|authority| {
-            let copy_id = new_id()?;
-            let copy_jws = seal(&state, Kind::OrderCopy, copy_id, &authority.fingerprint, body.clone());
-            Ok::<_, Problem>((copy_id.to_string(), authority.fingerprint, authority.url, copy_jws))
-        })
-        .transpose()?,
+        true => {
+            crate::legal::state_authority(&state, order.annex.provider.member_state.as_deref(), order.annex.issuing_member_state.as_deref())
+                .await?
+                .map(|authority| {
+                    let copy_id = new_id()?;
+                    let copy_jws = seal(&state, Kind::OrderCopy, copy_id, &authority.fingerprint, body.clone());
+                    Ok::<_, Problem>((copy_id.to_string(), authority.fingerprint, authority.url, copy_jws))
+                })
+                .transpose()?
+        }
         false => None,
     };
     let copy = copy.as_ref().map(|(id, fp, url, jws)| (id.as_str(), fp.as_str(), url.as_str(), jws.as_str()));

@@ -24,7 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::State;
 use crate::accounts::Caller;
-use crate::preservation::hex;
+use crate::blobs::hex;
 use crate::problem::{JsonBody, Problem};
 use crate::time::now_ms;
 use crate::{new_id, seal};
@@ -400,4 +400,62 @@ fn fetch(url: &str, request: &str) -> Result<String, String> {
         return Err(format!("GET {url}: {status}: {}", text.chars().take(300).collect::<String>()));
     }
     Ok(text)
+}
+
+/// A change of a signal's state.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateRequest {
+    /// `active`, `disputed` or `withdrawn`.
+    state: String,
+    /// Why (kept in the log).
+    reason: String,
+}
+
+/// Disputes, withdraws or reinstates a signal, with a reason; logged. On a copy of another node's
+/// bank, a dispute also goes to its publisher (here, with the rest of sharing).
+#[utoipa::path(post, path = "/v1/banks/{name}/signals/{num}/state", tag = "banks", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The bank"), ("num" = String, Path, description = "The signal's number")),
+    request_body = StateRequest,
+    responses((status = 200, description = "The signal now", body = crate::banks::SignalView), (status = 404, description = "No such bank or signal", body = crate::problem::Body, content_type = "application/problem+json")))]
+pub async fn set_state(
+    caller: Caller,
+    Shared(state): Shared<Arc<State>>,
+    Path((name, num)): Path<(String, String)>,
+    body: JsonBody<StateRequest>,
+) -> Result<Json<crate::banks::SignalView>, Problem> {
+    caller.require(crate::banks::CURATORS)?;
+    let name = crate::banks::bank_name(&name)?;
+    let num: i64 = num
+        .parse()
+        .map_err(|_| Problem::NotFound(format!("bank {:?} has no signal {:?}", name.as_str(), num.chars().take(40).collect::<String>())))?;
+    let body = body.parse()?;
+    let bad = |detail: String| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, detail);
+    let new_state: SignalState = body.state.parse().map_err(|e: tocsin_model::BankError| bad(e.to_string()))?;
+    crate::problem::printable("reason", &body.reason, 1, 1000)?;
+    // A signal that keeps an order's content down is the order's: a reviewer or an operator who
+    // disputed or withdrew it would let the content back without the authority; an admin may.
+    if new_state != SignalState::Active && !caller.0.roles.iter().any(|r| r == "admin") {
+        let signal = state.store.signals_by_num(&[num]).await?.into_iter().find(|s| s.bank == name.as_str());
+        if signal.is_some_and(|s| s.provenance.source == "order") {
+            return Err(Problem::Forbidden(&["admin"]));
+        }
+    }
+    // A copy of another node's bank: a dispute goes to its publisher too; only the publisher
+    // withdraws or reinstates.
+    let changed = match state.store.subscription(name.as_str()).await? {
+        Some(sub) if new_state == SignalState::Disputed => dispute_remote(&state, &sub, num, &caller.0.name, &body.reason).await?,
+        Some(sub) => {
+            return Err(Problem::Refused(format!(
+                "bank {:?} is a copy of {}'s bank {:?}: only its publisher withdraws or reinstates signals; dispute instead",
+                name.as_str(),
+                sub.peer,
+                sub.remote_bank
+            )));
+        }
+        None => state.store.set_signal_state(name.as_str(), num, new_state, &caller.0.name, &body.reason).await?,
+    };
+    // Into the matcher before the answer: a lookup right after an addition sees it.
+    crate::banks::follow_now(&state).await;
+    Ok(Json((&changed).into()))
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use tocsin_model::{BankAction, BankName, Labels, Signal, SignalState, SignalType};
 
-use crate::messages::now_ms;
+use crate::record::now_ms;
 use crate::{Store, StoreError};
 
 /// A bank as stored.
@@ -313,7 +313,7 @@ impl Store {
         // Content removed on an order is named by its URL's digest in the log, as elsewhere.
         if provenance.source == "order" {
             entry["detail"] = serde_json::Value::Null;
-            entry["url_sha256"] = crate::messages::url_digest(&provenance.detail).into();
+            entry["url_sha256"] = crate::record::url_digest(&provenance.detail).into();
         }
         Ok((added, entry))
     }
@@ -330,7 +330,7 @@ impl Store {
         reason: &str,
     ) -> Result<BankSignal, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let changed = crate::sharing::set_state_in(self, &mut tx, bank, num, state, by, reason, now_ms()).await?;
+        let changed = set_state_in(self, &mut tx, bank, num, state, by, reason, now_ms()).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -393,4 +393,41 @@ impl Store {
             .await?;
         rows.iter().map(signal_from).collect()
     }
+}
+
+/// Sets the state of signal `num` of `bank` within `tx`, with its log entry.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn set_state_in(
+    store: &Store,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    bank: &str,
+    num: i64,
+    state: SignalState,
+    by: &str,
+    reason: &str,
+    at: i64,
+) -> Result<BankSignal, StoreError> {
+    let row = sqlx::query(&format!("SELECT {} FROM bank_signals WHERE bank = $1 AND num = $2", SIGNAL_COLUMNS))
+        .bind(bank)
+        .bind(num)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("bank {bank:?} has no signal {num}")))?;
+    let before = signal_from(&row)?;
+    if before.state == state {
+        return Err(StoreError::Refused(format!("signal {num} is already {}", state.as_str())));
+    }
+    let seq = take_seq(tx, 1).await?;
+    sqlx::query("UPDATE bank_signals SET state = $1, seq = $2 WHERE num = $3")
+        .bind(state.as_str())
+        .bind(seq)
+        .bind(num)
+        .execute(&mut **tx)
+        .await?;
+    let entry = serde_json::json!({
+        "type": "bank.signal_state", "bank": bank, "num": num, "signal": before.signal.to_string(),
+        "from": before.state, "to": state, "by": by, "reason": reason, "at": at,
+    });
+    store.append_in(tx, entry.to_string().as_bytes()).await?;
+    Ok(BankSignal { state, seq, ..before })
 }

@@ -6,7 +6,7 @@
 use sqlx::Row;
 use tocsin_model::{EntryState, RpzAction};
 
-use crate::messages::now_ms;
+use crate::record::now_ms;
 use crate::{Store, StoreError};
 
 /// A blocklist entry as stored.

@@ -4,7 +4,8 @@
 
 use sqlx::Row;
 
-use crate::messages::{Block, block_from, now_ms};
+use crate::messages::{Block, Hold, block_from};
+use crate::record::now_ms;
 use tocsin_model::{BankName, Labels, Signal, SignalType};
 
 use crate::banks::{NewSignal, Provenance};
@@ -30,17 +31,6 @@ pub const PRESERVATION_MAX_BACKOFF_MS: i64 = 3_600_000;
 /// Failed attempts after which the escalation webhook hears that preservation keeps failing
 /// (1 + 2 + 4 seconds of retries: an origin restarting is back by then).
 pub const PRESERVATION_ALERT_AFTER: i64 = 4;
-
-/// The issuing authority's request to keep an order's content longer, or to release it.
-#[derive(Debug, Clone, Copy)]
-pub struct Hold<'a> {
-    /// The order.
-    pub order_id: &'a str,
-    /// Why (the proceedings), in the authority's words.
-    pub reason: &'a str,
-    /// A release: the proceedings no longer need the content.
-    pub release: bool,
-}
 
 /// What was preserved of one URL (or why nothing was).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,12 +142,12 @@ impl Store {
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
-            "order": e.order_id, "url_sha256": crate::messages::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts,
+            "order": e.order_id, "url_sha256": crate::record::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts,
             "gave_up": e.status == "failed" && next_attempt_at.is_none(), "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         if let Some(message) = tell {
-            crate::messages::queue_message(&mut tx, message, at).await?;
+            crate::record::queue_message(&mut tx, message, at).await?;
         }
         tx.commit().await?;
         Ok(attempts)
@@ -183,10 +173,10 @@ impl Store {
             return Ok(false);
         }
         if let Some(call) = webhook {
-            crate::messages::queue_webhook(&mut tx, call, at).await?;
+            crate::record::queue_webhook(&mut tx, call, at).await?;
         }
         let entry = serde_json::json!({
-            "type": "evidence.failing", "order": order_id, "url_sha256": crate::messages::url_digest(url), "at": at,
+            "type": "evidence.failing", "order": order_id, "url_sha256": crate::record::url_digest(url), "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
@@ -235,7 +225,7 @@ impl Store {
                 .await?;
         }
         let event = if hold.release { "preservation_released" } else { "preservation_held" };
-        crate::messages::add_event(tx, hold.order_id, at, event, &serde_json::json!({ "reason": hold.reason }).to_string()).await?;
+        crate::record::add_event(tx, hold.order_id, at, event, &serde_json::json!({ "reason": hold.reason }).to_string()).await?;
         let entry = serde_json::json!({ "type": format!("evidence.{}", if hold.release { "released" } else { "held" }), "order": hold.order_id, "at": at });
         self.append_in(tx, entry.to_string().as_bytes()).await?;
         Ok(())
@@ -280,7 +270,7 @@ impl Store {
             .await?
             .is_some();
         let entry = serde_json::json!({
-            "type": "evidence.expired", "order": order_id, "url_sha256": crate::messages::url_digest(url), "sha256": sha256, "at": at,
+            "type": "evidence.expired", "order": order_id, "url_sha256": crate::record::url_digest(url), "sha256": sha256, "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;

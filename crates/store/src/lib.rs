@@ -15,17 +15,20 @@ mod notices;
 mod password;
 mod peers;
 mod procedures;
+mod record;
 mod sharing;
 
 pub use accounts::{Account, NewToken, ROLES, check_account_name};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
 pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
 pub use evidence::{
-    Evidence, Hold, PRESERVATION_ALERT_AFTER, PRESERVATION_MAX_BACKOFF_MS, PRESERVATION_RETRY_MS, RETENTION_MONTHS, retain_until,
+    Evidence, PRESERVATION_ALERT_AFTER, PRESERVATION_MAX_BACKOFF_MS, PRESERVATION_RETRY_MS, RETENTION_MONTHS, retain_until,
 };
 pub use identity::KeyBinding;
 pub use matches::{NewMatch, ScanMatch};
-pub use messages::{Block, Execution, Feedback, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall};
+pub use messages::{
+    Block, Execution, Feedback, Hold, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall,
+};
 pub use notices::Notice;
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
 pub use peers::Peer;

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::messages::now_ms;
+use crate::record::now_ms;
 use crate::{Store, StoreError};
 
 /// A match to record.

@@ -6,6 +6,7 @@
 
 use sqlx::Row;
 
+use crate::record::{add_event, now_ms, queue_message, queue_webhook, url_digest};
 use crate::{Appended, Store, StoreError};
 
 /// A message waiting to be delivered.
@@ -108,9 +109,20 @@ pub struct Incoming<'a> {
     /// The information on procedures and deadlines it carries, if it does (TCO Art. 3(2)).
     pub information: Option<&'a str>,
     /// The authority's request to keep an order's content longer, or its release (TCO Art. 6(2)).
-    pub hold: Option<crate::evidence::Hold<'a>>,
+    pub hold: Option<Hold<'a>>,
     /// A blocklist change for the qualified person: the authority's log index and entry, JSON.
     pub notice: Option<(i64, &'a str)>,
+}
+
+/// The issuing authority's request to keep an order's content longer, or to release it.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold<'a> {
+    /// The order.
+    pub order_id: &'a str,
+    /// Why (the proceedings), in the authority's words.
+    pub reason: &'a str,
+    /// A release: the proceedings no longer need the content.
+    pub release: bool,
 }
 
 /// A change of an order's state, allowed only from the states named.
@@ -156,20 +168,8 @@ pub struct Received {
     pub first: bool,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 fn json_entry(value: serde_json::Value) -> Vec<u8> {
     value.to_string().into_bytes()
-}
-
-/// How a log entry names a URL: the SHA-256 of its canonical form, in hex. The log is read by
-/// auditors, who check that orders, blocks and evidence agree, which the hashes let them do
-/// without learning where the content is; the URLs are for the roles that may read orders.
-pub(crate) fn url_digest(url: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(url.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A feedback's per-target outcomes as a log entry keeps them: each URL as its digest.
@@ -654,69 +654,6 @@ async fn apply_transition(
             .await?;
     }
     add_event(tx, t.order_id, at, t.event, t.detail).await
-}
-
-/// Queues a message for delivery in the caller's transaction: (id, peer, URL, kind, signed
-/// message), due at once.
-pub(crate) async fn queue_message(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    message: (&str, &str, &str, &str, &str),
-    at: i64,
-) -> Result<(), StoreError> {
-    let (id, peer, url, kind, jws) = message;
-    sqlx::query(
-        "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-    )
-    .bind(id)
-    .bind(peer)
-    .bind(url)
-    .bind(kind)
-    .bind(jws)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Queues a webhook call in the caller's transaction: (id, URL, body, signature), due at once.
-pub(crate) async fn queue_webhook(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    call: (&str, &str, &str, &str),
-    at: i64,
-) -> Result<(), StoreError> {
-    let (id, url, body, signature) = call;
-    sqlx::query("INSERT INTO webhooks (id, url, body, signature, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 0, $5)")
-        .bind(id)
-        .bind(url)
-        .bind(body)
-        .bind(signature)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-pub(crate) async fn add_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    order: &str,
-    at: i64,
-    event: &str,
-    detail: &str,
-) -> Result<(), StoreError> {
-    let next: i64 = sqlx::query("SELECT COALESCE(MAX(seq) + 1, 0) FROM order_events WHERE order_id = $1")
-        .bind(order)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    sqlx::query("INSERT INTO order_events (order_id, seq, at, event, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(order)
-        .bind(next)
-        .bind(at)
-        .bind(event)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 fn order_from(row: &sqlx::any::AnyRow) -> Result<OrderRow, StoreError> {

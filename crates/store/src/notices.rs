@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::messages::{now_ms, queue_message};
+use crate::record::{now_ms, queue_message};
 use crate::{Store, StoreError};
 
 /// A notice as the oversight node keeps it.

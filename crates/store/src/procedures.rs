@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use crate::messages::{now_ms, queue_message};
+use crate::record::{now_ms, queue_message};
 use crate::{Store, StoreError};
 
 /// One record of information given or received.

@@ -6,8 +6,8 @@
 use sqlx::Row;
 use tocsin_model::{BankName, Labels, Signal, SignalState, SignalType};
 
-use crate::banks::{NewSignal, Provenance, signal_from, take_seq};
-use crate::messages::{now_ms, queue_message};
+use crate::banks::{NewSignal, Provenance, set_state_in, signal_from, take_seq};
+use crate::record::{now_ms, queue_message};
 use crate::{Bank, BankSignal, NewBank, Store, StoreError};
 
 /// A remote bank this node follows.
@@ -359,41 +359,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Sets the state of signal `num` of `bank` within `tx`, with its log entry.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn set_state_in(
-    store: &Store,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    bank: &str,
-    num: i64,
-    state: SignalState,
-    by: &str,
-    reason: &str,
-    at: i64,
-) -> Result<BankSignal, StoreError> {
-    let row = sqlx::query(&format!("SELECT {} FROM bank_signals WHERE bank = $1 AND num = $2", crate::banks::SIGNAL_COLUMNS))
-        .bind(bank)
-        .bind(num)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("bank {bank:?} has no signal {num}")))?;
-    let before = signal_from(&row)?;
-    if before.state == state {
-        return Err(StoreError::Refused(format!("signal {num} is already {}", state.as_str())));
-    }
-    let seq = take_seq(tx, 1).await?;
-    sqlx::query("UPDATE bank_signals SET state = $1, seq = $2 WHERE num = $3")
-        .bind(state.as_str())
-        .bind(seq)
-        .bind(num)
-        .execute(&mut **tx)
-        .await?;
-    let entry = serde_json::json!({
-        "type": "bank.signal_state", "bank": bank, "num": num, "signal": before.signal.to_string(),
-        "from": before.state, "to": state, "by": by, "reason": reason, "at": at,
-    });
-    store.append_in(tx, entry.to_string().as_bytes()).await?;
-    Ok(BankSignal { state, seq, ..before })
 }

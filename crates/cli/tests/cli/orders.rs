@@ -1254,10 +1254,18 @@ impl Pair {
     }
 
     /// Waits (at most 30 s) until `node` (the authority or the platform) shows `id` in `state`.
+    /// The platform may not have the order yet (it is on its way): until it does, its node
+    /// answers 404, which is waited out like any other state.
     pub(crate) fn wait_state(&self, on_platform: bool, id: &str, state: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let order = if on_platform { self.order_on_platform(id) } else { self.order_on_authority(id) };
+            let order = if on_platform {
+                let run = self.cli_on_platform(&["order", "show", id, "--format", "json"]);
+                assert!(run.code == 0 || run.stderr.contains("404"), "{}", run.stderr);
+                serde_json::from_str(&run.stdout).unwrap_or(Value::Null)
+            } else {
+                self.order_on_authority(id)
+            };
             if order["state"] == state {
                 return order;
             }

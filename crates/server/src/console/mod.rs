@@ -51,7 +51,7 @@ fn set_cookie(state: &State, name: &str, value: &str, max_age: i64) -> HeaderVal
 fn random_hex() -> Result<String, Problem> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| Problem::Internal)?;
-    Ok(crate::preservation::hex(&bytes))
+    Ok(crate::blobs::hex(&bytes))
 }
 
 /// The words of the pages, in one language.

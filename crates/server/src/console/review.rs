@@ -207,7 +207,7 @@ pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap
     let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
     let sha256 =
         found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
-    let path = crate::preservation::review_path(&state.config.data, &sha256);
+    let path = crate::blobs::review_path(&state.config.data, &sha256);
     let bytes = tokio::fs::read(&path).await.map_err(|_| Problem::NotFound("no copy kept".to_owned()))?;
     image_response(bytes)
 }
