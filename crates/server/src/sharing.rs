@@ -412,8 +412,9 @@ pub struct StateRequest {
     reason: String,
 }
 
-/// Disputes, withdraws or reinstates a signal, with a reason; logged. On a copy of another node's
-/// bank, a dispute also goes to its publisher (here, with the rest of sharing).
+// Here, with the rest of sharing, because on a copy of another node's bank a dispute also goes
+// to its publisher.
+/// Disputes, withdraws or reinstates a signal, with a reason; logged.
 #[utoipa::path(post, path = "/v1/banks/{name}/signals/{num}/state", tag = "banks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The bank"), ("num" = String, Path, description = "The signal's number")),
     request_body = StateRequest,
