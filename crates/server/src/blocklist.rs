@@ -597,8 +597,12 @@ impl NoticeBody {
 /// "sans délai"). Called every second; the log is the record, so nothing is missed across
 /// restarts.
 pub async fn tell_oversight(state: &State) -> Result<(), tocsin_store::StoreError> {
+    let overseers: Vec<_> = state.store.peers().await?.into_iter().filter(|p| p.roles.iter().any(|r| r == "oversight")).collect();
+    if overseers.is_empty() {
+        return Ok(());
+    }
     let (size, _) = state.store.log_head().await?;
-    for peer in state.store.peers().await?.into_iter().filter(|p| p.roles.iter().any(|r| r == "oversight")) {
+    for peer in overseers {
         let from = state.store.oversight_cursor(&peer.fingerprint).await?;
         if from >= size {
             continue;

@@ -156,16 +156,10 @@ pub async fn copies(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result
     let names = crate::peers::peer_names(&state).await?;
     let mut views = Vec::new();
     for (peer, jws, received_at) in state.store.inbox_of_kind("order_copy").await? {
-        let Some(envelope) = envelope(&jws) else { continue };
+        let Some(envelope) = tocsin_wire::stored(&jws) else { continue };
         views.push(CopyView { authority: names.get(&peer).cloned().unwrap_or(peer), order: envelope.body, received_at });
     }
     Ok(Json(views))
-}
-
-/// The envelope of a stored signed message (verified when it arrived).
-fn envelope(jws: &str) -> Option<tocsin_wire::Envelope> {
-    let payload = tocsin_wire::base64url_decode(jws.split('.').nth(1)?).ok()?;
-    serde_json::from_slice(&payload).ok()
 }
 
 /// A final order another authority told this node of.
@@ -189,7 +183,7 @@ pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
     let names = crate::peers::peer_names(&state).await?;
     let mut views = Vec::new();
     for (peer, jws, received_at) in state.store.inbox_of_kind("order_final").await? {
-        let Some(envelope) = envelope(&jws) else { continue };
+        let Some(envelope) = tocsin_wire::stored(&jws) else { continue };
         let Ok(body) = serde_json::from_value::<FinalBody>(envelope.body) else { continue };
         views.push(FinalView { authority: names.get(&peer).cloned().unwrap_or(peer), body, received_at });
     }

@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::State as Shared;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tocsin_wire::{Envelope, Jwk, Kind, MessageError, TreeHead, Ulid};
+use tocsin_wire::{Jwk, Kind, MessageError, TreeHead, Ulid};
 use utoipa::ToSchema;
 
 use crate::State;
@@ -323,7 +323,7 @@ async fn take_in(
         (_, Some(d)) => Some(tocsin_store::BankEffect::Dispute { bank: &d.bank, num: d.num, signal: &d.signal, reason: &d.reason }),
         _ => None,
     };
-    let kind = serde_json::to_value(envelope.kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
+    let kind = envelope.kind.name().to_owned();
     let received = state
         .store
         .receive(
@@ -484,20 +484,13 @@ pub const FAILING_AFTER_ATTEMPTS: i64 = 7;
 /// The kind of a message this node sealed and the order it concerns (the order's own message,
 /// or the `order_id` in its body), read from the stored JWS.
 fn concerns(jws: &str) -> Option<(String, String)> {
-    let payload = tocsin_wire::base64url_decode(jws.split('.').nth(1)?).ok()?;
-    let envelope: Envelope = serde_json::from_slice(&payload).ok()?;
-    let kind = serde_json::to_value(envelope.kind).ok()?.as_str()?.to_owned();
+    let envelope = tocsin_wire::stored(jws)?;
+    let kind = envelope.kind.name().to_owned();
     let order = match envelope.kind {
         Kind::RemovalOrder | Kind::Referral => envelope.id.to_string(),
         _ => envelope.body.get("order_id")?.as_str()?.to_owned(),
     };
     Some((kind, order))
-}
-
-/// Whether a message this node sealed is a blocklist notice for the qualified person.
-fn is_notice(jws: &str) -> bool {
-    let Some(payload) = jws.split('.').nth(1).and_then(|p| tocsin_wire::base64url_decode(p).ok()) else { return false };
-    serde_json::from_slice::<Envelope>(&payload).is_ok_and(|e| e.kind == Kind::BlocklistNotice)
 }
 
 /// Shows on its order that a message was refused by the peer or keeps failing, and tells the
@@ -541,6 +534,14 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
         let outcome = tokio::task::spawn_blocking(move || deliver(&url, &jws, &peer.jwk, &me2, &id))
             .await
             .unwrap_or_else(|e| Err(Failure::Retry(e.to_string())));
+        // A qualified person's node that has not confirmed this node yet refuses its notices;
+        // they are tried again until it has, as the law wants every change told.
+        let outcome = match outcome {
+            Err(Failure::Refused(error)) if tocsin_wire::stored(&message.jws).is_some_and(|e| e.kind == Kind::BlocklistNotice) => {
+                Err(Failure::Retry(error))
+            }
+            other => other,
+        };
         match outcome {
             Ok(done) => {
                 let concerned = concerns(&message.jws);
@@ -551,13 +552,6 @@ async fn deliver_due(state: &Arc<State>) -> Result<(), tocsin_store::StoreError>
                     state.store.delivery_recovered(order_id).await?;
                 }
                 tracing::info!(id = %message.id, skew_ms = done.skew_ms, "message delivered");
-            }
-            // A qualified person's node that has not confirmed this node yet refuses its
-            // notices; they wait for it, as the law wants every change told.
-            Err(Failure::Refused(error)) if is_notice(&message.jws) => {
-                let next = now_ms() as i64 + backoff(message.attempts + 1).as_millis() as i64;
-                tracing::warn!(id = %message.id, attempts = message.attempts + 1, %error, "a blocklist notice was refused; will retry");
-                state.store.delivery_failed(&message.id, &error, next).await?;
             }
             Err(Failure::Refused(error)) => {
                 tracing::warn!(id = %message.id, %error, "the receiver refused the message; not retried");

@@ -943,8 +943,8 @@ async fn tell(
     let message_id = new_id()?;
     let jws = seal(state, kind, message_id, &peer.fingerprint, body);
     let message_id = message_id.to_string();
-    let kind_name = serde_json::to_value(kind).ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
-    state.store.transition_and_tell(&transition, (&message_id, &peer.fingerprint, &peer.url, &kind_name, &jws)).await?;
+    let kind_name = kind.name();
+    state.store.transition_and_tell(&transition, (&message_id, &peer.fingerprint, &peer.url, kind_name, &jws)).await?;
     state.outbox.notify_one();
     let (row, _) = state.store.order(&row.id).await?.ok_or(Problem::Internal)?;
     Ok(Json(row.into()))

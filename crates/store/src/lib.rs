@@ -8,6 +8,7 @@ mod banks;
 mod blocklist;
 mod evidence;
 mod identity;
+mod legal;
 mod matches;
 mod messages;
 mod migrate;

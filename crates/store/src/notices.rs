@@ -36,32 +36,18 @@ impl Store {
         let at = now_ms();
         let (from, to) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(to).unwrap_or(i64::MAX));
         let mut tx = self.pool.begin().await?;
-        let moved = if from == 0 {
-            let inserted = sqlx::query("INSERT INTO oversight_cursors (peer, next_index) VALUES ($1, $2) ON CONFLICT (peer) DO NOTHING")
-                .bind(peer)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if inserted == 1 {
-                1
-            } else {
-                sqlx::query("UPDATE oversight_cursors SET next_index = $1 WHERE peer = $2 AND next_index = 0")
-                    .bind(to)
-                    .bind(peer)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-            }
-        } else {
-            sqlx::query("UPDATE oversight_cursors SET next_index = $1 WHERE peer = $2 AND next_index = $3")
-                .bind(to)
-                .bind(peer)
-                .bind(from)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        };
+        // One statement for a first round (no row yet) and the next ones (the row is at `from`):
+        // a second worker that started from the same place moves nothing.
+        let moved = sqlx::query(
+            "INSERT INTO oversight_cursors (peer, next_index) VALUES ($1, $2) \
+             ON CONFLICT (peer) DO UPDATE SET next_index = $2 WHERE oversight_cursors.next_index = $3",
+        )
+        .bind(peer)
+        .bind(to)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if moved != 1 {
             return Ok(());
         }

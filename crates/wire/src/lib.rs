@@ -10,7 +10,7 @@ mod tree_head;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
 pub use jws::{ACCEPTED_ALGORITHMS, JwsError, Verified, sign_compact, unverified_header, verify_compact};
-pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal};
+pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal, stored};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub use tocsin_model::{Ulid, UlidError};
