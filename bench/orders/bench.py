@@ -7,6 +7,8 @@ PostgreSQL: TOCSIN_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432
 server where two databases are made and dropped. Prints one JSON line with the percentiles.
 """
 
+import datetime
+import http.server
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -53,8 +56,11 @@ def call(method, url, token=None, body=None):
         request.add_header("Authorization", f"Bearer {token}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {url}: {e.code}: {e.read().decode(errors='replace')}") from None
 
 
 def gate_status(url):
@@ -63,6 +69,22 @@ def gate_status(url):
             return response.status
     except urllib.error.HTTPError as e:
         return e.code
+
+
+class Origin(http.server.BaseHTTPRequestHandler):
+    """The platform's origin: every path is a small page, which the platform preserves once it
+    blocks the URL (a platform node needs an origin since TCO Art. 6)."""
+
+    def do_GET(self):
+        body = b"<p>removed content</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 
 def pg_admin(admin_url, sql):
@@ -76,10 +98,14 @@ def main():
     admin_url = os.environ.get("TOCSIN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
     procs = []
     databases = []
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Origin)
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    origin_url = f"http://127.0.0.1:{origin.server_address[1]}"
     with tempfile.TemporaryDirectory() as tmp:
         try:
             nodes = {}
-            for name, extra in [("authority", ["--role", "authority"]), ("platform", ["--role", "platform", "--serves", "bench.example"])]:
+            platform = ["--role", "platform", "--serves", "bench.example", "--origin", origin_url]
+            for name, extra in [("authority", ["--role", "authority"]), ("platform", platform)]:
                 data = os.path.join(tmp, name)
                 os.makedirs(data)
                 db_args = []
@@ -95,8 +121,18 @@ def main():
                 fingerprint = call("GET", url + "/.well-known/tocsin")["fingerprint"]
                 nodes[name] = {"url": url, "token": token, "fingerprint": fingerprint}
             a, p = nodes["authority"], nodes["platform"]
-            call("POST", a["url"] + "/v1/peers", a["token"], {"url": p["url"], "fingerprint": p["fingerprint"]})
-            call("POST", p["url"] + "/v1/peers", p["token"], {"url": a["url"], "fingerprint": a["fingerprint"]})
+            call("POST", a["url"] + "/v1/peers", a["token"], {"url": p["url"], "fingerprint": p["fingerprint"], "roles": ["platform"]})
+            call("POST", p["url"] + "/v1/peers", p["token"], {"url": a["url"], "fingerprint": a["fingerprint"], "roles": ["authority"]})
+            # The particulars that fill Annex I (TCO Art. 3(4)); both in one Member State.
+            call("PUT", a["url"] + "/v1/legal", a["token"], {
+                "member_state": "NL", "authority_type": "law_enforcement", "representative": "Bench, head of unit",
+                "email": "bench@authority.example", "redress_body": "Rechtbank Den Haag", "redress_deadline": "six weeks",
+            })
+            call("PUT", a["url"] + "/v1/peers/platform/legal", a["token"], {"member_state": "NL"})
+            # The platform was told of the authority's procedures two days ago (TCO Art. 3(2)),
+            # so the first order may go at once.
+            told = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).date().isoformat()
+            call("POST", a["url"] + "/v1/peers/platform/information", a["token"], {"given_on": told, "means": "letter"})
 
             times = []
             for i in range(orders):
@@ -106,6 +142,7 @@ def main():
                 call("POST", a["url"] + "/v1/orders", a["token"], {
                     "to": "platform", "targets": [{"url": target}], "reasons": ["incite"],
                     "legal_basis": "Regulation (EU) 2021/784, Art. 3",
+                    "statement": "The page calls for attacks.",
                 })
                 while gate_status(check) != 403:
                     if time.perf_counter() - started > 30:

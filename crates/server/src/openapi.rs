@@ -14,17 +14,17 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
-use crate::{accounts, log, peers};
+use crate::node::{accounts, log, peers};
 
 /// The document's source: every route the node serves.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tocsin node", description = "The API every Tocsin node serves: identity, accounts, peers, and the Merkle log."),
     paths(
-        crate::healthz,
-        crate::readiness,
-        crate::identity_document,
-        crate::metrics::render,
+        crate::node::healthz,
+        crate::node::readiness,
+        crate::node::identity_document,
+        crate::node::metrics::render,
         openapi_json,
         accounts::login,
         accounts::list,
@@ -37,12 +37,12 @@ use crate::{accounts, log, peers};
         peers::list,
         peers::remove,
         peers::set_policy,
-        crate::procedures::inform,
-        crate::procedures::list,
-        crate::legal::show,
-        crate::legal::put,
-        crate::legal::show_peer,
-        crate::legal::put_peer,
+        crate::orders::procedures::inform,
+        crate::orders::procedures::list,
+        crate::node::legal::show,
+        crate::node::legal::put,
+        crate::node::legal::show_peer,
+        crate::node::legal::put_peer,
         crate::messaging::inbox,
         crate::orders::issue,
         crate::orders::list,
@@ -54,18 +54,18 @@ use crate::{accounts, log, peers};
         crate::orders::clarify,
         crate::orders::resume,
         crate::orders::preservation,
-        crate::finality::record,
-        crate::finality::list,
-        crate::finality::copies,
+        crate::orders::finality::record,
+        crate::orders::finality::list,
+        crate::orders::finality::copies,
         crate::banks::list,
         crate::banks::create,
         crate::banks::show,
         crate::banks::signals,
         crate::banks::add,
-        crate::sharing::set_state,
+        crate::banks::sharing::set_state,
         crate::banks::lookup,
         crate::banks::scan,
-        crate::sharing::publish,
+        crate::banks::sharing::publish,
         crate::blocklist::add,
         crate::blocklist::list,
         crate::blocklist::show,
@@ -74,23 +74,23 @@ use crate::{accounts, log, peers};
         crate::blocklist::rpz,
         crate::blocklist::urls,
         crate::blocklist::notices,
-        crate::matches::list,
-        crate::matches::decide,
+        crate::banks::matches::list,
+        crate::banks::matches::decide,
         crate::blocklist::recommend,
         crate::blocklist::recommendations,
         crate::blocklist::answer,
-        crate::sharing::changes,
-        crate::sharing::subscribe,
-        crate::sharing::subscriptions,
-        crate::gate::check,
-        crate::gate::notice,
-        crate::problem::describe,
+        crate::banks::sharing::changes,
+        crate::banks::sharing::subscribe,
+        crate::banks::sharing::subscriptions,
+        crate::orders::gate::check,
+        crate::orders::gate::notice,
+        crate::node::problem::describe,
         log::head,
         log::entries,
         log::inclusion,
         log::consistency,
     ),
-    components(schemas(crate::problem::Body)),
+    components(schemas(crate::node::problem::Body)),
     modifiers(&Conventions),
     tags(
         (name = "node", description = "Health, metrics and identity"),
@@ -117,7 +117,7 @@ pub async fn openapi_json() -> axum::response::Response {
 /// client can get, which `GET /problems/{slug}` describes.
 fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    let types: Vec<String> = crate::problem::KINDS.iter().map(|k| format!("{}{}", crate::problem::TYPE_BASE, k.0)).collect();
+    let types: Vec<String> = crate::node::problem::KINDS.iter().map(|k| format!("{}{}", crate::node::problem::TYPE_BASE, k.0)).collect();
     if let Some(kind) = doc.pointer_mut("/components/schemas/Problem/properties/type") {
         kind["enum"] = serde_json::json!(types);
     }

@@ -3,38 +3,27 @@
 //! appended to the Merkle log in the same transaction as the change; today the store holds the
 //! log itself.
 
-mod accounts;
 mod banks;
 mod blocklist;
-mod evidence;
-mod identity;
-mod legal;
-mod matches;
-mod messages;
-mod migrate;
-mod notices;
-mod password;
-mod peers;
-mod procedures;
-mod record;
-mod sharing;
+mod messaging;
+mod node;
+mod orders;
 
-pub use accounts::{Account, NewToken, ROLES, check_account_name};
+pub use banks::matches::{NewMatch, ScanMatch};
+pub use banks::sharing::{Applied, BankEffect, RemoteSignal, Subscription};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
+pub use blocklist::notices::Notice;
 pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
-pub use evidence::{
-    Evidence, PRESERVATION_ALERT_AFTER, PRESERVATION_MAX_BACKOFF_MS, PRESERVATION_RETRY_MS, RETENTION_MONTHS, retain_until,
+pub use messaging::{Feedback, Incoming, Outgoing, Received, WebhookCall};
+pub use node::accounts::{Account, NewToken, ROLES, check_account_name};
+pub use node::identity::KeyBinding;
+pub use node::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
+pub use node::peers::Peer;
+pub use orders::evidence::{
+    Evidence, Hold, PRESERVATION_ALERT_AFTER, PRESERVATION_MAX_BACKOFF_MS, PRESERVATION_RETRY_MS, RETENTION_MONTHS, retain_until,
 };
-pub use identity::KeyBinding;
-pub use matches::{NewMatch, ScanMatch};
-pub use messages::{
-    Block, Execution, Feedback, Hold, Incoming, NewOrder, OrderEvent, OrderRow, Outgoing, Received, Transition, WebhookCall,
-};
-pub use notices::Notice;
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHash, verify_or_waste};
-pub use peers::Peer;
-pub use procedures::{Given, ProcedureInformation};
-pub use sharing::{Applied, BankEffect, RemoteSignal, Subscription};
+pub use orders::procedures::{Given, ProcedureInformation};
+pub use orders::{Block, Execution, NewOrder, OrderEvent, OrderRow, Transition};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
@@ -163,7 +152,7 @@ impl Store {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(8).connect(url).await?,
         };
-        migrate::run(&pool, backend).await?;
+        node::migrate::run(&pool, backend).await?;
         Ok(Self { pool, backend })
     }
 

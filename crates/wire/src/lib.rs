@@ -4,13 +4,15 @@
 //! as a compact JWS (EdDSA) and named by a ULID.
 
 mod base64url;
+pub mod body;
 mod jws;
 mod message;
 mod tree_head;
 
 pub use base64url::{DecodeError, decode as base64url_decode, encode as base64url_encode};
+pub use body::{Body, BodyError};
 pub use jws::{ACCEPTED_ALGORITHMS, JwsError, Verified, sign_compact, unverified_header, verify_compact};
-pub use message::{Envelope, Kind, MessageError, PROTOCOL_VERSION, open, seal, stored};
+pub use message::{Envelope, Kind, Message, MessageError, PROTOCOL_VERSION, open, seal, stored, verify};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 pub use tocsin_model::{Ulid, UlidError};

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::body::Body;
 use crate::jws::{JwsError, sign_compact, unverified_header, verify_compact};
 use crate::{Jwk, Ulid};
 
@@ -155,6 +156,9 @@ pub enum MessageError {
     /// Meant for another node (a message replayed to the wrong receiver).
     #[error("the message is for {0}, not this node")]
     Misaddressed(String),
+    /// The body is not one its kind carries.
+    #[error("{0}")]
+    Body(String),
 }
 
 /// Signs `envelope` with the sender's key (`sign`), its `from` as the JWS `kid`.
@@ -163,10 +167,53 @@ pub fn seal(envelope: &Envelope, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> String
     sign_compact(&envelope.from, &payload, sign)
 }
 
-/// Opens a message for the node whose fingerprint is `me`: finds the signer's key by the
-/// header's `kid` among confirmed peers (`peer_key`), checks the signature, the envelope's
-/// shape and version, that it is from the key that signed it, and that it is for `me`.
-pub fn open(jws: &str, me: &str, peer_key: impl FnOnce(&str) -> Option<Jwk>) -> Result<Envelope, MessageError> {
+/// A message whose body has been read for its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Unique per message.
+    pub id: Ulid,
+    /// The sender's key fingerprint.
+    pub from: String,
+    /// The receiver's key fingerprint.
+    pub to: String,
+    /// When the sender sent it, Unix milliseconds by the sender's clock.
+    pub sent_at: u64,
+    /// What it says.
+    pub body: Body,
+}
+
+impl Message {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        self.body.kind()
+    }
+}
+
+impl Envelope {
+    /// An envelope of version [`PROTOCOL_VERSION`] carrying `body`, its kind the body's.
+    pub fn new(id: Ulid, from: String, to: String, sent_at: u64, body: &Body) -> Self {
+        Self { v: PROTOCOL_VERSION, id, kind: body.kind(), from, to, sent_at, body: body.to_value() }
+    }
+
+    /// Reads the body for the envelope's kind ([`Body::read`]).
+    pub fn read(self) -> Result<Message, MessageError> {
+        let body = Body::read(self.kind, self.id, self.body).map_err(|e| MessageError::Body(e.to_string()))?;
+        Ok(Message { id: self.id, from: self.from, to: self.to, sent_at: self.sent_at, body })
+    }
+}
+
+/// Opens a message for the node whose fingerprint is `me` ([`verify`]) and reads its body for its
+/// kind: what a node does with an answer it asked for (a receipt, a batch of bank changes).
+pub fn open(jws: &str, me: &str, peer_key: impl FnOnce(&str) -> Option<Jwk>) -> Result<Message, MessageError> {
+    verify(jws, me, peer_key)?.read()
+}
+
+/// Checks a message for the node whose fingerprint is `me` without reading its body: finds the
+/// signer's key by the header's `kid` among confirmed peers (`peer_key`), checks the signature,
+/// the envelope's shape and version, that it is from the key that signed it, and that it is for
+/// `me`. The inbox verifies first, then answers repeats and checks the sender's role, and only
+/// then reads the body ([`Envelope::read`]), so that a refusal names the first thing wrong.
+pub fn verify(jws: &str, me: &str, peer_key: impl FnOnce(&str) -> Option<Jwk>) -> Result<Envelope, MessageError> {
     let header = unverified_header(jws)?;
     let kid = header.get("kid").and_then(Value::as_str).ok_or(MessageError::NoKeyId)?;
     let key = peer_key(kid).filter(|k| k.thumbprint() == kid).ok_or_else(|| MessageError::UnknownSender(kid.to_owned()))?;
@@ -265,7 +312,7 @@ mod tests {
         let sent = envelope(&authority, &platform);
         let jws = seal(&sent, |m| authority.key.sign(m).to_bytes());
         let peers = |kid: &str| (kid == authority.jwk.thumbprint()).then(|| authority.jwk.clone());
-        assert_eq!(open(&jws, &platform.jwk.thumbprint(), peers), Ok(sent.clone()));
+        assert_eq!(verify(&jws, &platform.jwk.thumbprint(), peers), Ok(sent.clone()));
         let json = serde_json::to_value(&sent).expect("serialises");
         assert_eq!(json["kind"], "removal_order");
         assert_eq!(json["id"].as_str().map(str::len), Some(26));
@@ -278,13 +325,13 @@ mod tests {
         let peers = |kid: &str| (kid == authority.jwk.thumbprint()).then(|| authority.jwk.clone());
 
         let from_stranger = seal(&envelope(&stranger, &platform), |m| stranger.key.sign(m).to_bytes());
-        assert_eq!(open(&from_stranger, &me, peers), Err(MessageError::UnknownSender(stranger.jwk.thumbprint())));
+        assert_eq!(verify(&from_stranger, &me, peers), Err(MessageError::UnknownSender(stranger.jwk.thumbprint())));
 
         // A stranger's signature under the authority's kid: the signature check fails.
         let forged = sign_compact(&authority.jwk.thumbprint(), &serde_json::to_vec(&envelope(&authority, &platform)).expect("json"), |m| {
             stranger.key.sign(m).to_bytes()
         });
-        assert_eq!(open(&forged, &me, peers), Err(MessageError::Jws(JwsError::Signature)));
+        assert_eq!(verify(&forged, &me, peers), Err(MessageError::Jws(JwsError::Signature)));
 
         // Signed by the authority but claiming another sender.
         let mut claims_other = envelope(&authority, &platform);
@@ -292,20 +339,20 @@ mod tests {
         let jws = sign_compact(&authority.jwk.thumbprint(), &serde_json::to_vec(&claims_other).expect("json"), |m| {
             authority.key.sign(m).to_bytes()
         });
-        assert!(matches!(open(&jws, &me, peers), Err(MessageError::SenderMismatch { .. })));
+        assert!(matches!(verify(&jws, &me, peers), Err(MessageError::SenderMismatch { .. })));
 
         // Replayed to another node.
         let for_platform = seal(&envelope(&authority, &platform), |m| authority.key.sign(m).to_bytes());
-        assert_eq!(open(&for_platform, &stranger.jwk.thumbprint(), peers), Err(MessageError::Misaddressed(me.clone())));
+        assert_eq!(verify(&for_platform, &stranger.jwk.thumbprint(), peers), Err(MessageError::Misaddressed(me.clone())));
 
         let mut future = envelope(&authority, &platform);
         future.v = 2;
         let jws = seal(&future, |m| authority.key.sign(m).to_bytes());
-        assert_eq!(open(&jws, &me, peers), Err(MessageError::Version(2)));
+        assert_eq!(verify(&jws, &me, peers), Err(MessageError::Version(2)));
 
         // A peer lookup that answers with the wrong key is not trusted either.
         let confused = |_: &str| Some(stranger.jwk.clone());
-        assert!(matches!(open(&for_platform, &me, confused), Err(MessageError::UnknownSender(_))));
+        assert!(matches!(verify(&for_platform, &me, confused), Err(MessageError::UnknownSender(_))));
     }
 
     #[test]
@@ -315,11 +362,11 @@ mod tests {
         let mut json = serde_json::to_value(envelope(&authority, &platform)).expect("json");
         json["extra"] = serde_json::json!(1);
         let extra = sign_compact(&authority.jwk.thumbprint(), json.to_string().as_bytes(), |m| authority.key.sign(m).to_bytes());
-        assert!(matches!(open(&extra, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
+        assert!(matches!(verify(&extra, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
         let mut json = serde_json::to_value(envelope(&authority, &platform)).expect("json");
         json["kind"] = serde_json::json!("bank_update_v9");
         let unknown = sign_compact(&authority.jwk.thumbprint(), json.to_string().as_bytes(), |m| authority.key.sign(m).to_bytes());
-        assert!(matches!(open(&unknown, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
-        assert!(matches!(open("not a jws", &platform.jwk.thumbprint(), peers), Err(MessageError::Jws(JwsError::Malformed(_)))));
+        assert!(matches!(verify(&unknown, &platform.jwk.thumbprint(), peers), Err(MessageError::Envelope(_))));
+        assert!(matches!(verify("not a jws", &platform.jwk.thumbprint(), peers), Err(MessageError::Jws(JwsError::Malformed(_)))));
     }
 }

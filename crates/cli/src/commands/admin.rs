@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use tocsin_server::Config;
-use tocsin_server::config::Partial;
+use tocsin_server::node::config::Partial;
 use tocsin_store::Store;
 
 /// Arguments of `tocsin admin token`.

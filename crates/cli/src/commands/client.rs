@@ -7,6 +7,53 @@ use clap::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// Sends one request to the node at `server` (with `token`, if given), and returns the status
+/// and text of a successful answer; a problem answer becomes one error line: the method and
+/// path, the status, the problem's title and detail.
+fn request(server: &str, token: Option<&str>, method: &str, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<(u16, String)> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut response = match (method, body) {
+        ("GET", _) => with_auth(agent.get(&url), auth.as_deref()).call(),
+        ("DELETE", _) => with_auth(agent.delete(&url), auth.as_deref()).call(),
+        ("PUT", Some(body)) => with_auth(agent.put(&url), auth.as_deref()).send_json(body),
+        (_, Some(body)) => with_auth(agent.post(&url), auth.as_deref()).send_json(body),
+        (_, None) => with_auth(agent.post(&url), auth.as_deref()).send_empty(),
+    }
+    .with_context(|| format!("{method} {url}"))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().with_context(|| format!("{method} {url}: reading the answer"))?;
+    if status >= 400 {
+        let detail = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|p| {
+                let title = p["title"].as_str()?.to_owned();
+                Some(match p["detail"].as_str() {
+                    Some(detail) => format!("{title}: {detail}"),
+                    None => title,
+                })
+            })
+            .unwrap_or(text);
+        bail!("{method} {path}: {status}: {detail}");
+    }
+    Ok((status, text))
+}
+
+fn with_auth<B>(request: ureq::RequestBuilder<B>, auth: Option<&str>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(auth) => request.header("Authorization", auth),
+        None => request,
+    }
+}
+
+/// `GET path` from the node at `server`, with `token` when the path needs one: its JSON answer.
+/// For commands that read a node's public documents as well as its API (`tocsin log verify`).
+pub fn get_json<T: DeserializeOwned>(server: &str, path: &str, token: Option<&str>) -> anyhow::Result<T> {
+    let (_, text) = request(server, token, "GET", path, None)?;
+    serde_json::from_str(&text).with_context(|| format!("GET {path}: not the JSON expected"))
+}
+
 /// Where the node is and who is asking.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
@@ -21,33 +68,7 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     fn request(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<(u16, String)> {
-        let url = format!("{}{path}", self.server.trim_end_matches('/'));
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let auth = format!("Bearer {}", self.token);
-        let mut response = match (method, body) {
-            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
-            ("DELETE", _) => agent.delete(&url).header("Authorization", &auth).call(),
-            ("PUT", Some(body)) => agent.put(&url).header("Authorization", &auth).send_json(body),
-            (_, Some(body)) => agent.post(&url).header("Authorization", &auth).send_json(body),
-            (_, None) => agent.post(&url).header("Authorization", &auth).send_empty(),
-        }
-        .with_context(|| format!("{method} {url}"))?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().with_context(|| format!("{method} {url}: reading the answer"))?;
-        if status >= 400 {
-            let detail = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|p| {
-                    let title = p["title"].as_str()?.to_owned();
-                    Some(match p["detail"].as_str() {
-                        Some(detail) => format!("{title}: {detail}"),
-                        None => title,
-                    })
-                })
-                .unwrap_or(text);
-            bail!("{method} {path}: {status}: {detail}");
-        }
-        Ok((status, text))
+        request(&self.server, Some(&self.token), method, path, body)
     }
 
     /// `GET path`, its JSON answer.

@@ -54,13 +54,7 @@ struct Proof {
 }
 
 fn get<T: serde::de::DeserializeOwned>(base: &str, path: &str, token: Option<&str>) -> anyhow::Result<T> {
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let mut request = ureq::get(&url);
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    let mut response = request.call().with_context(|| format!("GET {url}"))?;
-    response.body_mut().read_json::<T>().with_context(|| format!("GET {url}: reading the answer"))
+    super::client::get_json(base, path, token)
 }
 
 fn hex_hash(text: &str) -> anyhow::Result<Hash> {

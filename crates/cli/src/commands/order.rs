@@ -323,13 +323,13 @@ pub fn run(command: OrderCommand) -> anyhow::Result<ExitCode> {
                     }
                     if let Some(deadline) = order["deadline_at"].as_i64() {
                         let overdue = if order["overdue"] == true { " (overdue)" } else { "" };
-                        writeln!(out, "deadline: {}{overdue}", tocsin_server::time::rfc3339_ms(deadline))?;
+                        writeln!(out, "deadline: {}{overdue}", tocsin_server::node::time::rfc3339_ms(deadline))?;
                     }
                     for t in order["order"]["targets"].as_array().into_iter().flatten() {
                         writeln!(out, "target: {}", text(&t["url"]))?;
                     }
                     for e in order["timeline"].as_array().into_iter().flatten() {
-                        let at = e["at"].as_i64().map(tocsin_server::time::rfc3339_ms).unwrap_or_default();
+                        let at = e["at"].as_i64().map(tocsin_server::node::time::rfc3339_ms).unwrap_or_default();
                         writeln!(out, "{at}\t{}", text(&e["event"]))?;
                     }
                 }

@@ -130,7 +130,7 @@ pub fn run(command: PeerCommand) -> anyhow::Result<ExitCode> {
         PeerCommand::Inform(args) => {
             let path = format!("/v1/peers/{}/information", args.name);
             let show = |r: &serde_json::Value| {
-                let at = |v: &serde_json::Value| v.as_i64().map_or_else(|| "on its way".to_owned(), tocsin_server::time::rfc3339_ms);
+                let at = |v: &serde_json::Value| v.as_i64().map_or_else(|| "on its way".to_owned(), tocsin_server::node::time::rfc3339_ms);
                 let word = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
                 format!(
                     "{}\t{}\tgiven {}\t{}\tby {}",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use tocsin_server::config::Partial;
+use tocsin_server::node::config::Partial;
 use tocsin_server::{Config, Identity, Role, State};
 
 /// Arguments of `tocsin serve`. Each may also come from the environment (`TOCSIN_...`) or from
@@ -143,7 +143,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             || args.escalation_webhook.is_some()
             || args.preservation_webhook.is_some()
             || args.case_insensitive_paths)
-            .then(|| tocsin_server::config::PlatformPartial {
+            .then(|| tocsin_server::node::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
                 origin: args.origin,
                 action_webhook: args.action_webhook,
@@ -162,7 +162,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = Config::from_partial(given.over(file));
     // A platform must preserve what it removes (TCO Art. 6(1)), and it preserves from its origin:
     // without one, nothing would be kept and nothing would say so.
-    if config.roles.contains(&tocsin_server::config::Role::Platform) && config.origin.is_none() {
+    if config.roles.contains(&tocsin_server::node::config::Role::Platform) && config.origin.is_none() {
         anyhow::bail!(
             "a platform node keeps the content it removes for six months (Regulation (EU) 2021/784, Art. 6) and fetches it \
              from its origin: give --origin URL (or [platform] origin in the configuration file)"
@@ -179,7 +179,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let key = args
         .axfr_tsig
         .as_deref()
-        .map(str::parse::<tocsin_server::axfr::TsigKey>)
+        .map(str::parse::<tocsin_server::blocklist::axfr::TsigKey>)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--axfr-tsig: {e}"))?;
     let zone = config.rpz_zone.parse::<tocsin_model::DomainName>().map_err(|e| anyhow::anyhow!("--rpz-zone: {e}"))?.to_string();
@@ -189,12 +189,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Where to serve zone transfers, the zone's name and the TSIG key, if asked.
-type Axfr = Option<(SocketAddr, String, Option<tocsin_server::axfr::TsigKey>)>;
+type Axfr = Option<(SocketAddr, String, Option<tocsin_server::blocklist::axfr::TsigKey>)>;
 
 async fn serve(config: Config, axfr: Axfr, new_log: bool) -> anyhow::Result<()> {
     // A node's SQLite file gone while its key is there: refused before SQLite makes an empty
     // one in its place (which the operator restoring the old file would then have to remove).
-    let key_file = config.data.join(tocsin_server::identity::KEY_FILE);
+    let key_file = config.data.join(tocsin_server::node::identity::KEY_FILE);
     if let Some(file) = tocsin_store::sqlite_path(&config.database_url)
         && !new_log
         && std::fs::metadata(&file).map_or(true, |m| m.len() == 0)
@@ -227,30 +227,20 @@ async fn serve(config: Config, axfr: Axfr, new_log: bool) -> anyhow::Result<()> 
     state.load_gate().await.context("loading the gate's blocks")?;
     // Every bank in memory before the first scan is answered.
     tocsin_server::banks::follow(&state).await.context("loading the banks")?;
-    let outbox = tokio::spawn(tocsin_server::messaging::run_outbox(state.clone()));
-    let executor = tokio::spawn(tocsin_server::run_executor(state.clone()));
-    let preserver = tokio::spawn(tocsin_server::run_preserver(state.clone()));
-    let webhooks = tokio::spawn(tocsin_server::run_webhooks(state.clone()));
-    let deadlines = tokio::spawn(tocsin_server::run_deadlines(state.clone()));
-    let bank_follower = tokio::spawn(tocsin_server::run_bank_follower(state.clone()));
-    let bank_puller = tokio::spawn(tocsin_server::run_bank_puller(state.clone()));
+    let workers = tocsin_server::workers(&state);
     let axfr = match axfr {
         Some((addr, zone, key)) => {
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("zone transfers on {addr}"))?;
             tracing::info!(zone = %zone, signed = key.is_some(), "zone transfers on {}", listener.local_addr().context("the address")?);
-            Some(tokio::spawn(tocsin_server::axfr::run_axfr(state.clone(), listener, zone, key)))
+            Some(tokio::spawn(tocsin_server::blocklist::axfr::run_axfr(state.clone(), listener, zone, key)))
         }
         None => None,
     };
     let limits = state.config.limits;
-    tocsin_server::listen::serve(listener, tocsin_server::app(state), limits, stop_signal()).await;
-    outbox.abort();
-    executor.abort();
-    preserver.abort();
-    webhooks.abort();
-    deadlines.abort();
-    bank_follower.abort();
-    bank_puller.abort();
+    tocsin_server::node::listen::serve(listener, tocsin_server::app(state), limits, stop_signal()).await;
+    for worker in workers {
+        worker.abort();
+    }
     if let Some(axfr) = axfr {
         axfr.abort();
     }
@@ -264,7 +254,7 @@ async fn serve(config: Config, axfr: Axfr, new_log: bool) -> anyhow::Result<()> 
 /// own (a lost database, a wrong URL), since either would give one key two histories.
 async fn identity_for(config: &Config, store: &tocsin_store::Store, new_log: bool) -> anyhow::Result<Identity> {
     use tocsin_store::KeyBinding;
-    let path = config.data.join(tocsin_server::identity::KEY_FILE);
+    let path = config.data.join(tocsin_server::node::identity::KEY_FILE);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let existing = Identity::load(&config.data)?;
     let binding = store.key_binding().await?;

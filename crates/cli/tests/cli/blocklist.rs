@@ -72,7 +72,7 @@ impl Authority {
 /// Two days ago, RFC 3339.
 pub(crate) fn two_days_ago() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
-    tocsin_server::time::rfc3339_ms(now - 2 * 86_400_000)
+    tocsin_server::node::time::rfc3339_ms(now - 2 * 86_400_000)
 }
 
 fn soa_serial(zone: &str) -> u64 {

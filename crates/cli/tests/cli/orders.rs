@@ -384,7 +384,7 @@ impl Pair {
         if informed {
             // As an authority that wrote to the platform two days ago (TCO Art. 3(2)): its first
             // order may go at once.
-            let two_days_ago = tocsin_server::time::rfc3339_ms(now_ms() as i64 - 2 * 86_400_000);
+            let two_days_ago = tocsin_server::node::time::rfc3339_ms(now_ms() as i64 - 2 * 86_400_000);
             let letter = pair.cli_on_authority(
                 &pair.issuer,
                 &["peer", "inform", "videohost", "--given-on", &two_days_ago[..10], "--means", "letter NL-2026-0001"],
@@ -497,8 +497,8 @@ fn an_order_reaches_the_platform_and_the_authority_keeps_its_signed_receipt() {
     let delivered =
         &order["timeline"].as_array().expect("timeline").iter().find(|e| e["event"] == "delivered").expect("delivered")["detail"];
     let receipt = delivered["receipt"].as_str().expect("receipt");
-    let envelope =
-        tocsin_wire::open(receipt, &pair.authority_jwk.thumbprint(), |_| Some(pair.platform_jwk.clone())).expect("the platform signed it");
+    let envelope = tocsin_wire::verify(receipt, &pair.authority_jwk.thumbprint(), |_| Some(pair.platform_jwk.clone()))
+        .expect("the platform signed it");
     assert_eq!(envelope.kind, Kind::Receipt);
     assert_eq!(envelope.body["message_id"], id.as_str());
     assert_eq!(envelope.body["received_at"], delivered["received_at"]);

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::view::{self, Lang, render, state_name};
 use crate::State;
-use crate::html::escape_html as e;
-use crate::problem::Problem;
+use crate::node::html::escape_html as e;
+use crate::node::problem::Problem;
 
 /// One series of a bar chart: its name, its colour, a value per bar.
 pub(crate) struct Series {
@@ -151,7 +151,8 @@ const STATE_COLOURS: &[(&str, &str)] = &[
 /// Orders per day over the last `days` days (UTC), by state.
 pub(crate) fn orders_by_day(l: Lang, orders: &[Value], now_ms: i64, days: i64) -> (Vec<String>, Vec<Series>) {
     let today = now_ms.div_euclid(86_400_000);
-    let labels: Vec<String> = (0..days).map(|d| crate::time::rfc3339_ms((today - days + 1 + d) * 86_400_000)[5..10].to_owned()).collect();
+    let labels: Vec<String> =
+        (0..days).map(|d| crate::node::time::rfc3339_ms((today - days + 1 + d) * 86_400_000)[5..10].to_owned()).collect();
     let series = STATE_COLOURS
         .iter()
         .map(|(state, colour)| {
@@ -179,7 +180,7 @@ pub async fn figures(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> R
         Ok(_) => Vec::new(),
         Err(p) => return Ok(view::refusal(&state, &session, &p, here)),
     };
-    let names = crate::peers::peer_names(&state).await?;
+    let names = crate::node::peers::peer_names(&state).await?;
     let mut by_peer: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for (peer, ms) in state.store.removal_times().await? {
         let name = names.get(&peer).cloned().unwrap_or(peer);
@@ -208,7 +209,7 @@ pub async fn figures(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> R
             Some((hour, l.t("1 hour", "1 heure"))),
         );
     }
-    let (days, series) = orders_by_day(l, &orders, crate::time::now_ms() as i64, 14);
+    let (days, series) = orders_by_day(l, &orders, crate::node::time::now_ms() as i64, 14);
     body += &format!("<h2>{}</h2>", l.t("Orders per day by state (last 14 days)", "Injonctions par jour et par état (14 derniers jours)"));
     body += &bar_chart(
         l,

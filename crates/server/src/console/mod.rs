@@ -25,10 +25,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::State;
-use crate::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
-use crate::html::escape_html;
-use crate::listen::PeerAddr;
-use crate::problem::Problem;
+use crate::node::accounts::{SIGN_IN_LIFETIME_SECONDS, off_runtime};
+use crate::node::html::escape_html;
+use crate::node::listen::PeerAddr;
+use crate::node::problem::Problem;
 
 const SESSION: &str = "tocsin_session";
 const CSRF: &str = "tocsin_csrf";
@@ -51,7 +51,7 @@ fn set_cookie(state: &State, name: &str, value: &str, max_age: i64) -> HeaderVal
 fn random_hex() -> Result<String, Problem> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|_| Problem::Internal)?;
-    Ok(crate::blobs::hex(&bytes))
+    Ok(crate::node::blobs::hex(&bytes))
 }
 
 /// The words of the pages, in one language.
@@ -166,7 +166,7 @@ async fn posted(
 ) -> Result<Result<(view::Session, Vec<(String, String)>), Response>, Problem> {
     let Some(session) = view::session(state, headers).await? else { return Ok(Err(view::to_sign_in())) };
     let values = view::form_pairs(body);
-    if !same_origin(headers) || !crate::axfr::subtle_eq(session.csrf.as_bytes(), view::field(&values, "csrf").as_bytes()) {
+    if !same_origin(headers) || !crate::blocklist::axfr::subtle_eq(session.csrf.as_bytes(), view::field(&values, "csrf").as_bytes()) {
         return Ok(Err(expired(state, &session, &back(&values))));
     }
     Ok(Ok((session, values)))
@@ -204,7 +204,7 @@ pub struct SignInForm {
 /// posted from another site) and the browser says it comes from this origin. Forms of a
 /// session carry a code bound to the session instead (`view::Session::csrf`).
 fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
-    same_origin(headers) && cookie(headers, CSRF).is_some_and(|c| crate::axfr::subtle_eq(c.as_bytes(), sent.as_bytes()))
+    same_origin(headers) && cookie(headers, CSRF).is_some_and(|c| crate::blocklist::axfr::subtle_eq(c.as_bytes(), sent.as_bytes()))
 }
 
 /// Whether a posted form comes from this node's own pages, as far as the browser says: a
@@ -279,7 +279,10 @@ pub async fn sign_out(
 ) -> Result<Response, Problem> {
     let Ok(axum::Form(form)) = form else { return expired_form(&state, &headers) };
     let session = view::session(&state, &headers).await?;
-    if session.as_ref().is_some_and(|s| !same_origin(&headers) || !crate::axfr::subtle_eq(s.csrf.as_bytes(), form.csrf.as_bytes())) {
+    if session
+        .as_ref()
+        .is_some_and(|s| !same_origin(&headers) || !crate::blocklist::axfr::subtle_eq(s.csrf.as_bytes(), form.csrf.as_bytes()))
+    {
         return expired_form(&state, &headers);
     }
     if let Some(token) = cookie(&headers, SESSION) {
@@ -292,4 +295,31 @@ pub async fn sign_out(
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
     response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION, "", 0));
     Ok(response)
+}
+
+/// The console's pages and forms, for [`crate::api`] to merge.
+pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/", get(home))
+        .route("/console/sign-in", post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/lang", get(switch_language))
+        .route("/console/assets/{name}", get(asset))
+        .route("/console/orders", get(orders).post(order_issue))
+        .route("/console/orders/new", get(new_order))
+        .route("/console/orders/{id}", get(order))
+        .route("/console/orders/{id}/{action}", post(order_act))
+        .route("/console/review", get(review_queue))
+        .route("/console/preview/{id}/{n}", get(preview))
+        .route("/console/matches/{id}/decision", post(match_decide))
+        .route("/console/match-preview/{id}", get(match_preview))
+        .route("/console/blocklist", get(blocklist))
+        .route("/console/blocklist/{id}/review", post(review_entry))
+        .route("/console/recommendations/{id}/answer", post(answer_recommendation))
+        .route("/console/banks", get(banks))
+        .route("/console/banks/{name}", get(bank))
+        .route("/console/oversight", get(oversight))
+        .route("/console/log", get(log))
+        .route("/console/figures", get(figures))
 }

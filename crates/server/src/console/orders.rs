@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use super::view::{self, Lang, Session, faults, field, field_error, invalid, render, span, state_name, time_tag, when};
 use crate::State;
-use crate::html::escape_html as e;
-use crate::problem::Problem;
+use crate::node::html::escape_html as e;
+use crate::node::problem::Problem;
 
 fn settled(state: &str) -> bool {
     state.parse::<tocsin_model::OrderState>().is_ok_and(tocsin_model::OrderState::is_settled)
@@ -65,8 +65,8 @@ pub(crate) async fn list_page(state: &Arc<State>, session: &Session, here: &str)
         Ok(_) => Vec::new(),
         Err(p) => return Ok(view::refusal(state, session, &p, here)),
     };
-    let names = crate::peers::peer_names(state).await?;
-    let now = crate::time::now_ms() as i64;
+    let names = crate::node::peers::peer_names(state).await?;
+    let now = crate::node::time::now_ms() as i64;
     let hidden = arrange(&mut orders);
     let rows: String = orders
         .iter()
@@ -450,9 +450,9 @@ async fn form_page(
         &field("language", l.t("Language of the order (ISO 639-1)", "Langue de l'injonction (ISO 639-1)"), None, Control::Short, &language);
     // Sections A, D, E, F and G come from the particulars stated for this node and the chosen
     // platform (`tocsin legal set`), shown here so the issuer sees what the order will say.
-    let own = crate::legal::own(state).await?;
+    let own = crate::node::legal::own(state).await?;
     let chosen = match peers.iter().find(|p| p.name == to) {
-        Some(peer) => crate::legal::details(state, &peer.fingerprint).await?,
+        Some(peer) => crate::node::legal::details(state, &peer.fingerprint).await?,
         None => tocsin_model::LegalDetails::default(),
     };
     let sections = tocsin_model::AnnexSections::new(&own, &chosen);
@@ -489,7 +489,7 @@ fn issue_request(values: &[(String, String)]) -> Result<Value, Vec<(String, Stri
     let confidential_until = if confidential.is_empty() {
         None
     } else {
-        match crate::time::parse_date_ms(confidential) {
+        match crate::node::time::parse_date_ms(confidential) {
             // The end of that day, UTC.
             Some(ms) => Some(ms + 86_400_000 - 1),
             None => {
@@ -743,8 +743,8 @@ async fn detail_page(
         Ok(order) => order,
         Err(p) => return Ok(view::refusal(state, session, &p, &here)),
     };
-    let names = crate::peers::peer_names(state).await?;
-    let now = crate::time::now_ms() as i64;
+    let names = crate::node::peers::peer_names(state).await?;
+    let now = crate::node::time::now_ms() as i64;
     let fields = &order["order"];
     let peer = order["peer"].as_str().unwrap_or("");
     let state_text = order["state"].as_str().unwrap_or("");

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::view::{self, Lang, Session, render};
 use crate::State;
-use crate::html::escape_html as e;
-use crate::problem::Problem;
+use crate::node::html::escape_html as e;
+use crate::node::problem::Problem;
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")

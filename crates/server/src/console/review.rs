@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::view::{self, Session, render};
 use crate::State;
-use crate::html::escape_html as e;
-use crate::problem::Problem;
+use crate::node::html::escape_html as e;
+use crate::node::problem::Problem;
 
 const MODERATORS: &[&str] = &["reviewer", "operator"];
 
@@ -42,8 +42,8 @@ pub(crate) async fn queue_page(
     // The oldest first, a page of them: each card reads its order in full.
     let more = waiting.len().saturating_sub(QUEUE_SHOWN);
     waiting.truncate(QUEUE_SHOWN);
-    let names = crate::peers::peer_names(state).await?;
-    let now = crate::time::now_ms() as i64;
+    let names = crate::node::peers::peer_names(state).await?;
+    let now = crate::node::time::now_ms() as i64;
     let mut cards = String::new();
     for summary in waiting {
         let id = summary["id"].as_str().unwrap_or("");
@@ -207,7 +207,7 @@ pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap
     let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
     let sha256 =
         found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
-    let path = crate::blobs::review_path(&state.config.data, &sha256);
+    let path = crate::node::blobs::review_path(&state.config.data, &sha256);
     let bytes = tokio::fs::read(&path).await.map_err(|_| Problem::NotFound("no copy kept".to_owned()))?;
     image_response(bytes)
 }
@@ -249,7 +249,8 @@ pub async fn preview(
     let url = fields["targets"][n]["url"].as_str().ok_or_else(|| Problem::NotFound(format!("no target {n}")))?;
     let url = tocsin_model::CanonicalUrl::parse(url).map_err(|_| Problem::NotFound(format!("no target {n}")))?;
     let origin = state.config.origin.clone().ok_or_else(|| Problem::NotFound("this node has no origin to show content from".to_owned()))?;
-    let fetched = tokio::task::spawn_blocking(move || crate::preservation::fetch(&origin, &url)).await.map_err(|_| Problem::Internal)?;
+    let fetched =
+        tokio::task::spawn_blocking(move || crate::orders::preservation::fetch(&origin, &url)).await.map_err(|_| Problem::Internal)?;
     let (bytes, _) = fetched.map_err(|e| {
         tracing::info!(error = %e, "preview not fetched");
         Problem::NotFound("the content could not be fetched".to_owned())

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::{SESSION, cookie, set_cookie};
 use crate::State;
-use crate::html::escape_html as e;
-use crate::problem::Problem;
+use crate::node::html::escape_html as e;
+use crate::node::problem::Problem;
 
 /// The two languages of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,7 +294,7 @@ pub(crate) fn url_encode(text: &str) -> String {
 
 /// A time as people read it, in UTC.
 pub(crate) fn when(ms: i64) -> String {
-    let t = crate::time::rfc3339_ms(ms);
+    let t = crate::node::time::rfc3339_ms(ms);
     format!("{} {} UTC", &t[..10], &t[11..19])
 }
 
@@ -308,7 +308,7 @@ pub(crate) fn when_rfc3339(text: &str) -> String {
 
 /// A `<time>` element for `ms`, that the script keeps counting from (since, or until).
 pub(crate) fn time_tag(ms: i64, class: &str, text: &str) -> String {
-    format!("<time datetime=\"{}\" data-ms=\"{ms}\" class=\"{class}\">{}</time>", crate::time::rfc3339_ms(ms), e(text))
+    format!("<time datetime=\"{}\" data-ms=\"{ms}\" class=\"{class}\">{}</time>", crate::node::time::rfc3339_ms(ms), e(text))
 }
 
 /// A duration in words: "42 s", "12 min", "3 h 05 min", "2 d 4 h".

@@ -40,7 +40,7 @@ impl Keeper {
 }
 
 fn hours_ago(hours: i64) -> String {
-    tocsin_server::time::rfc3339_ms(now_ms() as i64 - hours * 3_600_000)
+    tocsin_server::node::time::rfc3339_ms(now_ms() as i64 - hours * 3_600_000)
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn an_address_is_blocked_only_24_hours_after_an_unmet_removal_request_or_when_no
     let find = |target: &str| entries.iter().find(|e| e["target"] == target).cloned().expect("listed");
     let first = find("propaganda.example");
     assert_eq!(first["reason"], "terrorism");
-    assert_eq!(first["removal_request"]["requested_at"].as_i64(), tocsin_server::time::parse_rfc3339_ms(&asked));
+    assert_eq!(first["removal_request"]["requested_at"].as_i64(), tocsin_server::node::time::parse_rfc3339_ms(&asked));
     assert_eq!(find("mirror.example")["removal_request"]["unreachable"], "hosted abroad; the host gives no contact");
 }
 
@@ -170,7 +170,7 @@ fn the_annual_figures_break_down_by_reason() {
     assert_eq!(keeper.add("c.example", &["--reason", "child_sexual_abuse", "--unreachable", "x"]).code, 0);
     assert_eq!(keeper.add("d.example", &["--reason", "other"]).code, 0);
     let oversight = token(keeper.dir.path(), "pq", "oversight");
-    let today = &tocsin_server::time::rfc3339_ms(now_ms() as i64)[..10];
+    let today = &tocsin_server::node::time::rfc3339_ms(now_ms() as i64)[..10];
     let report = keeper.run(&oversight, &["report", "oversight", "--from", today, "--to", today]).stdout;
     for line in [
         "domains blocked\t4",

@@ -75,7 +75,7 @@ fn information_sent_through_tocsin_counts_from_the_platforms_receipt_and_twelve_
 #[test]
 fn information_given_by_letter_is_recorded_with_its_day_and_never_a_day_to_come() {
     let pair = Pair::start_uninformed();
-    let tomorrow = tocsin_server::time::rfc3339_ms(crate::orders::now_ms() as i64 + 86_400_000);
+    let tomorrow = tocsin_server::node::time::rfc3339_ms(crate::orders::now_ms() as i64 + 86_400_000);
     let future = pair.cli_on_authority(&pair.issuer, &["peer", "inform", "videohost", "--given-on", &tomorrow[..10], "--means", "letter"]);
     assert_ne!(future.code, 0, "a day to come");
     let no_means = pair.cli_on_authority(&pair.issuer, &["peer", "inform", "videohost", "--given-on", "2026-01-01"]);
@@ -85,7 +85,7 @@ fn information_given_by_letter_is_recorded_with_its_day_and_never_a_day_to_come(
     let admin = pair.cli_on_authority(&pair.admin, &["peer", "inform", "videohost"]);
     assert!(admin.stderr.contains("403"), "an issuer's act: {}", admin.stderr);
     // A letter of today counts from now at the earliest: not twelve hours yet.
-    let today = tocsin_server::time::rfc3339_ms(crate::orders::now_ms() as i64);
+    let today = tocsin_server::node::time::rfc3339_ms(crate::orders::now_ms() as i64);
     let letter = pair.cli_on_authority(&pair.issuer, &["peer", "inform", "videohost", "--given-on", &today[..10], "--means", "letter 7"]);
     assert_eq!(letter.code, 0, "{}", letter.stderr);
     assert_ne!(issue(&pair, &[]).code, 0, "less than twelve hours ago");
