@@ -180,17 +180,7 @@ impl<'de> Deserialize<'de> for Order {
 }
 
 fn text(field: &'static str, value: &str, min: usize, max: usize) -> Result<(), OrderError> {
-    let chars = value.chars().count();
-    if chars < min {
-        return Err(OrderError::Field(field, if min == 1 { "required".to_owned() } else { format!("at least {min} characters") }));
-    }
-    if chars > max {
-        return Err(OrderError::Field(field, format!("at most {max} characters")));
-    }
-    if value.chars().any(crate::is_hidden_control) {
-        return Err(OrderError::Field(field, "control characters are not allowed".to_owned()));
-    }
-    Ok(())
+    crate::text::text_fault(value, min, max).map_or(Ok(()), |fault| Err(OrderError::Field(field, fault)))
 }
 
 impl Order {

@@ -14,6 +14,21 @@ pub fn is_hidden_control(c: char) -> bool {
     (c.is_control() && c != '\n') || is_bidi_control(c)
 }
 
+/// What is wrong with free text that must have `min` to `max` characters and no hidden
+/// control, in the words a form shows next to the field; `None` when it holds.
+pub(crate) fn text_fault(value: &str, min: usize, max: usize) -> Option<String> {
+    let chars = value.chars().count();
+    if chars < min {
+        Some(if min == 1 { "required".to_owned() } else { format!("at least {min} characters") })
+    } else if chars > max {
+        Some(format!("at most {max} characters"))
+    } else if value.chars().any(is_hidden_control) {
+        Some("control characters are not allowed".to_owned())
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
