@@ -50,6 +50,10 @@ enum Command {
     /// Figures for reports, computed from a node's log (talks to a running node).
     #[command(subcommand)]
     Report(commands::report::ReportCommand),
+    /// The age files answers to data requests travel in: encrypt to a node's package recipient,
+    /// decrypt with a package key (the stock `age` tool reads and writes the same files).
+    #[command(subcommand)]
+    Package(commands::package::PackageCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Bank(command) => commands::bank::run(command),
         Command::Blocklist(command) => commands::blocklist::run(command),
         Command::Report(command) => commands::report::run(command),
+        Command::Package(command) => commands::package::run(command),
         Command::Admin(AdminCommand::Token(args)) => commands::admin::token(args),
         Command::Log(LogCommand::Verify(args)) => commands::log::verify(args),
     };

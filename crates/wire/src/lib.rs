@@ -3,6 +3,7 @@
 //! shows one; the signed tree head of a node's Merkle log; and messages, a JSON envelope signed
 //! as a compact JWS (EdDSA) and named by a ULID.
 
+pub mod age;
 mod base64url;
 pub mod body;
 mod jws;

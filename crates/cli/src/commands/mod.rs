@@ -9,6 +9,7 @@ pub mod legal;
 pub mod log;
 pub mod matching;
 pub mod order;
+pub mod package;
 pub mod peer;
 pub mod progress;
 pub mod report;

@@ -10,6 +10,7 @@ mod helpers;
 mod law;
 mod log;
 mod orders;
+mod package;
 mod peer;
 mod serve;
 mod sharing;

@@ -20,6 +20,12 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     assert_eq!((doc["jwk"]["kty"].as_str(), doc["jwk"]["crv"].as_str()), (Some("OKP"), Some("Ed25519")));
     assert_eq!(doc["jwk"]["x"].as_str().map(str::len), Some(43), "32 bytes in base64url");
     let fingerprint = doc["fingerprint"].as_str().expect("a fingerprint").to_owned();
+    // The package key is an age identity file: the stock age-keygen derives the same recipient.
+    let package = data.path().join("package.key");
+    let derived =
+        std::process::Command::new("age-keygen").arg("-y").arg(&package).output().expect("age-keygen (scripts/test installs age)");
+    assert_eq!(doc["package_recipient"].as_str(), Some(String::from_utf8_lossy(&derived.stdout).trim()), "{derived:?}");
+    let recipient = doc["package_recipient"].as_str().expect("a recipient").to_owned();
     assert_eq!(node.get("/no-such-page").0, 404);
     // The metrics are for those who run the node: a token (here the first start's admin's).
     assert_eq!(node.get("/metrics").0, 401);
@@ -33,8 +39,10 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     assert!(metrics.contains("tocsin_up 1\n") && metrics.contains("tocsin_log_entries 2\n"), "first start: admin and its token\n{metrics}");
 
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(data.path().join("node.key")).expect("the key file").permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "the key is the node's user's alone");
+    for key in ["node.key", "package.key"] {
+        let mode = std::fs::metadata(data.path().join(key)).expect("the key file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{key} is the node's user's alone");
+    }
 
     let (code, stderr) = node.stop();
     assert_eq!(code, 0, "{stderr}");
@@ -44,6 +52,7 @@ fn a_node_tells_who_it_is_keeps_its_key_and_stops_cleanly() {
     let again = Node::start(data.path(), &[], &[]);
     let doc: Value = serde_json::from_str(&again.get("/.well-known/tocsin").1).expect("JSON");
     assert_eq!(doc["fingerprint"].as_str(), Some(fingerprint.as_str()));
+    assert_eq!(doc["package_recipient"].as_str(), Some(recipient.as_str()), "and the same package key");
     assert_eq!(doc["name"], "tocsin", "nothing set: the default name");
 }
 

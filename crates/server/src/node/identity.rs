@@ -1,14 +1,19 @@
-//! The node's Ed25519 signing key: made on first start, kept in the data folder readable by the
-//! node's user only, the same on every later start.
+//! The node's keys: its Ed25519 signing key, and its package key (an age X25519 identity that
+//! answers to its data requests are encrypted to). Each is made on first start, kept in the data
+//! folder readable by the node's user only, and the same on every later start.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
 use tocsin_wire::Jwk;
+use tocsin_wire::age::{PackageIdentity, Recipient};
 
 /// The key file's name in the data folder.
 pub const KEY_FILE: &str = "node.key";
+/// The package key file's name in the data folder: an age identity file, as `age-keygen` writes
+/// one, so that an investigator can also decrypt a package with the stock `age -d -i`.
+pub const PACKAGE_KEY_FILE: &str = "package.key";
 
 /// Why the node's key could not be read or made.
 #[derive(Debug, thiserror::Error)]
@@ -30,14 +35,21 @@ pub enum IdentityError {
         /// Its length.
         len: usize,
     },
+    /// The package key file holds no age identity.
+    #[error("{path}: no AGE-SECRET-KEY-1... line; move it aside to make a new package key (packages sent to the old one are lost)")]
+    NotAPackageKey {
+        /// The file.
+        path: PathBuf,
+    },
     /// The operating system gave no randomness.
     #[error("no randomness for a new key: {0}")]
     Random(String),
 }
 
-/// The node's signing key. Its `Debug` form shows only the public half.
+/// The node's signing key and package key. Its `Debug` form shows only the public halves.
 pub struct Identity {
     key: SigningKey,
+    package: PackageIdentity,
 }
 
 impl std::fmt::Debug for Identity {
@@ -59,26 +71,27 @@ impl Identity {
             Ok(bytes) => {
                 let seed: [u8; 32] =
                     bytes.as_slice().try_into().map_err(|_| IdentityError::NotAKey { path: path.clone(), len: bytes.len() })?;
-                Ok(Self { key: SigningKey::from_bytes(&seed) })
+                Ok(Self { key: SigningKey::from_bytes(&seed), package: package_key(data)? })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(|e| IdentityError::Random(e.to_string()))?;
                 write_private(&path, &seed).map_err(io(&path))?;
-                Ok(Self { key: SigningKey::from_bytes(&seed) })
+                Ok(Self { key: SigningKey::from_bytes(&seed), package: package_key(data)? })
             }
             Err(e) => Err(io(&path)(e)),
         }
     }
 
-    /// Reads the key from `data`, if there is one (never makes one).
+    /// Reads the key from `data`, if there is one (never makes a signing key; makes the package
+    /// key beside one that lacks it, as a node of an earlier version does).
     pub fn load(data: &Path) -> Result<Option<Self>, IdentityError> {
         let path = data.join(KEY_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let seed: [u8; 32] =
                     bytes.as_slice().try_into().map_err(|_| IdentityError::NotAKey { path: path.clone(), len: bytes.len() })?;
-                Ok(Some(Self { key: SigningKey::from_bytes(&seed) }))
+                Ok(Some(Self { key: SigningKey::from_bytes(&seed), package: package_key(data)? }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(IdentityError::Io { path, source }),
@@ -94,6 +107,38 @@ impl Identity {
     /// The public key as a JWK.
     pub fn jwk(&self) -> Jwk {
         Jwk::ed25519(&self.key.verifying_key().to_bytes())
+    }
+
+    /// The package key, which decrypts what platforms send this node.
+    pub fn package(&self) -> &PackageIdentity {
+        &self.package
+    }
+
+    /// The recipient platforms encrypt this node's packages to.
+    pub fn package_recipient(&self) -> Recipient {
+        self.package.recipient()
+    }
+}
+
+/// Reads the package key from `data`, or makes one there if there is none.
+fn package_key(data: &Path) -> Result<PackageIdentity, IdentityError> {
+    let path = data.join(PACKAGE_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .and_then(|l| PackageIdentity::parse(l).ok())
+            .ok_or(IdentityError::NotAPackageKey { path }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| IdentityError::Random(e.to_string()))?;
+            let identity = PackageIdentity::from_secret(secret);
+            let created = crate::node::time::rfc3339_ms(crate::node::time::now_ms() as i64);
+            let file = format!("# created: {created}\n# public key: {}\n{}\n", identity.recipient(), identity.to_text());
+            write_private(&path, file.as_bytes()).map_err(|source| IdentityError::Io { path, source })?;
+            Ok(identity)
+        }
+        Err(source) => Err(IdentityError::Io { path, source }),
     }
 }
 
@@ -138,6 +183,31 @@ mod tests {
     }
 
     #[test]
+    fn the_package_key_is_made_once_kept_private_and_read_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = Identity::load_or_create(dir.path()).expect("made");
+        let again = Identity::load(dir.path()).expect("read").expect("there");
+        assert_eq!(first.package_recipient(), again.package_recipient());
+        let file = std::fs::read_to_string(dir.path().join(PACKAGE_KEY_FILE)).expect("package key file");
+        assert!(file.contains(&format!("# public key: {}\n", first.package_recipient())), "{}", file.lines().next().unwrap_or(""));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(PACKAGE_KEY_FILE)).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A node of an earlier version, with a signing key only, gets its package key.
+        std::fs::remove_file(dir.path().join(PACKAGE_KEY_FILE)).expect("removed");
+        let upgraded = Identity::load(dir.path()).expect("read").expect("there");
+        assert_eq!(upgraded.jwk(), first.jwk(), "the same node");
+        assert!(dir.path().join(PACKAGE_KEY_FILE).exists());
+        // A damaged package key is refused, not replaced.
+        std::fs::write(dir.path().join(PACKAGE_KEY_FILE), b"# public key: age1...\n").expect("write");
+        let err = Identity::load_or_create(dir.path()).expect_err("refused");
+        assert!(err.to_string().contains("no AGE-SECRET-KEY-1"), "{err}");
+    }
+
+    #[test]
     fn a_damaged_key_file_is_refused_not_replaced() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join(KEY_FILE), b"short").expect("write");
@@ -151,7 +221,7 @@ mod tests {
         // RFC 8037 appendix A.1: the private key `d` and its public key `x`.
         let seed: [u8; 32] =
             tocsin_wire::base64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A").expect("b64").try_into().expect("32");
-        let identity = Identity { key: SigningKey::from_bytes(&seed) };
+        let identity = Identity { key: SigningKey::from_bytes(&seed), package: PackageIdentity::from_secret([1; 32]) };
         assert_eq!(identity.jwk().x, "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo");
     }
 }

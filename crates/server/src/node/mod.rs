@@ -59,6 +59,9 @@ pub(crate) struct IdentityDocument {
     jwk: Jwk,
     /// The key's JWK thumbprint (RFC 7638), base64url: what peers confirm out of band.
     fingerprint: String,
+    /// Its package key's age X25519 recipient (`age1...`): what answers to its data requests
+    /// are encrypted to.
+    package_recipient: String,
 }
 
 /// How long a request may take before the node gives up on it (503).
@@ -107,6 +110,7 @@ pub(crate) async fn identity_document(axum::extract::State(state): axum::extract
         protocol_version: PROTOCOL_VERSION,
         fingerprint: jwk.thumbprint(),
         jwk,
+        package_recipient: state.identity.package_recipient().to_string(),
     })
 }
 
