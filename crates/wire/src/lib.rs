@@ -7,6 +7,7 @@ pub mod age;
 mod base64url;
 pub mod body;
 mod jws;
+pub mod manifest;
 mod message;
 mod tree_head;
 
