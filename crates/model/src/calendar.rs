@@ -1,5 +1,5 @@
 //! Civil dates (proleptic Gregorian, UTC) from and to Unix days, by Howard Hinnant's algorithms,
-//! and periods counted in calendar months, as the law counts them ("six months from the
+//! dates and RFC 3339 times read from text, and periods counted in calendar months, as the law counts them ("six months from the
 //! removal", TCO Art. 6(2)), without a calendar crate.
 
 /// The (year, month, day) of a Unix day number.
@@ -52,6 +52,56 @@ pub fn end_of_day_months_after(unix_ms: i64, months: i64) -> i64 {
     let day = day.min(days_in_month(year, month));
     let days = days_from_civil(year, month, day).unwrap_or_default();
     (days + 1) * DAY_MS - 1
+}
+
+/// Unix milliseconds at the start (UTC) of a `YYYY-MM-DD` date, if it is one.
+pub fn parse_date_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let days = days_from_civil(number(0..4)?, number(5..7)?, number(8..10)?)?;
+    Some(days * 86_400_000)
+}
+
+/// An RFC 3339 time (`2026-12-06T09:30:00Z`, seconds and fractions optional, `Z` or an offset
+/// such as `+01:00`), if it is one: its Unix milliseconds, and its offset in minutes east of UTC.
+pub fn parse_rfc3339(text: &str) -> Option<(i64, i32)> {
+    let (date, rest) = (text.get(..10)?, text.get(10..)?);
+    let day = parse_date_ms(date)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (clock, offset_ms) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(at);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':')?;
+        let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+        if h > 23 || m > 59 || offset.len() != 6 {
+            return None;
+        }
+        (clock, sign * (h * 3_600_000 + m * 60_000))
+    };
+    let mut parts = clock.splitn(3, ':');
+    let hour: i64 = parts.next().filter(|p| p.len() == 2)?.parse().ok()?;
+    let minute: i64 = parts.next().filter(|p| p.len() == 2)?.parse().ok()?;
+    let ms = match parts.next() {
+        None => 0,
+        Some(seconds) => {
+            let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
+            let whole: i64 = whole.parse().ok().filter(|w| whole.len() == 2 && *w <= 59)?;
+            if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            whole * 1000 + format!("{fraction:0<3}").get(..3)?.parse::<i64>().ok()?
+        }
+    };
+    if hour > 23 || minute > 59 {
+        return None;
+    }
+    Some((day + hour * 3_600_000 + minute * 60_000 + ms - offset_ms, (offset_ms / 60_000) as i32))
 }
 
 #[cfg(test)]

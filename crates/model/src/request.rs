@@ -149,48 +149,12 @@ pub struct LocalTime {
 }
 
 impl LocalTime {
-    /// Reads `YYYY-MM-DDTHH:MM:SS[.fff]` followed by `Z` or `±HH:MM`.
+    /// Reads an RFC 3339 time with its zone (`Z` or `±HH:MM`), as [`crate::calendar::parse_rfc3339`]
+    /// does.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
-        let bad = || RequestError::Field("identifiers", format!("{text:?}: a time like 2026-12-01T10:15:00+01:00, with its zone"));
-        let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
-            return Err(bad());
-        }
-        let num = |range: std::ops::Range<usize>| -> Result<i64, RequestError> {
-            let part = &text[range];
-            if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().map_err(|_| bad()) } else { Err(bad()) }
-        };
-        let (year, month, day, hour, minute, second) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-        let mut rest = &text[19..];
-        let mut millis = 0;
-        if let Some(fraction) = rest.strip_prefix('.') {
-            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-            if digits == 0 {
-                return Err(bad());
-            }
-            // Milliseconds: further digits are below what any log keeps.
-            let kept = &fraction[..digits.min(3)];
-            millis = kept.parse::<i64>().map_err(|_| bad())? * 10_i64.pow(3 - kept.len() as u32);
-            rest = &fraction[digits..];
-        }
-        let offset_minutes = match rest {
-            "Z" | "z" => 0,
-            _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
-                let (h, m) = (num(text.len() - 5..text.len() - 3)?, num(text.len() - 2..text.len())?);
-                if h > 23 || m > 59 {
-                    return Err(bad());
-                }
-                let minutes = (h * 60 + m) as i32;
-                if rest.starts_with('-') { -minutes } else { minutes }
-            }
-            _ => return Err(bad()),
-        };
-        if hour > 23 || minute > 59 || second > 59 {
-            return Err(bad());
-        }
-        let days = crate::calendar::days_from_civil(year, month, day).ok_or_else(bad)?;
-        let local_ms = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis;
-        Ok(Self { text: text.to_owned(), unix_ms: local_ms - i64::from(offset_minutes) * 60_000, offset_minutes })
+        let (unix_ms, offset_minutes) = crate::calendar::parse_rfc3339(text)
+            .ok_or_else(|| RequestError::Field("identifiers", format!("{text:?}: a time like 2026-12-01T10:15:00+01:00, with its zone")))?;
+        Ok(Self { text: text.to_owned(), unix_ms, offset_minutes })
     }
 
     /// The instant, Unix milliseconds.

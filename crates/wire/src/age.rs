@@ -75,6 +75,20 @@ impl PackageIdentity {
         Ok(Self::from_secret(bytes))
     }
 
+    /// Reads an identity file as `age-keygen` writes one: comment lines, then the key.
+    pub fn from_file(text: &str) -> Result<Self, AgeError> {
+        let key = text
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .ok_or_else(|| AgeError::Key("no AGE-SECRET-KEY-1... line".to_owned()))?;
+        Self::parse(key)
+    }
+
+    /// The identity file `age-keygen` would write for it, with the time it was made.
+    pub fn to_file(&self, created: &str) -> String {
+        format!("# created: {created}\n# public key: {}\n{}\n", self.recipient(), self.to_text())
+    }
+
     /// The text form, upper case as age writes it.
     pub fn to_text(&self) -> String {
         bech32_encode("age-secret-key-", &self.0.to_bytes()).to_ascii_uppercase()
@@ -179,7 +193,7 @@ fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// Encrypts `input` to `recipient` into `output`, in constant memory; the bytes of plaintext.
-pub fn encrypt(recipient: &Recipient, random: &Randomness, mut input: impl Read, mut output: impl Write) -> io::Result<u64> {
+pub fn encrypt(recipient: &Recipient, random: &Randomness, input: impl Read, mut output: impl Write) -> io::Result<u64> {
     // The recipient stanza: the file key wrapped under X25519(ephemeral, recipient).
     let ephemeral = StaticSecret::from(random.ephemeral);
     let share = PublicKey::from(&ephemeral);
@@ -201,28 +215,66 @@ pub fn encrypt(recipient: &Recipient, random: &Randomness, mut input: impl Read,
     output.write_all(&random.nonce)?;
 
     let cipher = ChaCha::new(&hkdf(&random.nonce, &random.file_key, b"payload"));
-    // Two buffers: a chunk is sealed as the last only once the input is known to end after it.
-    // Both buffers have room for the tag, as they take turns.
-    let mut chunk = vec![0u8; CHUNK + TAG];
-    let mut next = vec![0u8; CHUNK + TAG];
-    let mut len = fill(&mut input, &mut chunk[..CHUNK])?;
+    let mut chunks = Chunks::new(input, CHUNK);
     let mut total = 0u64;
-    let mut counter = 0u64;
-    loop {
-        let next_len = if len == CHUNK { fill(&mut input, &mut next[..CHUNK])? } else { 0 };
-        let last = next_len == 0;
-        cipher.seal(chunk_nonce(counter, last), &mut chunk, len)?;
-        output.write_all(&chunk[..len + TAG])?;
-        total += len as u64;
-        if last {
-            break;
-        }
-        counter += 1;
-        std::mem::swap(&mut chunk, &mut next);
-        len = next_len;
+    while let Some(chunk) = chunks.next()? {
+        cipher.seal(chunk_nonce(chunk.counter, chunk.last), chunk.buf, chunk.len)?;
+        output.write_all(&chunk.buf[..chunk.len + TAG])?;
+        total += chunk.len as u64;
     }
     output.flush()?;
     Ok(total)
+}
+
+/// A chunk of the payload as [`Chunks`] reads it.
+struct Chunk<'a> {
+    /// Its buffer, with room for a tag after `len`.
+    buf: &'a mut [u8],
+    /// The bytes read into it.
+    len: usize,
+    /// Its number, from 0.
+    counter: u64,
+    /// Whether the input ends after it.
+    last: bool,
+}
+
+/// Reads the input in chunks of `size` bytes, one chunk ahead: STREAM's nonce says whether a
+/// chunk is the last, which is known only once the next read finds nothing. Two buffers take
+/// turns, so nothing is copied.
+struct Chunks<R> {
+    input: R,
+    size: usize,
+    current: Vec<u8>,
+    next: Vec<u8>,
+    /// What the next read holds: `None` before the first read.
+    ahead: Option<usize>,
+    counter: u64,
+    done: bool,
+}
+
+impl<R: Read> Chunks<R> {
+    fn new(input: R, size: usize) -> Self {
+        Self { input, size, current: vec![0; CHUNK + TAG], next: vec![0; CHUNK + TAG], ahead: None, counter: 0, done: false }
+    }
+
+    /// The next chunk, or `None` after the last.
+    fn next(&mut self) -> io::Result<Option<Chunk<'_>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let len = match self.ahead {
+            None => fill(&mut self.input, &mut self.current[..self.size])?,
+            Some(len) => {
+                std::mem::swap(&mut self.current, &mut self.next);
+                self.counter += 1;
+                len
+            }
+        };
+        let ahead = if len == self.size { fill(&mut self.input, &mut self.next[..self.size])? } else { 0 };
+        self.ahead = Some(ahead);
+        self.done = ahead == 0;
+        Ok(Some(Chunk { buf: &mut self.current, len, counter: self.counter, last: self.done }))
+    }
 }
 
 /// One stanza of a header: its type, arguments and body.
@@ -331,31 +383,20 @@ pub fn decrypt(identity: &PackageIdentity, mut input: impl Read, mut output: imp
         return Err(AgeError::Payload(0));
     }
     let cipher = ChaCha::new(&hkdf(&nonce, &file_key, b"payload"));
-    let mut chunk = vec![0u8; CHUNK + TAG];
-    let mut next = vec![0u8; CHUNK + TAG];
-    let mut len = fill(&mut input, &mut chunk)?;
+    let mut chunks = Chunks::new(input, CHUNK + TAG);
     let mut total = 0u64;
-    let mut counter = 0u64;
-    loop {
-        let next_len = if len == CHUNK + TAG { fill(&mut input, &mut next)? } else { 0 };
-        let last = next_len == 0;
+    while let Some(chunk) = chunks.next()? {
         // A last chunk is never empty unless it is the only one; a cut after a full chunk shows
         // as that chunk failing to open as the last.
-        if len < TAG || (last && len == TAG && counter > 0) {
+        let (len, counter) = (chunk.len, chunk.counter);
+        if len < TAG || (chunk.last && len == TAG && counter > 0) {
             return Err(AgeError::Payload(counter));
         }
-        let plain = len - TAG;
-        if !cipher.open(chunk_nonce(counter, last), &mut chunk[..len]) {
+        if !cipher.open(chunk_nonce(counter, chunk.last), &mut chunk.buf[..len]) {
             return Err(AgeError::Payload(counter));
         }
-        output.write_all(&chunk[..plain])?;
-        total += plain as u64;
-        if last {
-            break;
-        }
-        counter += 1;
-        std::mem::swap(&mut chunk, &mut next);
-        len = next_len;
+        output.write_all(&chunk.buf[..len - TAG])?;
+        total += (len - TAG) as u64;
     }
     output.flush()?;
     Ok(total)

@@ -62,11 +62,7 @@ pub fn run(command: PackageCommand) -> anyhow::Result<ExitCode> {
         }
         PackageCommand::Decrypt(args) => {
             let text = std::fs::read_to_string(&args.identity).with_context(|| format!("reading {}", args.identity.display()))?;
-            let identity = text
-                .lines()
-                .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-                .map(PackageIdentity::parse)
-                .with_context(|| format!("{}: no AGE-SECRET-KEY-1... line", args.identity.display()))??;
+            let identity = PackageIdentity::from_file(&text).with_context(|| args.identity.display().to_string())?;
             let input = open(args.input.as_deref())?;
             write_whole(args.output.as_deref(), |out| Ok(decrypt(&identity, input, out)?))?;
         }

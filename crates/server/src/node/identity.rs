@@ -124,18 +124,13 @@ impl Identity {
 fn package_key(data: &Path) -> Result<PackageIdentity, IdentityError> {
     let path = data.join(PACKAGE_KEY_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(text) => text
-            .lines()
-            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-            .and_then(|l| PackageIdentity::parse(l).ok())
-            .ok_or(IdentityError::NotAPackageKey { path }),
+        Ok(text) => PackageIdentity::from_file(&text).map_err(|_| IdentityError::NotAPackageKey { path }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| IdentityError::Random(e.to_string()))?;
             let identity = PackageIdentity::from_secret(secret);
             let created = crate::node::time::rfc3339_ms(crate::node::time::now_ms() as i64);
-            let file = format!("# created: {created}\n# public key: {}\n{}\n", identity.recipient(), identity.to_text());
-            write_private(&path, file.as_bytes()).map_err(|source| IdentityError::Io { path, source })?;
+            write_private(&path, identity.to_file(&created).as_bytes()).map_err(|source| IdentityError::Io { path, source })?;
             Ok(identity)
         }
         Err(source) => Err(IdentityError::Io { path, source }),
