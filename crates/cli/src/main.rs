@@ -31,6 +31,14 @@ enum Command {
     /// Removal orders and referrals: issue and follow them (talks to a running node).
     #[command(subcommand)]
     Order(commands::order::OrderCommand),
+    /// Data requests of an investigation (e-Evidence Regulation): issue, validate, answer,
+    /// fetch the encrypted answer (talks to a running node).
+    #[command(subcommand)]
+    Request(commands::request::RequestCommand),
+    /// Reports of content involving an imminent threat to life, from a platform to an
+    /// authority (talks to a running node).
+    #[command(subcommand)]
+    Threat(commands::threat::ThreatCommand),
     /// The nodes whose signed messages this node accepts (talks to a running node).
     #[command(subcommand)]
     Peer(commands::peer::PeerCommand),
@@ -84,6 +92,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Peer(command) => commands::peer::run(command),
         Command::Order(command) => commands::order::run(command),
+        Command::Request(command) => commands::request::run(command),
+        Command::Threat(command) => commands::threat::run(command),
         Command::Legal(command) => commands::legal::run(command),
         Command::Bank(command) => commands::bank::run(command),
         Command::Blocklist(command) => commands::blocklist::run(command),

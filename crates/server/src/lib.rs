@@ -1,11 +1,12 @@
 //! The node every party runs, by capability: `node` (identity, settings, accounts, peers, the
 //! log, problems, the clock and sealing) under `messaging` (the inbox and outbox), `orders`,
-//! `banks`, `blocklist` and `console`. Here they are put together: the state every handler reads,
+//! `banks`, `blocklist`, `investigations` and `console`. Here they are put together: the state every handler reads,
 //! the HTTP app and its routes, and the background workers.
 
 pub mod banks;
 pub mod blocklist;
 pub mod console;
+pub mod investigations;
 pub mod messaging;
 pub mod node;
 mod openapi;
@@ -42,6 +43,8 @@ pub struct State {
     pub orders: orders::Runtime,
     /// The matcher and the scans' places.
     pub banks: banks::Runtime,
+    /// The investigations' workers.
+    pub investigations: investigations::Runtime,
 }
 
 impl State {
@@ -59,6 +62,7 @@ impl State {
             sign_in_attempts: lockout::Attempts::default(),
             orders,
             banks,
+            investigations: investigations::Runtime::default(),
         }
     }
 
@@ -97,6 +101,8 @@ pub fn workers(state: &Arc<State>) -> Vec<tokio::task::JoinHandle<()>> {
         tokio::spawn(blocklist::run_ticker(state.clone())),
         tokio::spawn(banks::run_bank_follower(state.clone())),
         tokio::spawn(sharing::run_bank_puller(state.clone())),
+        tokio::spawn(investigations::workers::run_package_fetcher(state.clone())),
+        tokio::spawn(investigations::workers::run_requests(state.clone())),
     ]
 }
 
@@ -123,6 +129,7 @@ pub fn api(state: Arc<State>) -> Router {
         .merge(orders::routes())
         .merge(banks::routes())
         .merge(blocklist::routes())
+        .merge(investigations::routes())
         // Bodies are small JSON documents; anything larger is refused before it is read.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)

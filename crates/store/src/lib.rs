@@ -5,6 +5,7 @@
 
 mod banks;
 mod blocklist;
+mod investigations;
 mod messaging;
 mod node;
 mod orders;
@@ -14,6 +15,7 @@ pub use banks::sharing::{Applied, BankEffect, RemoteSignal, Subscription};
 pub use banks::{Added, Bank, BankSignal, NewBank, NewSignal, Provenance, SignalKey};
 pub use blocklist::notices::Notice;
 pub use blocklist::{BlockEntry, NewBlockEntry, Recommendation};
+pub use investigations::{NewRequest, RequestEffect, RequestFile, RequestRow, Sending, ThreatRow};
 pub use messaging::{Feedback, Incoming, Outgoing, Received, WebhookCall};
 pub use node::accounts::{Account, NewToken, ROLES, check_account_name};
 pub use node::identity::KeyBinding;

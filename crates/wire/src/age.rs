@@ -54,6 +54,7 @@ pub enum AgeError {
 
 /// A package key: an age X25519 identity. Its text form (`AGE-SECRET-KEY-1...`) is what the
 /// stock `age -d -i FILE` reads.
+#[derive(Clone)]
 pub struct PackageIdentity(StaticSecret);
 
 impl std::fmt::Debug for PackageIdentity {

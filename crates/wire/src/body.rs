@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tocsin_model::{Labels, Order, OrderKind, Signal, SignalState, Ulid};
+use tocsin_model::{DataRequest, Labels, Order, OrderKind, RequestInability, Signal, SignalState, Ulid};
 
 use crate::{Kind, TreeHead};
 
@@ -372,6 +372,134 @@ pub struct ChangesBody {
     pub signals: Vec<SharedSignal>,
 }
 
+/// A data request as an authority sends it: the request, and the recipient its answer's files
+/// are encrypted to (the authority's package key), signed with it so that no one between the
+/// nodes can swap in a key of their own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DataRequestBody {
+    /// The request, every field checked ([`DataRequest`]); its id is the message's.
+    pub request: DataRequest,
+    /// The authority's package recipient (`age1...`).
+    pub recipient: String,
+}
+
+/// A platform's answer to a production request: the package's manifest, signed by the
+/// platform's node key; the files are fetched with `package_fetch`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DataAnswerBody {
+    /// The request answered.
+    pub request_id: Ulid,
+    /// The manifest as a compact JWS ([`crate::manifest::sign_manifest`]).
+    pub manifest: String,
+}
+
+/// A platform cannot answer a data request, on an Annex III ground.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DataRefusalBody {
+    /// The request.
+    pub request_id: Ulid,
+    /// The ground.
+    pub ground: RequestInability,
+    /// The platform's explanation: what it could not find, or what must be clarified.
+    pub explanation: String,
+}
+
+impl DataRefusalBody {
+    /// Whether a node keeps it: an explanation of 1 to 2,000 characters.
+    pub fn holds(&self) -> bool {
+        said(&self.explanation, 2000)
+    }
+}
+
+/// An authority extends a preservation request (once, by 30 days: Art. 11).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RequestExtensionBody {
+    /// The preservation request.
+    pub request_id: Ulid,
+}
+
+/// An authority asks for one file of an answer package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PackageFetchBody {
+    /// The request answered.
+    pub request_id: Ulid,
+    /// The file's name in the manifest.
+    pub file: String,
+}
+
+/// The most bytes of content a threat report carries inline.
+pub const MAX_THREAT_FILE: usize = 32 * 1024;
+
+/// Content attached to a threat report: small (a screenshot, the post's text), inline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatFile {
+    /// Its name.
+    pub name: String,
+    /// Its SHA-256, lower-case hex.
+    pub sha256: String,
+    /// The content, base64url without padding (at most 32 KiB decoded).
+    pub content: String,
+}
+
+/// A platform's report of terrorist content involving an imminent threat to life (TCO Art.
+/// 14(5)): the content, when it was published (with its time zone), why it is a threat, and what
+/// the platform knows to locate the person.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatReportBody {
+    /// Where the content is, canonical.
+    pub url: String,
+    /// When it was published: RFC 3339 with the offset of the time zone it was recorded in;
+    /// absent when the platform does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    /// Why it involves an imminent threat to life.
+    pub reason: String,
+    /// What the platform knows that helps locate the person (account, IP address and time,
+    /// declared place); may be empty.
+    #[serde(default)]
+    pub location: String,
+    /// The content itself, when small enough to travel with the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<ThreatFile>,
+}
+
+impl ThreatReportBody {
+    /// What is wrong with it, if anything.
+    pub fn fault(&self) -> Option<&'static str> {
+        use sha2::Digest;
+        if tocsin_model::CanonicalUrl::parse(&self.url).map_or(true, |u| u.as_str() != self.url) {
+            return Some("url: a canonical URL");
+        }
+        if self.published_at.as_deref().is_some_and(|at| tocsin_model::LocalTime::parse(at).is_err()) {
+            return Some("published_at: an RFC 3339 time with its offset");
+        }
+        if !said(&self.reason, 2000) {
+            return Some("reason: 1 to 2,000 characters");
+        }
+        if !printable(&self.location, 2000) {
+            return Some("location: at most 2,000 characters");
+        }
+        if let Some(file) = &self.file {
+            let content = crate::base64url_decode(&file.content).ok();
+            let digest = content.as_ref().map(|c| sha2::Sha256::digest(c).iter().map(|b| format!("{b:02x}")).collect::<String>());
+            if !crate::manifest::is_safe_name(&file.name)
+                || content.as_ref().is_none_or(|c| c.len() > MAX_THREAT_FILE)
+                || digest.as_deref() != Some(file.sha256.as_str())
+            {
+                return Some("file: a plain name, at most 32 KiB of base64url content, and its SHA-256");
+            }
+        }
+        None
+    }
+}
+
 /// A message's body, read for its kind: what a receiver matches on, once.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
@@ -409,6 +537,18 @@ pub enum Body {
     BankChanges(ChangesBody),
     /// [`Kind::BankPull`].
     BankPull(PullBody),
+    /// [`Kind::DataRequest`].
+    DataRequest(Box<DataRequestBody>),
+    /// [`Kind::DataAnswer`].
+    DataAnswer(DataAnswerBody),
+    /// [`Kind::DataRefusal`].
+    DataRefusal(DataRefusalBody),
+    /// [`Kind::RequestExtension`].
+    RequestExtension(RequestExtensionBody),
+    /// [`Kind::PackageFetch`].
+    PackageFetch(PackageFetchBody),
+    /// [`Kind::ThreatReport`].
+    ThreatReport(ThreatReportBody),
 }
 
 /// Why a body is not one its kind carries.
@@ -437,6 +577,12 @@ impl Body {
             Body::Dispute(_) => Kind::Dispute,
             Body::BankChanges(_) => Kind::BankChanges,
             Body::BankPull(_) => Kind::BankPull,
+            Body::DataRequest(_) => Kind::DataRequest,
+            Body::DataAnswer(_) => Kind::DataAnswer,
+            Body::DataRefusal(_) => Kind::DataRefusal,
+            Body::RequestExtension(_) => Kind::RequestExtension,
+            Body::PackageFetch(_) => Kind::PackageFetch,
+            Body::ThreatReport(_) => Kind::ThreatReport,
         }
     }
 
@@ -458,6 +604,12 @@ impl Body {
             Body::Dispute(b) => serde_json::to_value(b),
             Body::BankChanges(b) => serde_json::to_value(b),
             Body::BankPull(b) => serde_json::to_value(b),
+            Body::DataRequest(b) => serde_json::to_value(&**b),
+            Body::DataAnswer(b) => serde_json::to_value(b),
+            Body::DataRefusal(b) => serde_json::to_value(b),
+            Body::RequestExtension(b) => serde_json::to_value(b),
+            Body::PackageFetch(b) => serde_json::to_value(b),
+            Body::ThreatReport(b) => serde_json::to_value(b),
         };
         // Every body is plain data with string keys: serialising it cannot fail.
         value.unwrap_or_default()
@@ -527,6 +679,31 @@ impl Body {
             }
             Kind::BankChanges => Body::BankChanges(parse("the changes", body)?),
             Kind::BankPull => Body::BankPull(parse("the pull request", body)?),
+            Kind::DataRequest => {
+                let request: DataRequestBody = parse("the data request", body)?;
+                if request.request.id != id {
+                    return Err(BodyError("the data request's id must be the message's".to_owned()));
+                }
+                if crate::age::Recipient::parse(&request.recipient).is_err() {
+                    return Err(BodyError("the data request: recipient is not an age X25519 recipient".to_owned()));
+                }
+                Body::DataRequest(Box::new(request))
+            }
+            Kind::DataAnswer => Body::DataAnswer(parse("the answer", body)?),
+            Kind::DataRefusal => Body::DataRefusal(keeps(
+                parse("the refusal", body)?,
+                DataRefusalBody::holds,
+                "the refusal: an explanation of 1 to 2,000 characters",
+            )?),
+            Kind::RequestExtension => Body::RequestExtension(parse("the extension", body)?),
+            Kind::PackageFetch => Body::PackageFetch(parse("the fetch request", body)?),
+            Kind::ThreatReport => {
+                let report: ThreatReportBody = parse("the threat report", body)?;
+                if let Some(fault) = report.fault() {
+                    return Err(BodyError(format!("the threat report: {fault}")));
+                }
+                Body::ThreatReport(report)
+            }
         })
     }
 }
@@ -654,7 +831,45 @@ mod tests {
                 }],
             }),
             Body::BankPull(PullBody { bank: "stay-down".to_owned(), after: 0 }),
+            Body::DataRequest(Box::new(data_request())),
+            Body::DataAnswer(DataAnswerBody {
+                request_id: ORDER_ID.parse().expect("ulid"),
+                manifest: "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJyZXF1ZXN0X2lkIjoiLi4uIn0.c2lnbmF0dXJl".to_owned(),
+            }),
+            Body::DataRefusal(DataRefusalBody {
+                request_id: ORDER_ID.parse().expect("ulid"),
+                ground: RequestInability::CannotIdentify,
+                explanation: "No account is named user-4411 on this service.".to_owned(),
+            }),
+            Body::RequestExtension(RequestExtensionBody { request_id: ORDER_ID.parse().expect("ulid") }),
+            Body::PackageFetch(PackageFetchBody { request_id: ORDER_ID.parse().expect("ulid"), file: "subscriber.csv".to_owned() }),
+            Body::ThreatReport(ThreatReportBody {
+                url: "https://videohost.example/watch?v=xyz".to_owned(),
+                published_at: Some("2026-12-07T21:14:00+01:00".to_owned()),
+                reason: "The uploader announces an attack on a named school tomorrow at 08:00.".to_owned(),
+                location: "Account user-4411; uploaded from 203.0.113.7 at 2026-12-07T21:13:40+01:00; profile says Utrecht.".to_owned(),
+                file: Some(ThreatFile {
+                    name: "post.txt".to_owned(),
+                    sha256: "382caab3a360999b169f566d07906f5bef1d6955920080260d941cf4cdf61e21".to_owned(),
+                    content: "VG9tb3Jyb3cgYXQgODowMC4".to_owned(),
+                }),
+            }),
         ]
+    }
+
+    fn data_request() -> DataRequestBody {
+        let request = json!({
+            "id": ORDER_ID, "kind": "production", "reference": "EPOC-2026-0107", "issuing_authority": "police-nl",
+            "addressee": "videohost", "issued_at": 1_796_601_600_000_u64, "categories": ["subscriber", "content"],
+            "identifiers": [{"type": "account", "value": "user-4411"}, {"type": "ip", "value": "203.0.113.7", "at": "2026-12-01T08:00:00+01:00"}],
+            "offence": "Public provocation to commit a terrorist offence (Directive (EU) 2017/541, Art. 5)",
+            "legal_basis": "Regulation (EU) 2023/1543, Art. 5", "emergency": "A named school is threatened for tomorrow morning.",
+            "validated_by": "Investigating judge M. Bakker", "confidential_until": 1_799_280_000_000_u64,
+        });
+        DataRequestBody {
+            request: serde_json::from_value(request).expect("a data request"),
+            recipient: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".to_owned(),
+        }
     }
 
     /// How `docs/protocol.md` shows a kind's example.
@@ -710,6 +925,24 @@ mod tests {
         );
         assert!(refused(Kind::OrderCopy, id, json!({"reference": "R"})).contains("not an order"));
         assert!(refused(Kind::OrderFinal, id, json!({"order_id": ORDER_ID})).contains("final order"));
+        let mut request = data_request();
+        assert!(refused(Kind::DataRequest, other, serde_json::to_value(&request).expect("json")).contains("the message's"));
+        request.recipient = "age1nope".to_owned();
+        assert!(refused(Kind::DataRequest, id, serde_json::to_value(&request).expect("json")).contains("recipient"));
+        let mut unvalidated = serde_json::to_value(data_request()).expect("json");
+        unvalidated["request"].as_object_mut().expect("object").remove("validated_by");
+        assert!(refused(Kind::DataRequest, id, unvalidated).contains("validation"));
+        assert!(
+            refused(Kind::DataRefusal, id, json!({"request_id": ORDER_ID, "ground": "not_stored", "explanation": ""})).contains("refusal")
+        );
+        assert!(refused(Kind::DataRefusal, id, json!({"request_id": ORDER_ID, "ground": "tired", "explanation": "x"})).contains("refusal"));
+        let threat = |url: &str, at: &str, reason: &str| json!({"url": url, "published_at": at, "reason": reason, "location": ""});
+        assert!(refused(Kind::ThreatReport, id, threat("https://VideoHost.example/x", "2026-12-07T21:14:00+01:00", "r")).contains("url"));
+        assert!(refused(Kind::ThreatReport, id, threat("https://videohost.example/x", "2026-12-07 21:14", "r")).contains("published_at"));
+        assert!(refused(Kind::ThreatReport, id, threat("https://videohost.example/x", "2026-12-07T21:14:00Z", " ")).contains("reason"));
+        let mut forged = threat("https://videohost.example/x", "2026-12-07T21:14:00Z", "r");
+        forged["file"] = json!({"name": "post.txt", "sha256": "00", "content": "VG9tb3Jyb3cgYXQgODowMC4"});
+        assert!(refused(Kind::ThreatReport, id, forged).contains("file"));
         // Unknown fields are refused where the kind says so.
         assert!(refused(Kind::Clarification, id, json!({"order_id": ORDER_ID, "text": "t", "extra": 1})).contains("unknown field"));
     }

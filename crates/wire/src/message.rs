@@ -57,11 +57,27 @@ pub enum Kind {
     BankChanges,
     /// A subscriber's signed request for a batch of changes (sent as a header, not to the inbox).
     BankPull,
+    /// An authority's data request of an investigation: produce or preserve data (e-Evidence
+    /// Regulation (EU) 2023/1543, Art. 5 and 6).
+    DataRequest,
+    /// A platform's answer to a production request: the signed manifest of a package of files
+    /// encrypted to the authority, which fetches them (`package_fetch`).
+    DataAnswer,
+    /// A platform cannot answer a data request (the Regulation's Annex III).
+    DataRefusal,
+    /// An authority extends a preservation request once by 30 days (Art. 11).
+    RequestExtension,
+    /// An authority's signed request for one file of an answer package (sent as a header, not
+    /// to the inbox).
+    PackageFetch,
+    /// A platform tells the competent authority of terrorist content that involves an imminent
+    /// threat to life (TCO Art. 14(5)).
+    ThreatReport,
 }
 
 impl Kind {
     /// Every kind, for what must cover them all (the protocol document, for one).
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 23] = [
         Kind::RemovalOrder,
         Kind::Referral,
         Kind::Receipt,
@@ -79,6 +95,12 @@ impl Kind {
         Kind::Dispute,
         Kind::BankChanges,
         Kind::BankPull,
+        Kind::DataRequest,
+        Kind::DataAnswer,
+        Kind::DataRefusal,
+        Kind::RequestExtension,
+        Kind::PackageFetch,
+        Kind::ThreatReport,
     ];
 
     /// Its name on the wire.
@@ -101,6 +123,12 @@ impl Kind {
             Kind::Dispute => "dispute",
             Kind::BankChanges => "bank_changes",
             Kind::BankPull => "bank_pull",
+            Kind::DataRequest => "data_request",
+            Kind::DataAnswer => "data_answer",
+            Kind::DataRefusal => "data_refusal",
+            Kind::RequestExtension => "request_extension",
+            Kind::PackageFetch => "package_fetch",
+            Kind::ThreatReport => "threat_report",
         }
     }
 }

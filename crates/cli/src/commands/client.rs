@@ -2,7 +2,7 @@
 //! `TOCSIN_SERVER` / `TOCSIN_TOKEN`), JSON in and out, and a node's problem answers turned into
 //! one readable error.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,17 +25,7 @@ fn request(server: &str, token: Option<&str>, method: &str, path: &str, body: Op
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().with_context(|| format!("{method} {url}: reading the answer"))?;
     if status >= 400 {
-        let detail = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|p| {
-                let title = p["title"].as_str()?.to_owned();
-                Some(match p["detail"].as_str() {
-                    Some(detail) => format!("{title}: {detail}"),
-                    None => title,
-                })
-            })
-            .unwrap_or(text);
-        bail!("{method} {path}: {status}: {detail}");
+        return Err(failure(method, path, status, text));
     }
     Ok((status, text))
 }
@@ -45,6 +35,21 @@ fn with_auth<B>(request: ureq::RequestBuilder<B>, auth: Option<&str>) -> ureq::R
         Some(auth) => request.header("Authorization", auth),
         None => request,
     }
+}
+
+/// A problem answer as one error line.
+fn failure(method: &str, path: &str, status: u16, text: String) -> anyhow::Error {
+    let detail = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|p| {
+            let title = p["title"].as_str()?.to_owned();
+            Some(match p["detail"].as_str() {
+                Some(detail) => format!("{title}: {detail}"),
+                None => title,
+            })
+        })
+        .unwrap_or(text);
+    anyhow::anyhow!("{method} {path}: {status}: {detail}")
 }
 
 /// `GET path` from the node at `server`, with `token` when the path needs one: its JSON answer.
@@ -91,6 +96,40 @@ impl ServerArgs {
     /// `PUT path` with a JSON body, for an answer without a body (204).
     pub fn put_unit(&self, path: &str, body: &impl Serialize) -> anyhow::Result<()> {
         self.request("PUT", path, Some(serde_json::to_value(body)?)).map(|_| ())
+    }
+
+    /// `PUT path` with the file at `file` as the body, streamed: its JSON answer.
+    pub fn put_file<T: DeserializeOwned>(&self, path: &str, file: &std::path::Path) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.server.trim_end_matches('/'));
+        let body = std::fs::File::open(file).with_context(|| format!("{}", file.display()))?;
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut response = agent
+            .put(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Content-Type", "application/octet-stream")
+            .send(body)
+            .with_context(|| format!("PUT {url}"))?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().with_context(|| format!("PUT {url}: reading the answer"))?;
+        if status >= 400 {
+            return Err(failure("PUT", path, status, text));
+        }
+        serde_json::from_str(&text).with_context(|| format!("PUT {path}: not the JSON expected"))
+    }
+
+    /// `GET path`, its body streamed into `out`: the bytes written.
+    pub fn download(&self, path: &str, out: &mut impl std::io::Write) -> anyhow::Result<u64> {
+        let url = format!("{}{path}", self.server.trim_end_matches('/'));
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut response =
+            agent.get(&url).header("Authorization", &format!("Bearer {}", self.token)).call().with_context(|| format!("GET {url}"))?;
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            return Err(failure("GET", path, status, text));
+        }
+        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        std::io::copy(&mut reader, out).with_context(|| format!("GET {path}: reading the answer"))
     }
 
     /// `DELETE path`.

@@ -13,4 +13,6 @@ pub mod package;
 pub mod peer;
 pub mod progress;
 pub mod report;
+pub mod request;
 pub mod serve;
+pub mod threat;

@@ -66,6 +66,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_PRESERVATION_WEBHOOK", value_name = "URL")]
     preservation_webhook: Option<String>,
 
+    /// On a platform: answer production requests of investigations (e-Evidence Regulation)
+    /// from your own systems: the node POSTs each request's identifiers and categories to this
+    /// URL and seals the files it answers with, encrypted to the authority.
+    #[arg(long, env = "TOCSIN_DATA_PROVIDER", value_name = "URL")]
+    data_provider: Option<String>,
+
     /// This platform's origin serves paths whatever their case (`/V/1.JPG` is `/v/1.jpg`, as on
     /// IIS or macOS): the gate then blocks every case of a blocked path.
     #[arg(long, env = "TOCSIN_CASE_INSENSITIVE_PATHS")]
@@ -142,6 +148,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             || args.action_webhook.is_some()
             || args.escalation_webhook.is_some()
             || args.preservation_webhook.is_some()
+            || args.data_provider.is_some()
             || args.case_insensitive_paths)
             .then(|| tocsin_server::node::config::PlatformPartial {
                 serves: (!args.serves.is_empty()).then_some(args.serves),
@@ -150,6 +157,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 escalation_webhook: args.escalation_webhook,
                 case_insensitive_paths: args.case_insensitive_paths.then_some(true),
                 preservation_webhook: args.preservation_webhook,
+                data_provider: args.data_provider,
             }),
     };
     let file = match &args.config {

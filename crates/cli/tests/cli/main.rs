@@ -7,6 +7,7 @@ mod console;
 mod durability;
 mod gate;
 mod helpers;
+mod investigations;
 mod law;
 mod log;
 mod orders;

@@ -31,7 +31,7 @@ pub(crate) struct Pair {
     pub(crate) hooks: Arc<Mutex<Hooks>>,
     /// Dropped after the nodes (fields drop in order), which matters for PostgreSQL.
     pub(crate) authority_db: Database,
-    platform_db: Database,
+    pub(crate) platform_db: Database,
 }
 
 pub(crate) fn identity(node: &Node) -> (Jwk, String) {
@@ -306,7 +306,7 @@ impl Pair {
         Self::start_with(authority_dir, platform_dir, Database::postgres("orders_a"), Database::postgres("orders_p"), &[], true)
     }
 
-    fn start_with(
+    pub(crate) fn start_with(
         authority_dir: tempfile::TempDir,
         platform_dir: tempfile::TempDir,
         authority_db: Database,

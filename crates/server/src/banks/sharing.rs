@@ -27,13 +27,10 @@ use crate::State;
 use crate::node::accounts::Caller;
 use crate::node::blobs::hex;
 use crate::node::problem::{JsonBody, Problem};
-use crate::node::time::now_ms;
 use crate::node::{new_id, seal};
 
 /// Signals in one batch.
 const BATCH: i64 = 10_000;
-/// How far a pull request's time may be from the publisher's clock.
-const PULL_WINDOW_MS: u64 = 5 * 60 * 1000;
 /// The header carrying a subscriber's signed pull request.
 pub const PULL_HEADER: &str = "tocsin-pull";
 
@@ -99,25 +96,11 @@ pub async fn changes(
     query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, Problem> {
     let Query(query) = query.map_err(|e| Problem::BadQuery(e.body_text()))?;
-    let jws = headers.get(PULL_HEADER).and_then(|v| v.to_str().ok()).ok_or(Problem::Unauthenticated)?.trim();
-    let kid = tocsin_wire::unverified_header(jws)
-        .map_err(|e| Problem::UntrustedMessage(e.to_string()))?
-        .get("kid")
-        .and_then(|k| k.as_str().map(str::to_owned))
-        .ok_or_else(|| Problem::UntrustedMessage("the pull request names no key".to_owned()))?;
-    let peer = state.store.peer_by_fingerprint(&kid).await?;
-    let me = state.identity.jwk().thumbprint();
-    let message = tocsin_wire::verify(jws, &me, |_| peer.as_ref().map(|p| p.jwk.clone()))?
-        .read()
-        .map_err(|e| Problem::UntrustedMessage(format!("the pull request: {e}")))?;
-    let peer = peer.ok_or(Problem::Internal)?;
+    let (message, peer) = crate::node::peers::signed_header(&state, &headers, PULL_HEADER, "pull request").await?;
     let wrong = || Problem::UntrustedMessage("the signed pull request is not for this bank and cursor".to_owned());
     let Body::BankPull(pull) = &message.body else { return Err(wrong()) };
     if pull.bank != name || pull.after != query.after {
         return Err(wrong());
-    }
-    if now_ms().abs_diff(message.sent_at) > PULL_WINDOW_MS {
-        return Err(Problem::UntrustedMessage("the signed pull request is more than five minutes from this node's clock".to_owned()));
     }
     if !state.store.is_subscriber(&name, &peer.fingerprint).await? {
         return Err(Problem::UntrustedMessage(format!("bank {name:?} is not published to this peer")));

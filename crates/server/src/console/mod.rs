@@ -12,6 +12,7 @@ pub(crate) use view::{asset, switch_language};
 
 mod charts;
 mod french;
+mod investigations;
 mod orders;
 mod records;
 mod review;
@@ -322,4 +323,8 @@ pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
         .route("/console/oversight", get(oversight))
         .route("/console/log", get(log))
         .route("/console/figures", get(figures))
+        .route("/console/requests", get(investigations::requests))
+        .route("/console/requests/{id}/{action}", post(investigations::request_act))
+        .route("/console/threats", get(investigations::threats))
+        .route("/console/threats/{id}/acknowledge", post(investigations::threat_acknowledge))
 }

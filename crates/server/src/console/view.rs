@@ -176,6 +176,18 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/console/orders", en: "Orders", fr: "Injonctions", roles: &["issuer", "operator", "reviewer", "admin", "oversight"] },
     NavItem { href: "/console/orders/new", en: "New order", fr: "Nouvelle injonction", roles: &["issuer"] },
     NavItem { href: "/console/review", en: "Review queue", fr: "File d'examen", roles: &["reviewer", "operator"] },
+    NavItem {
+        href: "/console/requests",
+        en: "Investigations",
+        fr: "Enquêtes",
+        roles: &["issuer", "validator", "operator", "admin", "oversight"],
+    },
+    NavItem {
+        href: "/console/threats",
+        en: "Threat reports",
+        fr: "Signalements de menace",
+        roles: &["issuer", "validator", "operator", "reviewer", "admin", "oversight"],
+    },
     NavItem { href: "/console/blocklist", en: "Blocklist", fr: "Liste de blocage", roles: &["admin", "issuer", "oversight", "auditor"] },
     NavItem { href: "/console/banks", en: "Banks", fr: "Banques", roles: &["admin", "operator", "reviewer", "issuer", "oversight"] },
     NavItem { href: "/console/oversight", en: "Oversight", fr: "Contrôle", roles: &["oversight", "admin", "issuer", "auditor"] },
@@ -215,7 +227,8 @@ pub(crate) fn render(state: &State, session: &Session, status: StatusCode, title
          <a href=\"/console/lang?to={other}&amp;back={back}\" lang=\"{other}\" hreflang=\"{other}\">{other_name}</a></p>\
          <form method=\"post\" action=\"/console/sign-out\" class=\"inline\">{csrf}<button type=\"submit\">{sign_out}</button></form>\
          <nav aria-label=\"{menu}\"><ul>{nav}</ul></nav></header>\
-         <main id=\"main\"><h1>{title}</h1>\n{body}\n</main></body></html>\n",
+         <main id=\"main\">{threats}<h1>{title}</h1>\n{body}\n</main></body></html>\n",
+        threats = threat_banner(state, session),
         code = l.code(),
         title = e(title),
         node = e(&state.config.name),
@@ -234,6 +247,23 @@ pub(crate) fn render(state: &State, session: &Session, status: StatusCode, title
     h.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
     security_headers(h);
     response
+}
+
+/// The first thing on every page while a threat report waits (TCO Art. 14(5)): an imminent
+/// threat to life outranks whatever the page is for.
+fn threat_banner(state: &State, session: &Session) -> String {
+    let open = state.investigations.open_threats.load(std::sync::atomic::Ordering::Relaxed);
+    if open <= 0 || !session.has(&["issuer", "admin", "validator", "oversight"]) {
+        return String::new();
+    }
+    let l = session.lang;
+    format!(
+        "<div class=\"threat\" role=\"alert\"><p><strong>{what}</strong> {open} {waiting} \
+         <a href=\"/console/threats\">{see}</a></p></div>",
+        what = l.t("Imminent threat to life.", "Menace imminente pour la vie."),
+        waiting = l.t("threat report(s) wait for acknowledgement.", "signalement(s) attendent une prise en charge."),
+        see = l.t("Open the reports", "Ouvrir les signalements"),
+    )
 }
 
 /// The headers every console page carries, the sign-in page included: no framing (so no

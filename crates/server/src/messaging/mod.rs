@@ -109,6 +109,7 @@ async fn take_in(
     }
     let message = envelope.read()?;
     let effects = Effects::of(state, &sender, &message, received_at).await?;
+    let request = crate::investigations::Effect::of(state, &sender, &message, received_at).await?;
     let id = message.id.to_string();
     let kind = message.kind().name();
     let transition = effects.transition.as_ref().map(|t| tocsin_store::Transition {
@@ -164,6 +165,7 @@ async fn take_in(
                     _ => None,
                 },
                 notice: effects.notice.as_ref().map(|(index, entry)| (*index, entry.as_str())),
+                request: request.as_ref().map(crate::investigations::Effect::as_store),
             },
             |appended| {
                 let stamp = now_ms();
@@ -187,6 +189,16 @@ async fn take_in(
             Body::Withdrawal(w) => {
                 state.orders.gate.remove_order(&w.order_id);
                 tracing::info!(order = %w.order_id, "order withdrawn; its blocks are lifted");
+            }
+            Body::DataRequest(_) | Body::RequestExtension(_) => {
+                state.webhooks.notify_one();
+                state.investigations.requests.notify_one();
+            }
+            Body::DataAnswer(_) => state.investigations.fetcher.notify_one(),
+            Body::ThreatReport(_) => {
+                tracing::warn!(id = %id, from = %sender.name, "threat report: imminent threat to life");
+                crate::investigations::threats::recount(state).await;
+                state.webhooks.notify_one();
             }
             _ => {}
         }
@@ -325,7 +337,7 @@ impl Effects {
                 ));
             }
             Body::BlocklistNotice(n) => effects.notice = Some((n.log_index, n.entry.to_string())),
-            Body::BankChanges(_) | Body::BankPull(_) => {
+            Body::BankChanges(_) | Body::BankPull(_) | Body::PackageFetch(_) => {
                 return Err(Problem::BadBody(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     format!("a {:?} message is not sent to an inbox", message.kind()),
@@ -341,6 +353,8 @@ impl Effects {
             | Body::Withdrawal(_)
             | Body::RemovedContent(_)
             | Body::Dispute(_) => {}
+            // The investigations' kinds: `investigations::Effect::of` reads them.
+            Body::DataRequest(_) | Body::DataAnswer(_) | Body::DataRefusal(_) | Body::RequestExtension(_) | Body::ThreatReport(_) => {}
         }
         Ok(effects)
     }

@@ -61,12 +61,16 @@ pub enum AccountRole {
     Oversight,
     /// Reads the log only.
     Auditor,
+    /// A judge or prosecutor at an authority: validates data requests that need it before they
+    /// leave the node (e-Evidence Regulation Art. 4).
+    Validator,
 }
 
 impl AccountRole {
     /// Every role, in the store's order.
     #[cfg(test)]
-    const ALL: [AccountRole; 6] = [Self::Admin, Self::Issuer, Self::Operator, Self::Reviewer, Self::Oversight, Self::Auditor];
+    const ALL: [AccountRole; 7] =
+        [Self::Admin, Self::Issuer, Self::Operator, Self::Reviewer, Self::Oversight, Self::Auditor, Self::Validator];
 
     /// The name the store keeps.
     pub fn as_str(self) -> &'static str {
@@ -77,6 +81,7 @@ impl AccountRole {
             Self::Reviewer => "reviewer",
             Self::Oversight => "oversight",
             Self::Auditor => "auditor",
+            Self::Validator => "validator",
         }
     }
 }

@@ -98,6 +98,9 @@ pub struct PlatformPartial {
     /// Asked, for each URL preserved, for the related data the platform's own systems hold
     /// (upload time, account): kept with the content (TCO Art. 6(1)).
     pub preservation_webhook: Option<String>,
+    /// Answers production requests (e-Evidence Regulation) from the platform's own systems: the
+    /// node POSTs the identifiers and categories there and seals what it answers.
+    pub data_provider: Option<String>,
 }
 
 impl Partial {
@@ -125,6 +128,7 @@ impl Partial {
                     escalation_webhook: high.escalation_webhook.or(low.escalation_webhook),
                     case_insensitive_paths: high.case_insensitive_paths.or(low.case_insensitive_paths),
                     preservation_webhook: high.preservation_webhook.or(low.preservation_webhook),
+                    data_provider: high.data_provider.or(low.data_provider),
                 }),
                 (high, low) => high.or(low),
             },
@@ -181,6 +185,8 @@ pub struct Config {
     pub case_insensitive_paths: bool,
     /// Where the preserver asks for the related data of each URL it preserves, if anywhere.
     pub preservation_webhook: Option<String>,
+    /// Where production requests are answered from automatically, if anywhere.
+    pub data_provider: Option<String>,
 }
 
 impl Config {
@@ -228,6 +234,7 @@ impl Config {
                 .collect(),
             origin: p.platform.as_ref().and_then(|pl| pl.origin.clone()),
             preservation_webhook: p.platform.as_ref().and_then(|pl| pl.preservation_webhook.clone()),
+            data_provider: p.platform.as_ref().and_then(|pl| pl.data_provider.clone()),
             action_webhook: p.platform.as_ref().and_then(|pl| pl.action_webhook.clone()),
             escalation_webhook: p.platform.as_ref().and_then(|pl| pl.escalation_webhook.clone()),
             case_insensitive_paths: p.platform.and_then(|pl| pl.case_insensitive_paths).unwrap_or(false),
@@ -270,6 +277,7 @@ mod tests {
                 escalation_webhook: None,
                 case_insensitive_paths: None,
                 preservation_webhook: None,
+                data_provider: None,
             }),
             ..Partial::default()
         };

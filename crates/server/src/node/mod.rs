@@ -73,12 +73,19 @@ pub(crate) async fn deadline_and_log(request: axum::extract::Request, next: axum
     use axum::response::IntoResponse;
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let started = std::time::Instant::now();
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+    // A package file streams in for as long as it takes (its size is bounded, not its time).
+    let timeout = if streams_in(&method, &path) { std::time::Duration::from_secs(24 * 3600) } else { REQUEST_TIMEOUT };
+    let response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => problem::Problem::Timeout.into_response(),
     };
     tracing::info!(%method, %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     response
+}
+
+/// Whether the request uploads a package file, whose body may take longer than a request may.
+fn streams_in(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::PUT && path.starts_with("/v1/requests/") && path.contains("/files/")
 }
 
 /// The process is up.

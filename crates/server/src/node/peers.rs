@@ -134,6 +134,35 @@ pub(crate) async fn peer_names(state: &State) -> Result<std::collections::HashMa
     Ok(state.store.peers().await?.into_iter().map(|p| (p.fingerprint, p.name)).collect())
 }
 
+/// A message a confirmed peer sent in a request header instead of to the inbox (`Tocsin-Pull`,
+/// `Tocsin-Fetch`): signed by that peer's key, addressed to this node, read for its kind, and
+/// dated within five minutes of this node's clock (a header proves who asks, now). `what` names
+/// it in refusals. No header: 401.
+pub(crate) async fn signed_header(
+    state: &State,
+    headers: &axum::http::HeaderMap,
+    name: &str,
+    what: &str,
+) -> Result<(tocsin_wire::Message, tocsin_store::Peer), Problem> {
+    const WINDOW_MS: u64 = 5 * 60 * 1000;
+    let jws = headers.get(name).and_then(|v| v.to_str().ok()).ok_or(Problem::Unauthenticated)?.trim();
+    let kid = tocsin_wire::unverified_header(jws)
+        .map_err(|e| Problem::UntrustedMessage(e.to_string()))?
+        .get("kid")
+        .and_then(|k| k.as_str().map(str::to_owned))
+        .ok_or_else(|| Problem::UntrustedMessage(format!("the {what} names no key")))?;
+    let peer = state.store.peer_by_fingerprint(&kid).await?;
+    let me = state.identity.jwk().thumbprint();
+    let message = tocsin_wire::verify(jws, &me, |_| peer.as_ref().map(|p| p.jwk.clone()))?
+        .read()
+        .map_err(|e| Problem::UntrustedMessage(format!("the {what}: {e}")))?;
+    let peer = peer.ok_or(Problem::Internal)?;
+    if crate::node::time::now_ms().abs_diff(message.sent_at) > WINDOW_MS {
+        return Err(Problem::UntrustedMessage(format!("the signed {what} is more than five minutes from this node's clock")));
+    }
+    Ok((message, peer))
+}
+
 /// What a peer with `roles` may send to this node's inbox: orders and what concerns them from an
 /// authority, answers from a platform; a dispute from any peer (the store checks it subscribes to
 /// the bank). Receipts and bank batches are never sent to an inbox.
@@ -149,8 +178,16 @@ pub(crate) fn may_send(roles: &[String], kind: tocsin_wire::Kind) -> bool {
         | Kind::PreservationRequest
         | Kind::BlocklistNotice
         | Kind::OrderFinal
-        | Kind::OrderCopy => has("authority"),
-        Kind::Feedback | Kind::Inability | Kind::GroundsCeased | Kind::RemovedContent => has("platform"),
+        | Kind::OrderCopy
+        | Kind::DataRequest
+        | Kind::RequestExtension => has("authority"),
+        Kind::Feedback
+        | Kind::Inability
+        | Kind::GroundsCeased
+        | Kind::RemovedContent
+        | Kind::DataAnswer
+        | Kind::DataRefusal
+        | Kind::ThreatReport => has("platform"),
         Kind::Dispute => true,
         _ => false,
     }

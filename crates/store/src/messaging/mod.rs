@@ -57,6 +57,8 @@ pub struct Incoming<'a> {
     pub hold: Option<Hold<'a>>,
     /// A blocklist change for the qualified person: the authority's log index and entry, JSON.
     pub notice: Option<(i64, &'a str)>,
+    /// What it changes in the data requests between the two nodes, if anything.
+    pub request: Option<crate::investigations::RequestEffect<'a>>,
 }
 
 /// A platform's feedback on an order: the order's new state and what was done, JSON.
@@ -231,6 +233,7 @@ impl Store {
             return Ok(());
         }
         crate::orders::procedures::date_by_receipt(&mut tx, id, received_at).await?;
+        crate::investigations::date_by_receipt(&mut tx, id, received_at).await?;
         if let Some(order_id) = restarts {
             sqlx::query("UPDATE orders SET received_at = $1 WHERE id = $2 AND side = 'issued' AND state = 'delivered'")
                 .bind(received_at)
@@ -267,8 +270,22 @@ impl Store {
     /// `make_receipt` signs from the log's state right after the entry. A message seen before
     /// (same sender, same id) changes nothing and gets its first receipt again.
     pub async fn receive(&self, message: Incoming<'_>, make_receipt: impl FnOnce(&Appended) -> String) -> Result<Received, StoreError> {
-        let Incoming { peer, id, kind, jws, received_at, order, feedback, withdrawal, transition, bank, information, hold, notice } =
-            message;
+        let Incoming {
+            peer,
+            id,
+            kind,
+            jws,
+            received_at,
+            order,
+            feedback,
+            withdrawal,
+            transition,
+            bank,
+            information,
+            hold,
+            notice,
+            request,
+        } = message;
         if let Some(receipt) = self.earlier_receipt(peer, id).await? {
             return Ok(Received { receipt, first: false });
         }
@@ -338,6 +355,9 @@ impl Store {
         }
         if let Some(effect) = &bank {
             self.apply_effect(&mut tx, peer, effect, received_at).await?;
+        }
+        if let Some(effect) = &request {
+            crate::investigations::apply(self, &mut tx, peer, id, effect, received_at).await?;
         }
         // Feedback's outcome is on the record, so that removals can be counted from the log.
         let entry = serde_json::json!({

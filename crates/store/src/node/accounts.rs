@@ -9,7 +9,7 @@ use crate::{PasswordHash, Store, StoreError};
 
 /// The roles an account may hold (issue 4): admin, issuer (authority staff), operator (platform
 /// staff), reviewer, oversight, auditor (reads the log).
-pub const ROLES: [&str; 6] = ["admin", "issuer", "operator", "reviewer", "oversight", "auditor"];
+pub const ROLES: [&str; 7] = ["admin", "issuer", "operator", "reviewer", "oversight", "auditor", "validator"];
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,6 +34,7 @@ const SQLITE: &[&str] = &[
     include_str!("../../migrations/sqlite/0026_blocklist_reasons.sql"),
     include_str!("../../migrations/sqlite/0027_oversight_notices.sql"),
     include_str!("../../migrations/sqlite/0028_evidence_related_data.sql"),
+    include_str!("../../migrations/sqlite/0029_data_requests.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../../migrations/postgres/0001_log.sql"),
@@ -64,6 +65,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../../migrations/postgres/0026_blocklist_reasons.sql"),
     include_str!("../../migrations/postgres/0027_oversight_notices.sql"),
     include_str!("../../migrations/postgres/0028_evidence_related_data.sql"),
+    include_str!("../../migrations/postgres/0029_data_requests.sql"),
 ];
 
 /// Applies the steps not yet applied.

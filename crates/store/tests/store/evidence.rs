@@ -23,6 +23,7 @@ fn message<'a>(peer: &'a str, id: &'a str, order: Option<NewOrder<'a>>, hold: Op
         information: None,
         hold,
         notice: None,
+        request: None,
     }
 }
 

@@ -4,6 +4,7 @@ mod accounts;
 mod banks;
 mod evidence;
 mod helpers;
+mod investigations;
 mod log;
 mod matches;
 mod notices;

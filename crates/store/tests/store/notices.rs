@@ -33,6 +33,7 @@ async fn each_change_is_queued_once_and_kept_where_it_arrives(fresh: &Fresh) {
         information: None,
         hold: None,
         notice: Some((3, r#"{"type":"blocklist.added","target":"propaganda.example"}"#)),
+        request: None,
     };
     store.receive(notice, |_| "r".to_owned()).await.expect("kept");
     let kept = store.blocklist_notices().await.expect("read");

@@ -23,6 +23,7 @@ async fn receive(store: &Store, id: &str, kind: &str, received_at: i64) {
         information: None,
         hold: None,
         notice: None,
+        request: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
 }

@@ -39,6 +39,7 @@ async fn information_is_dated_by_the_receipt_or_by_the_day_stated(fresh: &Fresh)
         information: Some("From the authority."),
         hold: None,
         notice: None,
+        request: None,
     };
     store.receive(message, |_| "a.signed.receipt".to_owned()).await.expect("received");
     let received = store.procedure_information("authority-fingerprint").await.expect("read");
