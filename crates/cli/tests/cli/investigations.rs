@@ -272,8 +272,16 @@ fn an_ordinary_request_is_due_in_ten_days_and_its_user_may_be_told_once_the_conf
 }
 
 #[test]
-fn every_annex_iii_ground_reaches_the_authority() {
-    let pair = Pair::start();
+fn every_annex_iii_ground_reaches_the_authority_on_sqlite() {
+    every_annex_iii_ground_reaches_the_authority(Pair::start());
+}
+
+#[test]
+fn every_annex_iii_ground_reaches_the_authority_on_postgres() {
+    every_annex_iii_ground_reaches_the_authority(Pair::start_on_postgres());
+}
+
+fn every_annex_iii_ground_reaches_the_authority(pair: Pair) {
     let staff = staff(&pair);
     let grounds = ["cannot-identify", "not-stored", "de-facto-impossibility", "manifest-error", "not-competent", "clarification-needed"];
     for ground in grounds {
@@ -299,8 +307,16 @@ fn every_annex_iii_ground_reaches_the_authority() {
 }
 
 #[test]
-fn a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended() {
-    let mut pair = Pair::start();
+fn a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended_on_sqlite() {
+    a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended(Pair::start());
+}
+
+#[test]
+fn a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended_on_postgres() {
+    a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended(Pair::start_on_postgres());
+}
+
+fn a_preservation_request_lapses_at_sixty_days_or_ninety_once_extended(mut pair: Pair) {
     let staff = staff(&pair);
     let kept = issue(&pair, "preservation", &["subscriber", "traffic"], &[]);
     let lapsing = issue(&pair, "preservation", &["subscriber"], &[]);
@@ -437,7 +453,16 @@ fn provider(listener: std::net::TcpListener) -> std::sync::Arc<std::sync::atomic
 }
 
 #[test]
-fn a_platform_killed_right_after_receipt_still_preserves_and_answers_once_from_its_data_provider() {
+fn a_platform_killed_right_after_receipt_still_preserves_and_answers_once_from_its_data_provider_on_sqlite() {
+    killed_right_after_receipt(false);
+}
+
+#[test]
+fn a_platform_killed_right_after_receipt_still_preserves_and_answers_once_from_its_data_provider_on_postgres() {
+    killed_right_after_receipt(true);
+}
+
+fn killed_right_after_receipt(on_postgres: bool) {
     // The provider's port is reserved but not listening: the platform cannot answer before it dies.
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let port = reserved.local_addr().expect("addr").port();
@@ -445,7 +470,11 @@ fn a_platform_killed_right_after_receipt_still_preserves_and_answers_once_from_i
     let url = format!("http://127.0.0.1:{port}/");
     let env = [("TOCSIN_DATA_PROVIDER", url.as_str())];
     let (authority_dir, platform_dir) = (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir"));
-    let (authority_db, platform_db) = (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()));
+    let (authority_db, platform_db) = if on_postgres {
+        (Database::postgres("requests_a"), Database::postgres("requests_p"))
+    } else {
+        (Database::sqlite(authority_dir.path()), Database::sqlite(platform_dir.path()))
+    };
     let mut pair = Pair::start_with(authority_dir, platform_dir, authority_db, platform_db, &env, true);
     let staff = staff(&pair);
     let id = issue(&pair, "production", &["subscriber"], &["--emergency"]);
@@ -567,4 +596,93 @@ fn a_validator_sees_what_waits_for_them_in_the_console_and_validates_it_there() 
     assert_eq!(status, 303, "{head}");
     let sent = wait(&pair, false, &pair.issuer, &id, "delivered");
     assert_eq!(sent["validated_by"], "judge-on-call");
+}
+
+#[test]
+fn an_investigator_issues_from_the_console_and_the_platforms_staff_answer_with_files_from_theirs() {
+    let pair = Pair::start();
+    let staff = staff(&pair);
+    crate::console::account(&pair.authority, &pair.admin, "night-desk", "issuer");
+    crate::console::account(pair.platform.as_ref().expect("running"), &pair.platform_admin, "lers-desk", "operator");
+    let code = |html: &str| html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("a form code").to_owned();
+
+    // The investigator's form: one emergency production request for subscriber data.
+    let cookie = crate::console::signed_in(&pair.authority, "night-desk");
+    let (status, _, form) = pair.authority.call_with("GET", "/console/requests/new", &[&cookie], "", b"");
+    assert_eq!(status, 200, "{form}");
+    assert!(form.contains("value=\"videohost\""), "{form}");
+    let body = format!(
+        "csrf={}&to=videohost&kind=production&categories=subscriber&identifiers=account%3Auser-4411%0D%0Aemail%3Ajdoe%40example.org\
+         &offence=Art.+5&legal_basis=Regulation+%28EU%29+2023%2F1543&emergency=A+named+school+is+threatened",
+        code(&form)
+    );
+    let (status, head, _) =
+        pair.authority.call_with("POST", "/console/requests", &[&cookie], "application/x-www-form-urlencoded", body.as_bytes());
+    assert_eq!(status, 303, "{head}");
+    let listed = on_authority(&pair, &pair.issuer, &["request", "list"]);
+    let id = listed.stdout.split('\t').next().expect("an id").to_owned();
+    let received = wait(&pair, true, &staff.operator, &id, "received");
+    assert_eq!(received["request"]["identifiers"][1]["value"], "jdoe@example.org", "{received}");
+    assert_eq!(received["deadline_at"].as_i64(), Some(received["received_at"].as_i64().expect("at") + 8 * HOUR_MS));
+
+    // The platform's operator answers with two files from the console, sent by curl as a
+    // browser would (multipart/form-data), from an independent encoder.
+    let platform = pair.platform.as_ref().expect("running");
+    let cookie = crate::console::signed_in(platform, "lers-desk");
+    let (_, _, page) = platform.call_with("GET", "/console/requests", &[&cookie], "", b"");
+    let action = format!("/console/requests/{id}/files");
+    assert!(page.contains(&action) && page.contains("enctype=\"multipart/form-data\""), "{page}");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("subscriber.csv"), CSV).expect("write");
+    std::fs::write(dir.path().join("content.bin"), binary()).expect("write");
+    let csrf = code(&page);
+    let posted = std::process::Command::new("curl")
+        .current_dir(dir.path())
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", cookie.as_str()])
+        .args(["-F", &format!("csrf={csrf}"), "-F", "files=@subscriber.csv", "-F", "files=@content.bin"])
+        .arg(format!("http://{}{action}", platform.addr))
+        .output()
+        .expect("curl (scripts/test installs it)");
+    assert_eq!(String::from_utf8_lossy(&posted.stdout), "303", "{}", String::from_utf8_lossy(&posted.stderr));
+    wait(&pair, false, &pair.issuer, &id, "answered");
+    let out = tempfile::tempdir().expect("dir");
+    let fetched = on_authority(&pair, &pair.issuer, &["request", "fetch", &id, "-o", out.path().to_str().expect("utf-8")]);
+    assert_eq!(fetched.code, 0, "{}", fetched.stderr);
+    assert_eq!(std::fs::read(out.path().join("subscriber.csv")).expect("csv"), CSV);
+    assert_eq!(std::fs::read(out.path().join("content.bin")).expect("bin"), binary());
+
+    // A form without its code changes nothing.
+    let other = issue(&pair, "production", &["subscriber"], &[]);
+    wait(&pair, true, &staff.operator, &other, "received");
+    let forged = std::process::Command::new("curl")
+        .current_dir(dir.path())
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", cookie.as_str(), "-F", "csrf=wrong", "-F", "files=@subscriber.csv"])
+        .arg(format!("http://{}/console/requests/{other}/files", platform.addr))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&forged.stdout), "403");
+    assert_eq!(show(&pair, true, &staff.operator, &other).expect("there")["files"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn with_an_enforcing_authority_notified_the_answer_waits_out_its_objection_window() {
+    let mut pair = Pair::start();
+    let staff = staff(&pair);
+    let id = issue(&pair, "production", &["subscriber"], &["--emergency", "--enforcing-authority", "Parquet fédéral, Brussels"]);
+    let received = wait(&pair, true, &staff.operator, &id, "received");
+    let at = received["received_at"].as_i64().expect("received_at");
+    assert_eq!(received["objection_until"].as_i64(), Some(at + 96 * HOUR_MS), "{received}");
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("subscriber.csv");
+    std::fs::write(&csv, CSV).expect("write");
+    let answered = on_platform(&pair, &staff.operator, &["request", "answer", &id, "--file", csv.to_str().expect("utf-8")]);
+    assert_eq!(answered.code, 0, "{}", answered.stderr);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(show(&pair, false, &pair.issuer, &id).expect("there")["state"], "delivered", "held during the window");
+    // Four days on, on both clocks (a node refuses messages dated a day ahead of its own).
+    let later = [("LD_PRELOAD", LIBFAKETIME), ("FAKETIME", "+97h"), ("FAKETIME_DONT_FAKE_MONOTONIC", "1")];
+    pair.restart_authority(&later);
+    pair.restart_platform_with(&later);
+    let issuer = token(pair.authority_dir.path(), &pair.authority_db, "desk-2", "issuer");
+    wait(&pair, false, &issuer, &id, "answered");
 }

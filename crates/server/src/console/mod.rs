@@ -13,6 +13,7 @@ pub(crate) use view::{asset, switch_language};
 mod charts;
 mod french;
 mod investigations;
+mod multipart;
 mod orders;
 mod records;
 mod review;
@@ -174,7 +175,7 @@ async fn posted(
 }
 
 /// The answer to a console form sent without its CSRF code: the page again, saying so.
-fn expired(state: &State, session: &view::Session, here: &str) -> Response {
+pub(super) fn expired(state: &State, session: &view::Session, here: &str) -> Response {
     let l = session.lang;
     let text = l.t(
         "This form has expired: it was sent without its security code. Reload the page and try again.",
@@ -212,7 +213,7 @@ fn csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
 /// `Sec-Fetch-Site` other than `same-origin`, or an `Origin` whose host is not the request's
 /// `Host`, is another site's (or a sandboxed frame's). Clients that send neither (scripts, old
 /// browsers) are left to the CSRF code.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
@@ -323,7 +324,9 @@ pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
         .route("/console/oversight", get(oversight))
         .route("/console/log", get(log))
         .route("/console/figures", get(figures))
-        .route("/console/requests", get(investigations::requests))
+        .route("/console/requests", get(investigations::requests).post(investigations::issue_request))
+        .route("/console/requests/new", get(investigations::new_request))
+        .route("/console/requests/{id}/files", post(investigations::answer_files))
         .route("/console/requests/{id}/{action}", post(investigations::request_act))
         .route("/console/threats", get(investigations::threats))
         .route("/console/threats/{id}/acknowledge", post(investigations::threat_acknowledge))

@@ -90,6 +90,23 @@ impl Session {
         Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
     }
 
+    /// `PUT path` on the node's own API with `bytes` as the body (a file a form uploaded): the
+    /// answer's status and JSON body.
+    pub(crate) async fn put_bytes(&self, state: &Arc<State>, path: &str, bytes: Vec<u8>) -> Result<(StatusCode, Value), Problem> {
+        use tower::ServiceExt;
+        let request = axum::http::Request::builder()
+            .method(Method::PUT)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(axum::body::Body::from(bytes))
+            .map_err(|_| Problem::Internal)?;
+        let response = crate::api(state.clone()).oneshot(request).await.map_err(|_| Problem::Internal)?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.map_err(|_| Problem::Internal)?;
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
     /// Sends a form on to the API as `request` (a POST to `path`): done, or the refusal's faults
     /// by field (`fallback` names the field of a refusal that names none); 403 is the page's
     /// refusal.
