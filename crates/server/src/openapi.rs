@@ -95,6 +95,7 @@ use crate::node::{accounts, log, peers};
         crate::investigations::extend,
         crate::investigations::raw_file,
         crate::investigations::serve_package,
+        crate::investigations::no_grounds,
         crate::investigations::threats::report,
         crate::investigations::threats::list,
         crate::investigations::threats::acknowledge,

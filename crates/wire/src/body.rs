@@ -432,6 +432,22 @@ pub struct PackageFetchBody {
     pub file: String,
 }
 
+/// The enforcing State's authority is notified of a data request (Art. 8): the request as issued.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RequestNotificationBody {
+    /// The request, every field checked.
+    pub request: DataRequest,
+}
+
+/// The enforcing authority raises no ground for refusal (Art. 10(2)).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NoGroundsBody {
+    /// The request.
+    pub request_id: Ulid,
+}
+
 /// The most bytes of content a threat report carries inline.
 pub const MAX_THREAT_FILE: usize = 32 * 1024;
 
@@ -549,6 +565,10 @@ pub enum Body {
     PackageFetch(PackageFetchBody),
     /// [`Kind::ThreatReport`].
     ThreatReport(ThreatReportBody),
+    /// [`Kind::RequestNotification`].
+    RequestNotification(Box<RequestNotificationBody>),
+    /// [`Kind::NoGrounds`].
+    NoGrounds(NoGroundsBody),
 }
 
 /// Why a body is not one its kind carries.
@@ -583,6 +603,8 @@ impl Body {
             Body::RequestExtension(_) => Kind::RequestExtension,
             Body::PackageFetch(_) => Kind::PackageFetch,
             Body::ThreatReport(_) => Kind::ThreatReport,
+            Body::RequestNotification(_) => Kind::RequestNotification,
+            Body::NoGrounds(_) => Kind::NoGrounds,
         }
     }
 
@@ -610,6 +632,8 @@ impl Body {
             Body::RequestExtension(b) => serde_json::to_value(b),
             Body::PackageFetch(b) => serde_json::to_value(b),
             Body::ThreatReport(b) => serde_json::to_value(b),
+            Body::RequestNotification(b) => serde_json::to_value(&**b),
+            Body::NoGrounds(b) => serde_json::to_value(b),
         };
         // Every body is plain data with string keys: serialising it cannot fail.
         value.unwrap_or_default()
@@ -704,6 +728,14 @@ impl Body {
                 }
                 Body::ThreatReport(report)
             }
+            Kind::RequestNotification => {
+                let notification: RequestNotificationBody = parse("the notification", body)?;
+                if notification.request.enforcing_authority.is_none() {
+                    return Err(BodyError("the notification: the request names no enforcing authority".to_owned()));
+                }
+                Body::RequestNotification(Box::new(notification))
+            }
+            Kind::NoGrounds => Body::NoGrounds(parse("the answer", body)?),
         })
     }
 }
@@ -854,6 +886,14 @@ mod tests {
                     content: "VG9tb3Jyb3cgYXQgODowMC4".to_owned(),
                 }),
             }),
+            Body::RequestNotification(Box::new(RequestNotificationBody {
+                request: {
+                    let mut request = serde_json::to_value(data_request().request).expect("json");
+                    request["enforcing_authority"] = json!("parquet-be");
+                    serde_json::from_value(request).expect("a request")
+                },
+            })),
+            Body::NoGrounds(NoGroundsBody { request_id: ORDER_ID.parse().expect("ulid") }),
         ]
     }
 

@@ -73,11 +73,17 @@ pub enum Kind {
     /// A platform tells the competent authority of terrorist content that involves an imminent
     /// threat to life (TCO Art. 14(5)).
     ThreatReport,
+    /// The issuing authority notifies the enforcing State's authority of a data request for
+    /// traffic or content data (e-Evidence Regulation Art. 8): the request as issued.
+    RequestNotification,
+    /// The enforcing authority tells the platform and the issuing authority that it raises no
+    /// ground for refusal: the answer need not wait out the objection window (Art. 10(2)).
+    NoGrounds,
 }
 
 impl Kind {
     /// Every kind, for what must cover them all (the protocol document, for one).
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 25] = [
         Kind::RemovalOrder,
         Kind::Referral,
         Kind::Receipt,
@@ -101,6 +107,8 @@ impl Kind {
         Kind::RequestExtension,
         Kind::PackageFetch,
         Kind::ThreatReport,
+        Kind::RequestNotification,
+        Kind::NoGrounds,
     ];
 
     /// Its name on the wire.
@@ -129,6 +137,8 @@ impl Kind {
             Kind::RequestExtension => "request_extension",
             Kind::PackageFetch => "package_fetch",
             Kind::ThreatReport => "threat_report",
+            Kind::RequestNotification => "request_notification",
+            Kind::NoGrounds => "no_grounds",
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum RequestCommand {
     Refuse(RefuseArgs),
     /// On an authority: extend a preservation request once, by 30 days (Art. 11).
     Extend(IdArgs),
+    /// As the enforcing authority notified of a request (Art. 8): raise no ground for refusal;
+    /// the platform may answer at once and the issuing authority is told (Art. 10(2)).
+    NoGrounds(IdArgs),
     /// On an authority: write the answer's files under DIR, each checked against the platform's
     /// signed manifest; --raw writes the package as received (age files and the manifest).
     Fetch(FetchArgs),
@@ -235,6 +238,10 @@ pub fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
         RequestCommand::Extend(args) => {
             let request: Value = args.server.post(&format!("/v1/requests/{}/extend", args.id), &serde_json::json!({}))?;
             writeln!(out, "{}\t{}\t{}", text(&request["id"]), text(&request["state"]), request["lapses_at"])?;
+        }
+        RequestCommand::NoGrounds(args) => {
+            let request: Value = args.server.post(&format!("/v1/requests/{}/no-grounds", args.id), &serde_json::json!({}))?;
+            writeln!(out, "{}\t{}", text(&request["id"]), text(&request["state"]))?;
         }
         RequestCommand::Fetch(args) => fetch(&args, &mut out)?,
     }

@@ -686,3 +686,59 @@ fn with_an_enforcing_authority_notified_the_answer_waits_out_its_objection_windo
     let issuer = token(pair.authority_dir.path(), &pair.authority_db, "desk-2", "issuer");
     wait(&pair, false, &issuer, &id, "answered");
 }
+
+#[test]
+fn the_enforcing_authority_is_notified_and_its_no_grounds_lets_the_held_answer_go_at_once() {
+    let pair = Pair::start();
+    let staff = staff(&pair);
+    // A third node: the authority of the State where the person lives (Art. 8).
+    let dir = tempfile::tempdir().expect("dir");
+    let db = Database::sqlite(dir.path());
+    let (admin, desk) = (token(dir.path(), &db, "chief", "admin"), token(dir.path(), &db, "desk", "issuer"));
+    let enforcing = crate::helpers::Node::start(dir.path(), &["--name", "parquet-be", "--role", "authority"], &[]);
+    let server = format!("http://{}", enforcing.addr);
+    let (_, enforcing_fp) = crate::orders::identity(&enforcing);
+    let on_enforcing = |token: &str, args: &[&str]| tocsin_in(dir.path(), &[args, &["--server", &server, "--token", token]].concat());
+    let authority_url = format!("http://{}", pair.authority.addr);
+    let platform_url = format!("http://{}", pair.platform_listen);
+    for (url, fp, role) in [
+        (authority_url.as_str(), pair.authority_jwk.thumbprint(), "authority"),
+        (platform_url.as_str(), pair.platform_jwk.thumbprint(), "platform"),
+    ] {
+        let added = on_enforcing(&admin, &["peer", "add", url, "--fingerprint", &fp, "--role", role]);
+        assert_eq!(added.code, 0, "{}", added.stderr);
+    }
+    let added = on_authority(&pair, &pair.admin, &["peer", "add", &server, "--fingerprint", &enforcing_fp, "--role", "authority"]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let platform_admin = token(pair.platform_dir.path(), &pair.platform_db, "tns-2", "admin");
+    let added = on_platform(&pair, &platform_admin, &["peer", "add", &server, "--fingerprint", &enforcing_fp, "--role", "authority"]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+
+    let id = issue(&pair, "production", &["subscriber"], &["--emergency", "--enforcing-authority", "parquet-be"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = on_enforcing(&desk, &["request", "list"]);
+        if listed.stdout.contains(&format!("{id}\tnotified\tnotified\tproduction\tpolice-nl")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never notified: {} {}", listed.stdout, listed.stderr);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait(&pair, true, &staff.operator, &id, "received");
+    let files = tempfile::tempdir().expect("dir");
+    let csv = files.path().join("subscriber.csv");
+    std::fs::write(&csv, CSV).expect("write");
+    let answered = on_platform(&pair, &staff.operator, &["request", "answer", &id, "--file", csv.to_str().expect("utf-8")]);
+    assert_eq!(answered.code, 0, "{}", answered.stderr);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(show(&pair, false, &pair.issuer, &id).expect("there")["state"], "delivered", "held for the objection window");
+
+    // Only the authority the request names may close the window; it does.
+    let own = on_authority(&pair, &pair.issuer, &["request", "no-grounds", &id]);
+    assert_ne!(own.code, 0, "the issuing authority is not the enforcing one");
+    let said = on_enforcing(&desk, &["request", "no-grounds", &id]);
+    assert_eq!(said.code, 0, "{}", said.stderr);
+    wait(&pair, false, &pair.issuer, &id, "answered");
+    let again = on_enforcing(&desk, &["request", "no-grounds", &id]);
+    assert_ne!(again.code, 0, "once");
+}

@@ -370,6 +370,7 @@ fn the_openapi_document_describes_every_route_with_its_problems() {
             "/v1/requests/{id}/answer",
             "/v1/requests/{id}/extend",
             "/v1/requests/{id}/files/{name}",
+            "/v1/requests/{id}/no-grounds",
             "/v1/requests/{id}/package/{name}",
             "/v1/requests/{id}/refuse",
             "/v1/requests/{id}/validate",

@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use tocsin_model::{DataCategory, DataRequest, Identifier, RequestFields, RequestInability, RequestKind};
 use tocsin_store::{NewRequest, RequestEffect, RequestFile, RequestRow};
-use tocsin_wire::body::{DataAnswerBody, DataRefusalBody, DataRequestBody, RequestExtensionBody};
+use tocsin_wire::body::{DataAnswerBody, DataRefusalBody, DataRequestBody, NoGroundsBody, RequestExtensionBody, RequestNotificationBody};
 use tocsin_wire::manifest::{Manifest, ManifestFile};
 use tocsin_wire::{Body, Message};
 use utoipa::ToSchema;
@@ -268,15 +268,29 @@ pub async fn issue(
         issued_by: &caller.0.name,
     };
     if fields.needs_validation() {
-        state.store.issue_request(new, None, None).await?;
+        state.store.issue_request(new, None, None, None).await?;
     } else {
         let request = DataRequest::new(fields).map_err(|e| Problem::Refused(e.to_string()))?;
+        let notification = notification(&state, &request).await?;
         let jws = sealed_request(&state, &peer.fingerprint, request);
-        state.store.issue_request(new, None, Some((&id.to_string(), &peer.url, &jws))).await?;
+        let notify = notification.as_ref().map(|(fp, id, url, jws)| (fp.as_str(), (id.as_str(), url.as_str(), jws.as_str())));
+        state.store.issue_request(new, None, Some((&id.to_string(), &peer.url, &jws)), notify).await?;
         state.outbox.notify_one();
     }
     let (row, files) = load(&state, &id.to_string()).await?;
     Ok((StatusCode::CREATED, Json(view(&state, row, files).await?)))
+}
+
+/// The notification of the enforcing authority (Art. 8), when the request names one of this
+/// node's authority peers as its enforcing authority: its fingerprint, the message's id, its URL
+/// and the sealed message.
+async fn notification(state: &State, request: &DataRequest) -> Result<Option<(String, String, String, String)>, Problem> {
+    let Some(name) = &request.enforcing_authority else { return Ok(None) };
+    let peers = state.store.peers().await?;
+    let Some(peer) = peers.into_iter().find(|p| &p.name == name && p.roles.iter().any(|r| r == "authority")) else { return Ok(None) };
+    let id = new_id()?;
+    let body = Body::RequestNotification(Box::new(RequestNotificationBody { request: request.clone() }));
+    Ok(Some((peer.fingerprint.clone(), id.to_string(), peer.url.clone(), seal(state, id, &peer.fingerprint, &body))))
 }
 
 fn sealed_request(state: &State, to: &str, request: DataRequest) -> String {
@@ -305,8 +319,10 @@ pub async fn validate(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id
     let body = serde_json::to_string(&*request).map_err(|_| Problem::Internal)?;
     let peer =
         state.store.peer_by_fingerprint(&row.peer).await?.ok_or_else(|| Problem::Refused("the platform is no longer a peer".to_owned()))?;
+    let notification = notification(&state, &request).await?;
+    let notify = notification.as_ref().map(|(fp, id, url, jws)| (fp.as_str(), (id.as_str(), url.as_str(), jws.as_str())));
     let jws = sealed_request(&state, &peer.fingerprint, request);
-    state.store.validate_request(&id, &caller.0.name, &body, (&id, &peer.url, &jws)).await?;
+    state.store.validate_request(&id, &caller.0.name, &body, (&id, &peer.url, &jws), notify).await?;
     state.outbox.notify_one();
     let (row, files) = load(&state, &id).await?;
     Ok(Json(view(&state, row, files).await?))
@@ -500,6 +516,48 @@ pub async fn extend(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id):
     Ok(Json(view(&state, row, files).await?))
 }
 
+/// As the enforcing authority, raises no ground for refusal on a request this node was notified
+/// of (Art. 10(2)): the platform may send its answer now, and the issuing authority is told.
+#[utoipa::path(post, path = "/v1/requests/{id}/no-grounds", operation_id = "raise_no_grounds", tag = "investigations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The request")),
+    responses(
+        (status = 200, description = "Told to the platform and the issuing authority", body = RequestView),
+        (status = 404, description = "No such request", body = crate::node::problem::Body, content_type = "application/problem+json"),
+        (status = 409, description = "Not notified here, answered already, or the platform is not a peer", body = crate::node::problem::Body, content_type = "application/problem+json"),
+    ))]
+pub async fn no_grounds(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<RequestView>, Problem> {
+    caller.require(INVESTIGATORS)?;
+    let (row, _) = load(&state, &id).await?;
+    if row.side != "notified" {
+        return Err(Problem::Refused(format!("data request {id} was not notified to this node")));
+    }
+    let fields: RequestFields = serde_json::from_str(&row.body).map_err(|_| Problem::Internal)?;
+    let peers = state.store.peers().await?;
+    let platform = peers
+        .iter()
+        .find(|p| p.name == fields.addressee)
+        .ok_or_else(|| Problem::Refused(format!("the platform {:?} is not a peer of this node", fields.addressee)))?;
+    let issuer = peers
+        .iter()
+        .find(|p| p.fingerprint == row.peer)
+        .ok_or_else(|| Problem::Refused("the issuing authority is no longer a peer".to_owned()))?;
+    let (to_platform, to_issuer) = (new_id()?, new_id()?);
+    let body = Body::NoGrounds(NoGroundsBody { request_id: fields.id });
+    let (a, b) = (seal(&state, to_platform, &platform.fingerprint, &body), seal(&state, to_issuer, &issuer.fingerprint, &body));
+    let (a_id, b_id) = (to_platform.to_string(), to_issuer.to_string());
+    state
+        .store
+        .raise_no_grounds(
+            &id,
+            &caller.0.name,
+            [(&platform.fingerprint, (&a_id, &platform.url, &a)), (&issuer.fingerprint, (&b_id, &issuer.url, &b))],
+        )
+        .await?;
+    state.outbox.notify_one();
+    let (row, files) = load(&state, &id).await?;
+    Ok(Json(view(&state, row, files).await?))
+}
+
 /// The package file `name` of a request this node issued, held and checked.
 async fn held_file(state: &State, id: &str, name: &str) -> Result<std::path::PathBuf, Problem> {
     let (row, files) = load(state, id).await?;
@@ -611,6 +669,15 @@ pub(crate) enum Effect {
         body: String,
         webhook: Option<(String, String, String, String)>,
     },
+    Notified {
+        request_id: String,
+        kind: &'static str,
+        reference: String,
+        body: String,
+    },
+    NoGrounds {
+        request_id: String,
+    },
 }
 
 impl Effect {
@@ -632,6 +699,8 @@ impl Effect {
             Effect::Answered { request_id, manifest, files } => RequestEffect::Answered { request_id, manifest, files },
             Effect::Refused { request_id, refusal, ground } => RequestEffect::Refused { request_id, refusal, ground },
             Effect::Extended { request_id } => RequestEffect::Extended { request_id },
+            Effect::Notified { request_id, kind, reference, body } => RequestEffect::Notified { request_id, kind, reference, body },
+            Effect::NoGrounds { request_id } => RequestEffect::NoGrounds { request_id },
             Effect::Threat { body, webhook } => RequestEffect::Threat {
                 body,
                 webhook: webhook.as_ref().map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str())),
@@ -717,6 +786,31 @@ impl Effect {
                 ground: refusal.ground.name(),
             },
             Body::RequestExtension(extension) => Effect::Extended { request_id: extension.request_id.to_string() },
+            Body::RequestNotification(notification) => {
+                let request = &notification.request;
+                if request.issuing_authority != sender.name || request.enforcing_authority.as_deref() != Some(state.config.name.as_str()) {
+                    return Err(Problem::Refused(format!(
+                        "the notification must be issued by its signer {:?} and name this node as enforcing authority",
+                        sender.name
+                    )));
+                }
+                Effect::Notified {
+                    request_id: request.id.to_string(),
+                    kind: if request.kind == RequestKind::Production { "production" } else { "preservation" },
+                    reference: request.reference.clone(),
+                    body: serde_json::to_string(&**request).map_err(|_| Problem::Internal)?,
+                }
+            }
+            Body::NoGrounds(answer) => {
+                // Only the enforcing authority the request names may close its window.
+                let id = answer.request_id.to_string();
+                let (row, _) = state.store.data_request(&id).await?.ok_or_else(|| Problem::Refused(format!("no data request {id}")))?;
+                let fields: RequestFields = serde_json::from_str(&row.body).map_err(|_| Problem::Internal)?;
+                if row.side == "notified" || fields.enforcing_authority.as_deref() != Some(sender.name.as_str()) {
+                    return Err(Problem::Refused(format!("peer {:?} is not the enforcing authority of data request {id}", sender.name)));
+                }
+                Effect::NoGrounds { request_id: id }
+            }
             Body::ThreatReport(report) => Effect::Threat {
                 body: serde_json::to_string(report).map_err(|_| Problem::Internal)?,
                 webhook: threats::escalation(state, &message.id.to_string(), &sender.name, report),
@@ -737,6 +831,7 @@ pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
         .route("/v1/requests/{id}/answer", post(answer))
         .route("/v1/requests/{id}/refuse", post(refuse))
         .route("/v1/requests/{id}/extend", post(extend))
+        .route("/v1/requests/{id}/no-grounds", post(no_grounds))
         .route("/v1/requests/{id}/package/{name}", get(raw_file))
         .route("/v1/packages/{id}/{name}", get(serve_package))
         .route("/v1/threats", post(threats::report).get(threats::list))

@@ -195,6 +195,8 @@ async fn take_in(
                 state.investigations.requests.notify_one();
             }
             Body::DataAnswer(_) => state.investigations.fetcher.notify_one(),
+            // A held answer may leave now.
+            Body::NoGrounds(_) => state.outbox.notify_one(),
             Body::ThreatReport(_) => {
                 tracing::warn!(id = %id, from = %sender.name, "threat report: imminent threat to life");
                 crate::investigations::threats::recount(state).await;
@@ -354,7 +356,13 @@ impl Effects {
             | Body::RemovedContent(_)
             | Body::Dispute(_) => {}
             // The investigations' kinds: `investigations::Effect::of` reads them.
-            Body::DataRequest(_) | Body::DataAnswer(_) | Body::DataRefusal(_) | Body::RequestExtension(_) | Body::ThreatReport(_) => {}
+            Body::DataRequest(_)
+            | Body::DataAnswer(_)
+            | Body::DataRefusal(_)
+            | Body::RequestExtension(_)
+            | Body::ThreatReport(_)
+            | Body::RequestNotification(_)
+            | Body::NoGrounds(_) => {}
         }
         Ok(effects)
     }

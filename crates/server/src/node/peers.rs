@@ -180,7 +180,9 @@ pub(crate) fn may_send(roles: &[String], kind: tocsin_wire::Kind) -> bool {
         | Kind::OrderFinal
         | Kind::OrderCopy
         | Kind::DataRequest
-        | Kind::RequestExtension => has("authority"),
+        | Kind::RequestExtension
+        | Kind::RequestNotification
+        | Kind::NoGrounds => has("authority"),
         Kind::Feedback
         | Kind::Inability
         | Kind::GroundsCeased

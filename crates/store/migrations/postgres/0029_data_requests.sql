@@ -1,6 +1,7 @@
 -- The e-Evidence Regulation (EU) 2023/1543 (issue 18): data requests an authority issued
 -- (`side` issued) or a platform received (`side` received), with their clocks from the
--- platform's receipt, Unix ms; `body` is the request's fields, JSON.
+-- platform's receipt, Unix ms; `body` is the request's fields, JSON. An enforcing authority
+-- keeps the requests it was notified of (`side` notified, Art. 8).
 CREATE TABLE data_requests (
     id TEXT PRIMARY KEY,
     side TEXT NOT NULL,
@@ -22,6 +23,8 @@ CREATE TABLE data_requests (
     manifest TEXT,
     refusal TEXT,
     fetched_at BIGINT,
+    answer_message TEXT,
+    no_grounds_at BIGINT,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX data_requests_by_state ON data_requests (side, state);

@@ -53,6 +53,8 @@ pub struct RequestRow {
     pub refusal: Option<String>,
     /// When an investigator last read the package in clear.
     pub fetched_at: Option<i64>,
+    /// When the enforcing authority said it raises no ground (Art. 10(2)).
+    pub no_grounds_at: Option<i64>,
     /// The last change, Unix ms.
     pub updated_at: i64,
 }
@@ -138,6 +140,23 @@ pub enum RequestEffect<'a> {
         /// The request.
         request_id: &'a str,
     },
+    /// An enforcing authority is notified of a request (Art. 8): kept as `notified`.
+    Notified {
+        /// The request's id.
+        request_id: &'a str,
+        /// `production` or `preservation`.
+        kind: &'a str,
+        /// The file reference.
+        reference: &'a str,
+        /// The request's fields, JSON.
+        body: &'a str,
+    },
+    /// The enforcing authority raises no ground (Art. 10(2)): the objection window closes, and a
+    /// held answer leaves now.
+    NoGrounds {
+        /// The request.
+        request_id: &'a str,
+    },
     /// An authority receives a threat report (TCO Art. 14(5)): kept unacknowledged, and the
     /// escalation webhook call queued in the same transaction, so it fires once.
     Threat {
@@ -170,7 +189,7 @@ pub struct ThreatRow {
 }
 
 const COLUMNS: &str = "id, side, peer, kind, reference, body, recipient, state, issued_by, validated_by, created_at, received_at, \
-     deadline_at, objection_until, lapses_at, extended, answered_at, manifest, refusal, fetched_at, updated_at";
+     deadline_at, objection_until, lapses_at, extended, answered_at, manifest, refusal, fetched_at, no_grounds_at, updated_at";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow, StoreError> {
     Ok(RequestRow {
@@ -194,7 +213,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow, StoreError> {
         manifest: r.try_get(17)?,
         refusal: r.try_get(18)?,
         fetched_at: r.try_get(19)?,
-        updated_at: r.try_get(20)?,
+        no_grounds_at: r.try_get(20)?,
+        updated_at: r.try_get(21)?,
     })
 }
 
@@ -230,11 +250,14 @@ impl Store {
     /// Records a request this node issues. With `sending` (its sealed message) it leaves at once,
     /// validated by `validated_by` where it needed it; without, it waits for a validator and
     /// does not leave the node.
+    /// With `notify`, the enforcing authority's notification (its fingerprint and message) is
+    /// queued with the request.
     pub async fn issue_request(
         &self,
         new: NewRequest<'_>,
         validated_by: Option<&str>,
         sending: Option<Sending<'_>>,
+        notify: Option<(&str, Sending<'_>)>,
     ) -> Result<(), StoreError> {
         let at = now_ms();
         let state = if sending.is_some() { "issued" } else { "awaiting_validation" };
@@ -271,6 +294,9 @@ impl Store {
                 self.append_in(&mut tx, &json_entry(entry)).await?;
             }
             queue(&mut tx, new.peer, "data_request", message, at).await?;
+            if let Some((peer, message)) = notify {
+                queue(&mut tx, peer, "request_notification", message, at).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
@@ -278,7 +304,14 @@ impl Store {
 
     /// A validator approves a request that waited for one: its fields become `body` (now naming
     /// the validator) and its message is queued. Refused unless it is waiting.
-    pub async fn validate_request(&self, id: &str, validator: &str, body: &str, message: Sending<'_>) -> Result<(), StoreError> {
+    pub async fn validate_request(
+        &self,
+        id: &str,
+        validator: &str,
+        body: &str,
+        message: Sending<'_>,
+        notify: Option<(&str, Sending<'_>)>,
+    ) -> Result<(), StoreError> {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         let peer = sqlx::query("SELECT peer FROM data_requests WHERE id = $1 AND side = 'issued' AND state = 'awaiting_validation'")
@@ -297,6 +330,33 @@ impl Store {
         let entry = serde_json::json!({ "type": "request.validated", "id": id, "by": validator, "at": at });
         self.append_in(&mut tx, &json_entry(entry)).await?;
         queue(&mut tx, &peer, "data_request", message, at).await?;
+        if let Some((peer, message)) = notify {
+            queue(&mut tx, peer, "request_notification", message, at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The enforcing authority raises no ground on a request it was notified of: its messages to
+    /// the platform and to the issuing authority (each a fingerprint and a message), once.
+    pub async fn raise_no_grounds(&self, id: &str, by: &str, messages: [(&str, Sending<'_>); 2]) -> Result<(), StoreError> {
+        let at = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE data_requests SET state = 'no_grounds', no_grounds_at = $1, updated_at = $1 WHERE id = $2 AND side = 'notified' AND state = 'notified'",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Refused(format!("data request {id} is not one this node was notified of and has not answered")));
+        }
+        for (peer, message) in messages {
+            queue(&mut tx, peer, "no_grounds", message, at).await?;
+        }
+        let entry = serde_json::json!({ "type": "request.no_grounds_raised", "id": id, "by": by, "at": at });
+        self.append_in(&mut tx, &json_entry(entry)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -365,12 +425,16 @@ impl Store {
         let at = now_ms();
         let mut tx = self.pool.begin().await?;
         let peer = self.take_received(&mut tx, id, "answered", at).await?;
-        sqlx::query("UPDATE data_requests SET manifest = $1, answered_at = $2 WHERE id = $3")
+        sqlx::query("UPDATE data_requests SET manifest = $1, answered_at = $2, answer_message = $3 WHERE id = $4")
             .bind(manifest)
             .bind(at)
+            .bind(message.0)
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // The enforcing authority may have said it raises no ground before the answer was ready.
+        let no_grounds = sqlx::query("SELECT no_grounds_at FROM data_requests WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        let due = if no_grounds.try_get::<Option<i64>, _>(0)?.is_some() { at } else { due };
         let entry = serde_json::json!({
             "type": "request.answered", "id": id, "manifest_sha256": sha256_hex(manifest), "files": files,
             "sent_after": due, "at": at,
@@ -745,6 +809,48 @@ pub(crate) async fn apply(
                 return Err(StoreError::Refused(format!("no preservation request {request_id} from this peer is in force unextended")));
             }
             let entry = serde_json::json!({ "type": "request.extended", "id": request_id, "from": peer, "at": received_at });
+            store.append_in(tx, &json_entry(entry)).await?;
+        }
+        RequestEffect::Notified { request_id, kind, reference, body } => {
+            sqlx::query(
+                "INSERT INTO data_requests (id, side, peer, kind, reference, body, state, created_at, received_at, updated_at) \
+                 VALUES ($1, 'notified', $2, $3, $4, $5, 'notified', $6, $6, $6)",
+            )
+            .bind(request_id)
+            .bind(peer)
+            .bind(kind)
+            .bind(reference)
+            .bind(body)
+            .bind(received_at)
+            .execute(&mut **tx)
+            .await?;
+            let entry = serde_json::json!({ "type": "request.notified", "id": request_id, "from": peer, "at": received_at });
+            store.append_in(tx, &json_entry(entry)).await?;
+        }
+        RequestEffect::NoGrounds { request_id } => {
+            let found = sqlx::query("SELECT answer_message FROM data_requests WHERE id = $1 AND side IN ('received', 'issued')")
+                .bind(request_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::Refused(format!("no data request {request_id}")))?;
+            let answer: Option<String> = found.try_get(0)?;
+            sqlx::query(
+                "UPDATE data_requests SET no_grounds_at = $1, updated_at = $1, \
+                 objection_until = CASE WHEN objection_until > $1 THEN $1 ELSE objection_until END \
+                 WHERE id = $2 AND no_grounds_at IS NULL",
+            )
+            .bind(received_at)
+            .bind(request_id)
+            .execute(&mut **tx)
+            .await?;
+            if let Some(answer) = answer {
+                sqlx::query("UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND delivered_at IS NULL AND next_attempt_at > $1")
+                    .bind(received_at)
+                    .bind(answer)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let entry = serde_json::json!({ "type": "request.no_grounds", "id": request_id, "from": peer, "at": received_at });
             store.append_in(tx, &json_entry(entry)).await?;
         }
         RequestEffect::Threat { body, webhook } => {

@@ -50,10 +50,10 @@ async fn an_authority_times_its_request_by_the_receipt_and_a_waiting_one_stays_h
         issued_by: "desk-1",
     };
     let waiting_body = Box::leak(fields(waiting, "production", false).into_boxed_str());
-    store.issue_request(new(waiting, waiting_body), None, None).await.expect("issued");
+    store.issue_request(new(waiting, waiting_body), None, None, None).await.expect("issued");
     assert_eq!(store.due_messages(i64::MAX, 10).await.expect("outbox").len(), 0, "nothing leaves before validation");
     let sent_body = Box::leak(fields(sent, "production", true).into_boxed_str());
-    store.issue_request(new(sent, sent_body), None, Some((sent, "http://127.0.0.1:9/", "a.signed.message"))).await.expect("issued");
+    store.issue_request(new(sent, sent_body), None, Some((sent, "http://127.0.0.1:9/", "a.signed.message")), None).await.expect("issued");
     assert_eq!(store.due_messages(i64::MAX, 10).await.expect("outbox").len(), 1);
     store.delivered(sent, "a.signed.receipt", 1_790_000_000_500, None).await.expect("delivered");
     let (row, _) = store.data_request(sent).await.expect("read").expect("there");
@@ -61,8 +61,11 @@ async fn an_authority_times_its_request_by_the_receipt_and_a_waiting_one_stays_h
         (row.state.as_str(), row.received_at, row.deadline_at),
         ("delivered", Some(1_790_000_000_500), Some(1_790_000_000_500 + 8 * HOUR))
     );
-    store.validate_request(waiting, "judge", waiting_body, (waiting, "http://127.0.0.1:9/", "a.signed.message")).await.expect("validated");
-    assert!(store.validate_request(waiting, "judge", waiting_body, (waiting, "http://127.0.0.1:9/", "x")).await.is_err(), "once");
+    store
+        .validate_request(waiting, "judge", waiting_body, (waiting, "http://127.0.0.1:9/", "a.signed.message"), None)
+        .await
+        .expect("validated");
+    assert!(store.validate_request(waiting, "judge", waiting_body, (waiting, "http://127.0.0.1:9/", "x"), None).await.is_err(), "once");
     assert_eq!(store.due_messages(i64::MAX, 10).await.expect("outbox").len(), 1, "the validated one; the other was delivered");
 
     // The answer's manifest names two files; the request is answered once both are held.
