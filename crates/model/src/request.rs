@@ -508,6 +508,20 @@ impl RequestInability {
             RequestInability::ClarificationNeeded => "clarification_needed",
         }
     }
+
+    /// What it means, in Annex III's terms, for an answer that gives no more.
+    pub const fn description(self) -> &'static str {
+        match self {
+            RequestInability::CannotIdentify => "The data sought cannot be identified from the identifiers given (Annex III).",
+            RequestInability::NotStored => "The data were not stored when the request was received (Annex III).",
+            RequestInability::DeFactoImpossibility => {
+                "Compliance is impossible de facto, for reasons not attributable to the provider (Annex III)."
+            }
+            RequestInability::ManifestError => "The request contains manifest errors (Annex III).",
+            RequestInability::NotCompetent => "The request was not issued or validated by a competent authority (Annex III).",
+            RequestInability::ClarificationNeeded => "The provider needs a clarification to answer (Annex III).",
+        }
+    }
 }
 
 impl std::str::FromStr for RequestInability {

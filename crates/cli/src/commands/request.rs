@@ -135,9 +135,9 @@ pub struct RefuseArgs {
     /// clarification-needed.
     #[arg(long, value_name = "GROUND")]
     ground: String,
-    /// What you could not find, or what must be clarified.
+    /// What you could not find, or what must be clarified (the ground's words when absent).
     #[arg(long, value_name = "TEXT")]
-    explanation: String,
+    explanation: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -231,7 +231,9 @@ pub fn run(command: RequestCommand) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}\t{}", text(&request["id"]), text(&request["state"]))?;
         }
         RequestCommand::Refuse(args) => {
-            let body = serde_json::json!({ "ground": args.ground.replace('-', "_"), "explanation": args.explanation });
+            let ground: tocsin_model::RequestInability = args.ground.parse()?;
+            let explanation = args.explanation.clone().unwrap_or_else(|| ground.description().to_owned());
+            let body = serde_json::json!({ "ground": ground.name(), "explanation": explanation });
             let request: Value = args.server.post(&format!("/v1/requests/{}/refuse", args.id), &body)?;
             writeln!(out, "{}\t{}", text(&request["id"]), text(&request["state"]))?;
         }

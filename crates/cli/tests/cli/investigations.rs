@@ -234,8 +234,13 @@ fn an_emergency_request_is_validated_preserved_and_answered_with_a_package_only_
     for step in ["request.issued", "request.validated", "request.answer_received", "request.package_received", "request.fetched"] {
         assert!(authority_log.iter().any(|t| t == step), "{step} missing: {authority_log:?}");
     }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !show(&pair, true, &staff.operator, &id).expect("there")["preserved_at"].is_i64() {
+        assert!(Instant::now() < deadline, "the preservation call was never recorded as taken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let platform_log = pair.platform_log_types();
-    for step in ["request.received", "request.answered"] {
+    for step in ["request.received", "request.preserved", "request.answered"] {
         assert!(platform_log.iter().any(|t| t == step), "{step} missing: {platform_log:?}");
     }
     pair.verify_both_logs();
@@ -297,6 +302,13 @@ fn every_annex_iii_ground_reaches_the_authority(pair: Pair) {
         let again = on_platform(&pair, &staff.operator, &["request", "refuse", &id, "--ground", ground, "--explanation", "again"]);
         assert_ne!(again.code, 0, "refused twice");
     }
+    // The ground's own words when the operator gives none.
+    let plain = issue(&pair, "production", &["subscriber"], &[]);
+    wait(&pair, true, &staff.operator, &plain, "received");
+    let refused = on_platform(&pair, &staff.operator, &["request", "refuse", &plain, "--ground", "not-stored"]);
+    assert_eq!(refused.code, 0, "{}", refused.stderr);
+    let seen = wait(&pair, false, &pair.issuer, &plain, "refused");
+    assert!(seen["refusal"]["explanation"].as_str().is_some_and(|e| e.contains("not stored")), "{seen}");
     let bad = on_platform(
         &pair,
         &staff.operator,

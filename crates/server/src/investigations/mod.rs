@@ -124,6 +124,8 @@ pub struct RequestView {
     extended: bool,
     /// When it was answered, Unix ms.
     answered_at: Option<i64>,
+    /// On a platform: when its systems took the preservation call, Unix ms.
+    preserved_at: Option<i64>,
     /// Whether the platform may now tell its user (false before the confidentiality date).
     may_tell_user: bool,
     /// The signed manifest of the answer package.
@@ -175,6 +177,7 @@ async fn view(state: &State, row: RequestRow, files: Vec<RequestFile>) -> Result
         lapses_at: row.lapses_at,
         extended: row.extended,
         answered_at: row.answered_at,
+        preserved_at: row.preserved_at,
         manifest: row.manifest,
         refusal: row.refusal.and_then(|r| serde_json::from_str(&r).ok()),
         files: files

@@ -25,9 +25,14 @@ CREATE TABLE data_requests (
     fetched_at BIGINT,
     answer_message TEXT,
     no_grounds_at BIGINT,
+    preserve_delivery TEXT,
+    preserved_at BIGINT,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX data_requests_by_state ON data_requests (side, state);
+-- The preservation webhook call of a received request, to record when the platform's systems
+-- took it.
+CREATE INDEX data_requests_by_preserve_delivery ON data_requests (preserve_delivery);
 -- The files of an answer package, as its manifest lists them; `stored` once this node holds
 -- the age file (under DATA/packages/, named by its SHA-256).
 CREATE TABLE request_files (

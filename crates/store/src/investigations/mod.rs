@@ -55,6 +55,8 @@ pub struct RequestRow {
     pub fetched_at: Option<i64>,
     /// When the enforcing authority said it raises no ground (Art. 10(2)).
     pub no_grounds_at: Option<i64>,
+    /// On a platform: when its systems answered the preservation webhook call.
+    pub preserved_at: Option<i64>,
     /// The last change, Unix ms.
     pub updated_at: i64,
 }
@@ -189,7 +191,7 @@ pub struct ThreatRow {
 }
 
 const COLUMNS: &str = "id, side, peer, kind, reference, body, recipient, state, issued_by, validated_by, created_at, received_at, \
-     deadline_at, objection_until, lapses_at, extended, answered_at, manifest, refusal, fetched_at, no_grounds_at, updated_at";
+     deadline_at, objection_until, lapses_at, extended, answered_at, manifest, refusal, fetched_at, no_grounds_at, preserved_at, updated_at";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow, StoreError> {
     Ok(RequestRow {
@@ -214,7 +216,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow, StoreError> {
         refusal: r.try_get(18)?,
         fetched_at: r.try_get(19)?,
         no_grounds_at: r.try_get(20)?,
-        updated_at: r.try_get(21)?,
+        preserved_at: r.try_get(21)?,
+        updated_at: r.try_get(22)?,
     })
 }
 
@@ -698,6 +701,21 @@ impl Store {
     }
 }
 
+/// The platform's systems answered webhook call `delivery`: if it was a data request's
+/// preservation call, the request is preserved from `at`, and the log says so.
+pub(crate) async fn preserved(store: &Store, tx: &mut sqlx::Transaction<'_, sqlx::Any>, delivery: &str, at: i64) -> Result<(), StoreError> {
+    let found = sqlx::query("SELECT id FROM data_requests WHERE preserve_delivery = $1 AND preserved_at IS NULL")
+        .bind(delivery)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(found) = found else { return Ok(()) };
+    let id: String = found.try_get(0)?;
+    sqlx::query("UPDATE data_requests SET preserved_at = $1 WHERE id = $2").bind(at).bind(&id).execute(&mut **tx).await?;
+    let entry = serde_json::json!({ "type": "request.preserved", "id": id, "at": at });
+    store.append_in(tx, &json_entry(entry)).await?;
+    Ok(())
+}
+
 async fn insert_files(tx: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str, files: &[RequestFile], stored: bool) -> Result<(), StoreError> {
     for f in files {
         sqlx::query("INSERT INTO request_files (request_id, name, size, sha256, age_sha256, stored) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -726,8 +744,8 @@ pub(crate) async fn apply(
         RequestEffect::Received { kind, reference, body, recipient, deadline_at, objection_until, lapses_at, webhook } => {
             let inserted = sqlx::query(
                 "INSERT INTO data_requests (id, side, peer, kind, reference, body, recipient, state, created_at, received_at, \
-                 deadline_at, objection_until, lapses_at, updated_at) \
-                 VALUES ($1, 'received', $2, $3, $4, $5, $6, 'received', $7, $7, $8, $9, $10, $7)",
+                 deadline_at, objection_until, lapses_at, preserve_delivery, updated_at) \
+                 VALUES ($1, 'received', $2, $3, $4, $5, $6, 'received', $7, $7, $8, $9, $10, $11, $7)",
             )
             .bind(id)
             .bind(peer)
@@ -739,6 +757,7 @@ pub(crate) async fn apply(
             .bind(deadline_at)
             .bind(objection_until)
             .bind(lapses_at)
+            .bind(webhook.map(|call| call.0))
             .execute(&mut **tx)
             .await;
             match inserted {

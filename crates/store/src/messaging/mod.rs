@@ -434,7 +434,12 @@ impl Store {
             Some(_) => "UPDATE webhooks SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3",
         };
         let when = if error.is_none() { now_ms() } else { next_attempt_at };
-        sqlx::query(query).bind(when).bind(error).bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(query).bind(when).bind(error).bind(id).execute(&mut *tx).await?;
+        if error.is_none() {
+            crate::investigations::preserved(self, &mut tx, id, when).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
