@@ -16,6 +16,7 @@
 
 pub mod decode;
 pub mod pdq;
+pub mod video;
 
 pub use decode::{DecodeError, DecodeOptions, Format, RgbImage, decode_rgb};
 

@@ -321,6 +321,8 @@ fn filter_columns_sampled(
 pub(crate) enum Source<'a> {
     /// Interleaved RGB8, converted to luma as rows are needed.
     Rgb(&'a [u8]),
+    /// The same, with the luma sum in f32 (Meta's C++ code, vPDQ).
+    RgbSingle(&'a [u8]),
     /// Luma already in floats.
     Luma(&'a [f32]),
 }
@@ -332,6 +334,7 @@ impl Source<'_> {
         let start = first * cols;
         match self {
             Source::Rgb(rgb) => super::luma::rgb_to_luma(&rgb[start * 3..(start + out.len()) * 3], out),
+            Source::RgbSingle(rgb) => super::luma::rgb_to_luma_single(&rgb[start * 3..(start + out.len()) * 3], out),
             Source::Luma(luma) => out.copy_from_slice(&luma[start..start + out.len()]),
         }
     }

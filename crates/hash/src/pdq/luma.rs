@@ -1,9 +1,11 @@
-//! RGB to luma: `0.299 R + 0.587 G + 0.114 B`, summed left to right in f64 and rounded once to f32.
+//! RGB to luma: `0.299 R + 0.587 G + 0.114 B`, summed left to right, in one of two precisions.
 //!
-//! Meta's C++ command-line tool does this sum in f32; the Python binding that produced our
-//! expected files (PyPI `pdqhash`, over the same C++ hashing core) does it in f64 and casts. On
-//! the 47 reference images both give the same hash bits, but only the f64 form reproduces the
-//! reference's 16x16 DCT floats exactly (`tests/reference.rs`), so that is the one kept.
+//! Meta's C++ code (its command-line tool, and vPDQ's frame hasher) does this sum in f32; the
+//! Python binding that produced our image expected files (PyPI `pdqhash`, over the same C++
+//! hashing core) does it in f64 and casts. On the 47 reference images both give the same hash
+//! bits, but only the f64 form reproduces the reference's 16x16 DCT floats exactly
+//! (`tests/reference.rs`), so images use it; vPDQ's reference files need the f32 form (one frame
+//! of `pattern-sd-with-small-logo-bar` differs by two bits otherwise: `tests/hash/vpdq.rs`).
 
 super::simd::avx2_dispatch! {
     /// Converts interleaved RGB8 pixels to f32 luma; `out.len()` pixels are converted.
@@ -19,6 +21,38 @@ pub(crate) fn rgb_to_luma_portable(rgb: &[u8], out: &mut [f32]) {
         // followed by the same two additions give the same bits as `luma`.
         *o = (t.r[usize::from(px[0])] + t.g[usize::from(px[1])] + t.b[usize::from(px[2])]) as f32;
     }
+}
+
+super::simd::avx2_dispatch! {
+    /// [`rgb_to_luma`] with the sum in f32, as Meta's C++ code computes it.
+    fn rgb_to_luma_single(rgb: &[u8], out: &mut [f32]) => rgb_to_luma_single_portable
+}
+
+#[inline(always)]
+pub(crate) fn rgb_to_luma_single_portable(rgb: &[u8], out: &mut [f32]) {
+    debug_assert_eq!(rgb.len(), out.len() * 3);
+    let t = tables_single();
+    for (o, px) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        // Each table entry is the f32 product `0.299f * r` the C++ computes; the two f32
+        // additions follow in the same order.
+        *o = t.r[usize::from(px[0])] + t.g[usize::from(px[1])] + t.b[usize::from(px[2])];
+    }
+}
+
+/// The f32 channel products for every 8-bit value.
+struct TablesSingle {
+    r: [f32; 256],
+    g: [f32; 256],
+    b: [f32; 256],
+}
+
+fn tables_single() -> &'static TablesSingle {
+    static TABLES: std::sync::OnceLock<TablesSingle> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| TablesSingle {
+        r: std::array::from_fn(|v| 0.299f32 * v as f32),
+        g: std::array::from_fn(|v| 0.587f32 * v as f32),
+        b: std::array::from_fn(|v| 0.114f32 * v as f32),
+    })
 }
 
 /// The three channel products for every 8-bit value.

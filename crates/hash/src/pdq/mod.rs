@@ -244,6 +244,13 @@ impl Hasher {
         }
     }
 
+    /// The hash of an RGB image with its luma summed in f32, as Meta's C++ code (and so vPDQ)
+    /// computes it; [`Hasher::hash_rgb`] sums in f64, as the Python binding does. The two agree
+    /// on nearly every image, not on all.
+    pub fn hash_rgb_single(&mut self, image: RgbView<'_>) -> PdqOutput {
+        to_output(dct_of(jarosz::Source::RgbSingle(image.pixels), image.height, image.width, &mut self.scratch, Bypass::At64))
+    }
+
     /// The hash of a luma image given as floats.
     pub fn hash_luma(&mut self, image: LumaView<'_>) -> PdqOutput {
         to_output(dct_of(jarosz::Source::Luma(image.pixels), image.height, image.width, &mut self.scratch, Bypass::At64))
@@ -280,6 +287,7 @@ fn dct_of(source: jarosz::Source<'_>, rows: usize, cols: usize, scratch: &mut ja
     let mut buf = [0.0f32; 4096];
     match source {
         jarosz::Source::Rgb(rgb) if bypass == Bypass::At64 && rows == 64 && cols == 64 => luma::rgb_to_luma(rgb, &mut buf),
+        jarosz::Source::RgbSingle(rgb) if bypass == Bypass::At64 && rows == 64 && cols == 64 => luma::rgb_to_luma_single(rgb, &mut buf),
         jarosz::Source::Luma(luma) if bypass == Bypass::At64 && rows == 64 && cols == 64 => buf.copy_from_slice(luma),
         _ => jarosz::filter_and_decimate(source, rows, cols, scratch, &mut buf),
     }

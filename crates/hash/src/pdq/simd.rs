@@ -223,6 +223,10 @@ mod tests {
             luma::rgb_to_luma(&rgb, &mut fast);
             luma::rgb_to_luma_portable(&rgb, &mut portable);
             assert!(fast.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "luma {rows}x{cols}");
+            let (mut fast_single, mut portable_single) = (vec![0.0f32; rows * cols], vec![0.0f32; rows * cols]);
+            luma::rgb_to_luma_single(&rgb, &mut fast_single);
+            luma::rgb_to_luma_single_portable(&rgb, &mut portable_single);
+            assert!(fast_single.iter().zip(&portable_single).all(|(a, b)| a.to_bits() == b.to_bits()), "f32 luma {rows}x{cols}");
 
             let (mut fast64, mut portable64) = ([0.0f32; 4096], [0.0f32; 4096]);
             jarosz::filter_and_decimate(jarosz::Source::Luma(&fast), rows, cols, &mut jarosz::Scratch::default(), &mut fast64);

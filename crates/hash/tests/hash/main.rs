@@ -3,3 +3,4 @@
 mod helpers;
 mod reference;
 mod robustness;
+mod vpdq;
