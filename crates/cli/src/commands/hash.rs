@@ -28,6 +28,9 @@ pub enum OutputFormat {
     /// One JSON object per line: path, hash, quality, width, height, format and, with
     /// --dihedral, the eight variants.
     Json,
+    /// For one video: its vPDQ features in the file format of Meta's reference tool, one line
+    /// per hashed frame, `frame_number,quality,pdq_hex,timestamp` (seconds, 3 decimals).
+    Vpdq,
 }
 
 /// Arguments of `tocsin hash`.
@@ -62,6 +65,11 @@ pub struct HashArgs {
     /// Refuse images with more pixels than this (decompression bombs).
     #[arg(long, value_name = "PIXELS", default_value_t = decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
+
+    /// With --format vpdq: hash one frame every this many seconds; 0 hashes every frame (as
+    /// banked videos should be). The default is Meta's Python library's.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    seconds_per_hash: f64,
 }
 
 /// One line of JSON output.
@@ -79,6 +87,9 @@ struct JsonRecord<'a> {
 
 /// Runs the command; the exit code is 0 when every file hashed, 1 when some failed.
 pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
+    if args.format == OutputFormat::Vpdq {
+        return vpdq(&args);
+    }
     let mut failures = 0usize;
     let mut files = Vec::new();
     for path in &args.paths {
@@ -273,6 +284,27 @@ fn write_record(out: &mut impl Write, format: OutputFormat, path: &Path, hash: &
             };
             serde_json::to_writer(&mut *out, &record).map_err(io::Error::other)?;
             writeln!(out)
+        }
+        // `run` hands videos to `vpdq` before any image is read.
+        (OutputFormat::Vpdq, _) => unreachable!("images are not written in the vPDQ format"),
+    }
+}
+
+/// `tocsin hash --format vpdq VIDEO`: the reference tool's lines for one video.
+fn vpdq(args: &HashArgs) -> anyhow::Result<ExitCode> {
+    let [path] = args.paths.as_slice() else {
+        anyhow::bail!("--format vpdq hashes one video at a time; {} paths were given", args.paths.len());
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let hashed = super::video::hash_file(path, args.seconds_per_hash, |feature| Ok(writeln!(out, "{}", feature.reference_line())?));
+    match hashed {
+        Ok(_) => {
+            out.flush().context("writing output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("tocsin: {}: {e:#}", path.display());
+            Ok(ExitCode::from(1))
         }
     }
 }

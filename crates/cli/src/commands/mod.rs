@@ -16,3 +16,4 @@ pub mod report;
 pub mod request;
 pub mod serve;
 pub mod threat;
+pub mod video;

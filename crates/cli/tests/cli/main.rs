@@ -219,3 +219,37 @@ fn an_index_built_once_answers_as_the_text_bank_does() {
     assert_eq!(cut.code, 2);
     assert!(cut.stderr.contains("cut.idx:"), "{}", cut.stderr);
 }
+
+/// `tests/data/vpdq` at the workspace root.
+fn vpdq_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vpdq")
+}
+
+#[test]
+fn a_video_hashed_every_frame_gives_meta_s_reference_file_byte_for_byte() {
+    for name in ["pattern-sd-with-small-logo-bar", "doorknob-hd-no-bar"] {
+        let video = vpdq_dir().join(format!("sample-videos/{name}.mp4"));
+        let run = tocsin_in(&vpdq_dir(), &["hash", "--format", "vpdq", "--seconds-per-hash", "0", video.to_str().expect("utf-8")]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let expected = std::fs::read_to_string(vpdq_dir().join(format!("sample-hashes/{name}.txt"))).expect("expected file");
+        assert!(run.stdout == expected, "{name}: the output differs from Meta's file");
+    }
+    // One hash a second by default: 4 of doorknob's 120 frames at 30 a second.
+    let video = vpdq_dir().join("sample-videos/doorknob-hd-no-bar.mp4");
+    let run = tocsin_in(&vpdq_dir(), &["hash", "--format", "vpdq", video.to_str().expect("utf-8")]);
+    let frames: Vec<&str> = run.stdout.lines().map(|l| l.split(',').next().expect("a frame number")).collect();
+    assert_eq!(frames, ["0", "30", "60", "90"], "{}", run.stderr);
+}
+
+#[test]
+fn what_is_not_a_video_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.mp4"), b"not a video at all").expect("write");
+    let video = std::fs::read(vpdq_dir().join("sample-videos/pattern-sd-grey-bar.mp4")).expect("video");
+    std::fs::write(dir.path().join("cut.mp4"), &video[..video.len() / 3]).expect("write");
+    for (file, reason) in [("notes.mp4", "not a video"), ("cut.mp4", "")] {
+        let run = tocsin_in(dir.path(), &["hash", "--format", "vpdq", file]);
+        assert_eq!(run.code, 1, "{file}: {}", run.stdout);
+        assert!(run.stderr.contains(file) && run.stderr.contains(reason), "{file}: {}", run.stderr);
+    }
+}
