@@ -144,3 +144,26 @@ fn streams_that_cannot_be_hashed_are_refused_before_any_frame() {
     assert_eq!(hasher.push(&[0; 64 * 64], &[128; 31 * 32], &[128; 32 * 32]), Err(VideoError::FrameSize(64, 64)));
     assert_eq!(hasher.frames(), 0, "a refused frame is not counted");
 }
+
+#[test]
+fn the_padded_dimensions_file_made_on_x86_simd_is_within_metas_tolerance() {
+    // Meta made this file with FFmpeg's x86 SIMD conversion, which rounds differently from the
+    // portable path reproduced here (vpdq-notes §1.2): the frames and times are the same, and
+    // each hash of two trusted qualities lies within Meta's own test's distance (< 31).
+    let expected = std::fs::read_to_string(vpdq_dir().join("sample-hashes/test-padded-dimensions.txt")).expect("expected file");
+    let ours = hash_video("test-padded-dimensions", 0.0);
+    let expected: Vec<Vec<&str>> = expected.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(ours.len(), expected.len());
+    let mut worst = 0;
+    for (line, reference) in ours.iter().zip(&expected) {
+        let ours: Vec<&str> = line.split(',').collect();
+        assert_eq!((ours[0], ours[3]), (reference[0], reference[3]), "frame number and time");
+        let (q1, q2): (u8, u8) = (ours[1].parse().expect("quality"), reference[1].parse().expect("quality"));
+        if q1 >= 50 && q2 >= 50 {
+            let (a, b): (tocsin_hash::pdq::PdqHash, tocsin_hash::pdq::PdqHash) =
+                (ours[2].parse().expect("hash"), reference[2].parse().expect("hash"));
+            worst = worst.max(a.distance(&b));
+        }
+    }
+    assert!(worst < 31, "worst distance {worst}");
+}
