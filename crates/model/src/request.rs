@@ -363,6 +363,11 @@ impl RequestFields {
         self.kind == RequestKind::Production && self.categories.iter().any(|c| c.is_sensitive())
     }
 
+    /// Whether the platform may tell its user at `now` (Unix ms).
+    pub fn may_tell_user(&self, now: u64) -> bool {
+        self.confidential_until.is_none_or(|until| now >= until)
+    }
+
     /// Every field at fault, in the order of the form (empty when the request may go).
     pub fn faults(&self) -> Vec<RequestError> {
         let mut faults = Vec::new();
@@ -460,11 +465,6 @@ impl DataRequest {
     pub fn lapses_at(&self, received_at: u64, extended: bool) -> Option<u64> {
         (self.kind == RequestKind::Preservation)
             .then(|| received_at.saturating_add(PRESERVATION_MS + if extended { EXTENSION_MS } else { 0 }))
-    }
-
-    /// Whether the platform may tell its user at `now` (Unix ms).
-    pub fn may_tell_user(&self, now: u64) -> bool {
-        self.confidential_until.is_none_or(|until| now >= until)
     }
 }
 

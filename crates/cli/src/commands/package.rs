@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tocsin_wire::age::{PackageIdentity, Randomness, Recipient, decrypt, encrypt};
+use tocsin_wire::age::{PackageIdentity, Recipient, decrypt, encrypt};
 
 /// `tocsin package ...`.
 #[derive(Debug, Subcommand)]
@@ -52,11 +52,7 @@ pub fn run(command: PackageCommand) -> anyhow::Result<ExitCode> {
     match command {
         PackageCommand::Encrypt(args) => {
             let recipient = Recipient::parse(&args.to)?;
-            let mut random = Randomness { file_key: [0; 16], ephemeral: [0; 32], nonce: [0; 16] };
-            getrandom::fill(&mut random.file_key)
-                .and_then(|()| getrandom::fill(&mut random.ephemeral))
-                .and_then(|()| getrandom::fill(&mut random.nonce))
-                .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            let random = tocsin_server::investigations::package::fresh_randomness()?;
             let input = open(args.input.as_deref())?;
             write_whole(args.output.as_deref(), |out| Ok(encrypt(&recipient, &random, input, out)?))?;
         }

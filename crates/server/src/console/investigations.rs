@@ -9,15 +9,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::view::{self, Lang, Session, render, span, time_tag, when};
+use super::view::{self, Lang, Session, render, s, span, time_tag, when};
 use crate::State;
 use crate::node::html::escape_html as e;
 use crate::node::problem::Problem;
 use crate::node::time::now_ms;
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
-}
 
 /// The deadline cell: a countdown while an answer is due, or the lapse of a preservation.
 fn clock_cell(l: Lang, request: &Value, now: i64) -> String {

@@ -10,14 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::view::{self, Lang, Session, render};
+use super::view::{self, Lang, Session, render, s};
 use crate::State;
 use crate::node::html::escape_html as e;
 use crate::node::problem::Problem;
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
-}
 
 /// An RFC 3339 time as the console shows times.
 fn day(text: &str) -> String {

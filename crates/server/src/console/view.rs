@@ -339,6 +339,11 @@ pub(crate) fn url_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// The text at `key` of an API answer, or nothing.
+pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
 /// A time as people read it, in UTC.
 pub(crate) fn when(ms: i64) -> String {
     let t = crate::node::time::rfc3339_ms(ms);

@@ -155,12 +155,13 @@ pub struct FileView {
     stored: bool,
 }
 
-async fn view(state: &State, row: RequestRow, files: Vec<RequestFile>) -> Result<RequestView, Problem> {
-    let peer = state.store.peer_by_fingerprint(&row.peer).await?;
+/// A request as the API shows it, naming its peer from `peers` (loaded once for a list).
+fn view(row: RequestRow, files: Vec<RequestFile>, peers: &[tocsin_store::Peer]) -> Result<RequestView, Problem> {
+    let peer = peers.iter().find(|p| p.fingerprint == row.peer);
     let request: serde_json::Value = serde_json::from_str(&row.body).unwrap_or_default();
-    let confidential_until = request["confidential_until"].as_u64();
+    let fields: RequestFields = serde_json::from_str(&row.body).map_err(|_| Problem::Internal)?;
     Ok(RequestView {
-        may_tell_user: confidential_until.is_none_or(|until| now_ms() >= until),
+        may_tell_user: fields.may_tell_user(now_ms()),
         id: row.id,
         side: row.side,
         peer: peer.as_ref().map_or_else(|| row.peer.clone(), |p| p.name.clone()),
@@ -186,6 +187,12 @@ async fn view(state: &State, row: RequestRow, files: Vec<RequestFile>) -> Result
             .collect(),
         peer_jwk: peer.and_then(|p| serde_json::to_value(&p.jwk).ok()),
     })
+}
+
+/// One request as the API shows it, with its package's files.
+async fn shown(state: &State, id: &str) -> Result<RequestView, Problem> {
+    let (row, files) = load(state, id).await?;
+    view(row, files, &state.store.peers().await?)
 }
 
 async fn load(state: &State, id: &str) -> Result<(RequestRow, Vec<RequestFile>), Problem> {
@@ -280,8 +287,7 @@ pub async fn issue(
         state.store.issue_request(new, None, Some((&id.to_string(), &peer.url, &jws)), notify).await?;
         state.outbox.notify_one();
     }
-    let (row, files) = load(&state, &id.to_string()).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, row, files).await?)))
+    Ok((StatusCode::CREATED, Json(shown(&state, &id.to_string()).await?)))
 }
 
 /// The notification of the enforcing authority (Art. 8), when the request names one of this
@@ -327,8 +333,7 @@ pub async fn validate(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id
     let jws = sealed_request(&state, &peer.fingerprint, request);
     state.store.validate_request(&id, &caller.0.name, &body, (&id, &peer.url, &jws), notify).await?;
     state.outbox.notify_one();
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 /// The data requests this node issued or received, newest first.
@@ -336,10 +341,8 @@ pub async fn validate(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id
     responses((status = 200, description = "The requests", body = Vec<RequestView>)))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<RequestView>>, Problem> {
     caller.require(READERS)?;
-    let mut views = Vec::new();
-    for row in state.store.data_requests(None).await? {
-        views.push(view(&state, row, Vec::new()).await?);
-    }
+    let peers = state.store.peers().await?;
+    let views = state.store.data_requests(None).await?.into_iter().map(|row| view(row, Vec::new(), &peers)).collect::<Result<_, _>>()?;
     Ok(Json(views))
 }
 
@@ -352,8 +355,7 @@ pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<J
     ))]
 pub async fn show(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<RequestView>, Problem> {
     caller.require(READERS)?;
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 /// Adds a file to the answer of a production request (operator): the body, in clear, is
@@ -410,8 +412,7 @@ fn recipient_of(row: &RequestRow) -> Result<tocsin_wire::age::Recipient, Problem
 pub async fn answer(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id): Path<String>) -> Result<Json<RequestView>, Problem> {
     caller.require(RESPONDERS)?;
     send_answer(&state, &id).await?;
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 /// Seals the manifest of the staged files and queues the answer.
@@ -473,8 +474,7 @@ pub async fn refuse(
     let refusal = body.parse()?;
     let ground: RequestInability = refusal.ground.parse().map_err(|e: tocsin_model::RequestError| Problem::Refused(e.to_string()))?;
     send_refusal(&state, &id, ground, &refusal.explanation).await?;
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 pub(crate) async fn send_refusal(state: &State, id: &str, ground: RequestInability, explanation: &str) -> Result<(), Problem> {
@@ -515,8 +515,7 @@ pub async fn extend(caller: Caller, Shared(state): Shared<Arc<State>>, Path(id):
     let sealed = seal(&state, message_id, &peer.fingerprint, &Body::RequestExtension(RequestExtensionBody { request_id }));
     state.store.extend_request(&id, &caller.0.name, (&message_id.to_string(), &peer.url, &sealed)).await?;
     state.outbox.notify_one();
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 /// As the enforcing authority, raises no ground for refusal on a request this node was notified
@@ -557,8 +556,7 @@ pub async fn no_grounds(caller: Caller, Shared(state): Shared<Arc<State>>, Path(
         )
         .await?;
     state.outbox.notify_one();
-    let (row, files) = load(&state, &id).await?;
-    Ok(Json(view(&state, row, files).await?))
+    Ok(Json(shown(&state, &id).await?))
 }
 
 /// The package file `name` of a request this node issued, held and checked.

@@ -129,13 +129,20 @@ pub(crate) struct Sealed {
     pub(crate) age_sha256: String,
 }
 
-/// Encrypts `input` to `recipient` into the package store of `data` (blocking).
-pub(crate) fn seal_file(data: &Path, recipient: &Recipient, input: impl Read) -> std::io::Result<Sealed> {
+/// The random values of one age encryption, from the operating system (`tocsin_wire::age`
+/// takes them from its caller, having no I/O of its own).
+pub fn fresh_randomness() -> std::io::Result<Randomness> {
     let mut random = Randomness { file_key: [0; 16], ephemeral: [0; 32], nonce: [0; 16] };
     getrandom::fill(&mut random.file_key)
         .and_then(|()| getrandom::fill(&mut random.ephemeral))
         .and_then(|()| getrandom::fill(&mut random.nonce))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        .map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+    Ok(random)
+}
+
+/// Encrypts `input` to `recipient` into the package store of `data` (blocking).
+pub(crate) fn seal_file(data: &Path, recipient: &Recipient, input: impl Read) -> std::io::Result<Sealed> {
+    let random = fresh_randomness()?;
     let mut clear = Hashing::new(input);
     let mut out = Incoming::new(data)?;
     tocsin_wire::age::encrypt(recipient, &random, &mut clear, &mut out)?;

@@ -77,9 +77,10 @@ pub struct ThreatView {
     acknowledged_by: Option<String>,
 }
 
-async fn view(state: &State, row: tocsin_store::ThreatRow) -> Result<ThreatView, Problem> {
-    let peer = state.store.peer_by_fingerprint(&row.peer).await?.map_or(row.peer, |p| p.name);
-    Ok(ThreatView {
+/// A report as the API shows it, naming its peer from `peers` (loaded once for a list).
+fn view(row: tocsin_store::ThreatRow, peers: &[tocsin_store::Peer]) -> ThreatView {
+    let peer = peers.iter().find(|p| p.fingerprint == row.peer).map_or(row.peer, |p| p.name.clone());
+    ThreatView {
         id: row.id,
         side: row.side,
         peer,
@@ -87,7 +88,7 @@ async fn view(state: &State, row: tocsin_store::ThreatRow) -> Result<ThreatView,
         created_at: row.created_at,
         acknowledged_at: row.acknowledged_at,
         acknowledged_by: row.acknowledged_by,
-    })
+    }
 }
 
 /// Reports content involving an imminent threat to life to an authority (platform operator).
@@ -135,8 +136,8 @@ pub async fn report(
         .send_threat_report(&id.to_string(), &peer.fingerprint, &json, &caller.0.name, (&id.to_string(), &peer.url, &sealed))
         .await?;
     state.outbox.notify_one();
-    let row = state.store.threat_reports().await?.into_iter().find(|r| r.id == id.to_string()).ok_or(Problem::Internal)?;
-    Ok((StatusCode::CREATED, Json(view(&state, row).await?)))
+    let row = state.store.threat_report(&id.to_string()).await?.ok_or(Problem::Internal)?;
+    Ok((StatusCode::CREATED, Json(view(row, &state.store.peers().await?))))
 }
 
 /// The threat reports, unacknowledged first.
@@ -144,11 +145,8 @@ pub async fn report(
     responses((status = 200, description = "The reports", body = Vec<ThreatView>)))]
 pub async fn list(caller: Caller, Shared(state): Shared<Arc<State>>) -> Result<Json<Vec<ThreatView>>, Problem> {
     caller.require(READERS)?;
-    let mut views = Vec::new();
-    for row in state.store.threat_reports().await? {
-        views.push(view(&state, row).await?);
-    }
-    Ok(Json(views))
+    let peers = state.store.peers().await?;
+    Ok(Json(state.store.threat_reports().await?.into_iter().map(|row| view(row, &peers)).collect()))
 }
 
 /// Takes a threat report in hand (authority): it leaves the top of the console.

@@ -144,9 +144,9 @@ pub async fn run_requests(state: Arc<State>) {
             tracing::warn!(error = %e, "lapsing preservation requests");
         }
         if let Some(provider) = state.config.data_provider.clone() {
-            match state.store.data_requests(Some("received")).await {
+            match state.store.open_production_requests().await {
                 Ok(rows) => {
-                    for row in rows.into_iter().filter(|r| r.kind == "production" && r.state == "received") {
+                    for row in rows {
                         if !retries.due(&row.id, now_ms()) {
                             continue;
                         }

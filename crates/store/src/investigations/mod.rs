@@ -6,7 +6,7 @@
 use sqlx::Row;
 use tocsin_model::DataRequest;
 
-use crate::node::record::{json_entry, now_ms, queue_webhook};
+use crate::node::record::{json_entry, now_ms, queue_message_due, queue_webhook};
 use crate::{Store, StoreError};
 
 /// A data request as this node holds it.
@@ -221,11 +221,26 @@ fn row(r: &sqlx::any::AnyRow) -> Result<RequestRow, StoreError> {
     })
 }
 
+const THREAT_COLUMNS: &str = "id, side, peer, body, created_at, sent_by, acknowledged_at, acknowledged_by";
+
+fn threat_row(r: &sqlx::any::AnyRow) -> Result<ThreatRow, StoreError> {
+    Ok(ThreatRow {
+        id: r.try_get(0)?,
+        side: r.try_get(1)?,
+        peer: r.try_get(2)?,
+        body: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        sent_by: r.try_get(5)?,
+        acknowledged_at: r.try_get(6)?,
+        acknowledged_by: r.try_get(7)?,
+    })
+}
+
 fn sha256_hex(text: &str) -> String {
     crate::node::record::url_digest(text)
 }
 
-/// Queues `message` to `peer`, due at `due` (later than now when an objection window runs).
+/// Queues `message` of `kind` to `peer`, first tried at `due`.
 async fn queue(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     peer: &str,
@@ -234,19 +249,7 @@ async fn queue(
     due: i64,
 ) -> Result<(), StoreError> {
     let (id, url, jws) = message;
-    sqlx::query(
-        "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
-    )
-    .bind(id)
-    .bind(peer)
-    .bind(url)
-    .bind(kind)
-    .bind(jws)
-    .bind(now_ms())
-    .bind(due)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    queue_message_due(tx, (id, peer, url, kind, jws), now_ms(), due).await
 }
 
 impl Store {
@@ -649,26 +652,32 @@ impl Store {
 
     /// Every threat report, unacknowledged first, then newest first.
     pub async fn threat_reports(&self) -> Result<Vec<ThreatRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, side, peer, body, created_at, sent_by, acknowledged_at, acknowledged_by FROM threat_reports \
-             ORDER BY CASE WHEN side = 'received' AND acknowledged_at IS NULL THEN 0 ELSE 1 END, created_at DESC LIMIT 1000",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {THREAT_COLUMNS} FROM threat_reports \
+             ORDER BY CASE WHEN side = 'received' AND acknowledged_at IS NULL THEN 0 ELSE 1 END, created_at DESC LIMIT 1000"
+        ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ThreatRow {
-                    id: r.try_get(0)?,
-                    side: r.try_get(1)?,
-                    peer: r.try_get(2)?,
-                    body: r.try_get(3)?,
-                    created_at: r.try_get(4)?,
-                    sent_by: r.try_get(5)?,
-                    acknowledged_at: r.try_get(6)?,
-                    acknowledged_by: r.try_get(7)?,
-                })
-            })
-            .collect()
+        rows.iter().map(threat_row).collect()
+    }
+
+    /// One threat report.
+    pub async fn threat_report(&self, id: &str) -> Result<Option<ThreatRow>, StoreError> {
+        let row =
+            sqlx::query(&format!("SELECT {THREAT_COLUMNS} FROM threat_reports WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(threat_row).transpose()
+    }
+
+    /// The production requests this node (a platform) received and has neither answered nor
+    /// refused, oldest first: what its data provider is asked for.
+    pub async fn open_production_requests(&self) -> Result<Vec<RequestRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM data_requests WHERE side = 'received' AND kind = 'production' AND state = 'received' \
+             ORDER BY created_at, id LIMIT 100"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row).collect()
     }
 
     /// How many received threat reports wait for acknowledgement.

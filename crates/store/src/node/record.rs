@@ -26,9 +26,20 @@ pub(crate) async fn queue_message(
     message: (&str, &str, &str, &str, &str),
     at: i64,
 ) -> Result<(), StoreError> {
+    queue_message_due(tx, message, at, at).await
+}
+
+/// [`queue_message`], first tried at `due` rather than at once (an answer held while an
+/// objection window runs).
+pub(crate) async fn queue_message_due(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message: (&str, &str, &str, &str, &str),
+    at: i64,
+    due: i64,
+) -> Result<(), StoreError> {
     let (id, peer, url, kind, jws) = message;
     sqlx::query(
-        "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        "INSERT INTO outbox (id, peer, url, kind, jws, queued_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
     )
     .bind(id)
     .bind(peer)
@@ -36,6 +47,7 @@ pub(crate) async fn queue_message(
     .bind(kind)
     .bind(jws)
     .bind(at)
+    .bind(due)
     .execute(&mut **tx)
     .await?;
     Ok(())
