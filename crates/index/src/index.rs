@@ -320,9 +320,14 @@ impl Index {
     /// Finding them is a pass over the ids (a millisecond per million hashes): removals are
     /// rare next to searches, and an id map would cost more memory than the hashes.
     pub fn remove(&mut self, id: u64) -> usize {
+        self.remove_ids(id..=id)
+    }
+
+    /// Removes every hash stored under an id in `ids`, in one pass; returns how many there were.
+    pub fn remove_ids(&mut self, ids: std::ops::RangeInclusive<u64>) -> usize {
         let mut removed = 0;
         for slot in 0..self.ids.len() {
-            if self.ids[slot] == id && self.live[slot] {
+            if ids.contains(&self.ids[slot]) && self.live[slot] {
                 self.live[slot] = false;
                 self.live_count -= 1;
                 removed += 1;

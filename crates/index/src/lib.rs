@@ -11,6 +11,7 @@ mod big;
 mod format;
 mod index;
 pub mod scan;
+pub mod video;
 
 pub use format::{FormatError, LoadError};
 pub use index::{Index, IndexStats, Strategy};

@@ -15,7 +15,7 @@ use crate::CanonicalUrl;
 #[non_exhaustive]
 pub enum BankError {
     /// The signal type is unknown, or known but not matched yet.
-    #[error("signal type {0:?}: use pdq, sha256, md5 or url")]
+    #[error("signal type {0:?}: use pdq, vpdq, sha256, md5 or url")]
     SignalType(String),
     /// The value is not one of its type.
     #[error("{kind} value {value:?}: {why}")]
@@ -31,7 +31,7 @@ pub enum BankError {
     #[error("{0}: {1}")]
     Field(&'static str, String),
     /// A line of a plain list that is not a signal.
-    #[error("expected TYPE:VALUE (pdq, sha256, md5, url) or a 64-hex-digit PDQ hash")]
+    #[error("expected TYPE:VALUE (pdq, vpdq, sha256, md5, url) or a 64-hex-digit PDQ hash")]
     NotASignal,
 }
 
@@ -40,6 +40,9 @@ pub enum BankError {
 pub enum SignalType {
     /// Meta's PDQ perceptual hash of an image: 64 hex digits, matched by Hamming distance.
     Pdq,
+    /// Meta's vPDQ features of a video (a PDQ hash, quality and time per hashed frame), matched
+    /// by the share of frames within a PDQ distance (`crate::vpdq`).
+    Vpdq,
     /// SHA-256 of the file's bytes: 64 hex digits, matched exactly.
     Sha256,
     /// MD5 of the file's bytes (what many shared hash lists still carry): 32 hex digits.
@@ -50,12 +53,13 @@ pub enum SignalType {
 
 impl SignalType {
     /// Every type, in the order exports list them.
-    pub const ALL: [Self; 4] = [Self::Pdq, Self::Sha256, Self::Md5, Self::Url];
+    pub const ALL: [Self; 5] = [Self::Pdq, Self::Vpdq, Self::Sha256, Self::Md5, Self::Url];
 
     /// Its name in the API and in files.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Pdq => "pdq",
+            Self::Vpdq => "vpdq",
             Self::Sha256 => "sha256",
             Self::Md5 => "md5",
             Self::Url => "url",
@@ -67,7 +71,7 @@ impl SignalType {
         match self {
             Self::Pdq | Self::Sha256 => Some(64),
             Self::Md5 => Some(32),
-            Self::Url => None,
+            Self::Vpdq | Self::Url => None,
         }
     }
 }
@@ -85,6 +89,8 @@ impl FromStr for SignalType {
         // Names as other tools write them too (python-threatexchange's "pdq", TAT's "SHA256").
         match s.to_ascii_lowercase().as_str() {
             "pdq" => Ok(Self::Pdq),
+            // python-threatexchange's name is "vpdq" too; HMA's class is VPDQSignal.
+            "vpdq" => Ok(Self::Vpdq),
             "sha256" | "sha-256" => Ok(Self::Sha256),
             "md5" => Ok(Self::Md5),
             "url" => Ok(Self::Url),
@@ -112,6 +118,7 @@ impl Signal {
                 }
                 value.to_ascii_lowercase()
             }
+            None if kind == SignalType::Vpdq => crate::vpdq::VpdqFeatures::parse(value)?.canonical(),
             None => CanonicalUrl::parse(value).map_err(|e| bad(&e.to_string()))?.as_str().to_owned(),
         };
         Ok(Self { kind, value })
@@ -366,3 +373,76 @@ impl fmt::Display for BankName {
 pub const DEFAULT_PDQ_THRESHOLD: u32 = 31;
 /// The largest PDQ threshold a bank may set (half the hash: past it a match means nothing).
 pub const MAX_PDQ_THRESHOLD: u32 = 63;
+
+/// PDQ's quality below which a frame of a video is not trusted and never matches (Meta's vPDQ
+/// default, in its C++ README and python-threatexchange).
+pub const VPDQ_MIN_QUALITY: u8 = 50;
+
+/// Which share of frames decides that a video matches a banked one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoShare {
+    /// The share of the uploaded video's frames found in the banked video
+    /// (python-threatexchange's default): a clip cut from a banked video matches.
+    Query,
+    /// The share of the banked video's frames found in the upload (Meta's C++ README): an
+    /// upload that contains the banked video, even inside a longer one, matches.
+    Target,
+}
+
+impl VideoShare {
+    /// Its name in the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Target => "target",
+        }
+    }
+}
+
+impl FromStr for VideoShare {
+    type Err = BankError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "query" => Ok(Self::Query),
+            "target" => Ok(Self::Target),
+            _ => Err(BankError::Field("video_share", "query or target".to_owned())),
+        }
+    }
+}
+
+/// How a bank judges videos: a share of frames, and the percentage it must reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoRule {
+    /// Which share counts.
+    pub share: VideoShare,
+    /// At least this many percent (1 to 100).
+    pub percent: u8,
+}
+
+impl VideoRule {
+    /// A rule, refused outside 1 to 100 percent.
+    pub fn new(share: VideoShare, percent: u32) -> Result<Self, BankError> {
+        match u8::try_from(percent) {
+            Ok(p @ 1..=100) => Ok(Self { share, percent: p }),
+            _ => Err(BankError::Field("video_percent", "1 to 100".to_owned())),
+        }
+    }
+
+    /// Whether shares of `query` and `target` percent make a match.
+    pub fn matches(self, query: f64, target: f64) -> bool {
+        let share = match self.share {
+            VideoShare::Query => query,
+            VideoShare::Target => target,
+        };
+        share >= f64::from(self.percent)
+    }
+}
+
+impl Default for VideoRule {
+    /// python-threatexchange's: 80 % of the query's frames.
+    fn default() -> Self {
+        Self { share: VideoShare::Query, percent: 80 }
+    }
+}

@@ -15,10 +15,11 @@ mod state;
 mod text;
 mod ulid;
 mod url;
+pub mod vpdq;
 
 pub use bank::{
     BankAction, BankError, BankName, Behaviour, DEFAULT_PDQ_THRESHOLD, Labels, MAX_LABEL_CHARS, MAX_PDQ_THRESHOLD, MAX_TAGS, Signal,
-    SignalState, SignalType, Verdict,
+    SignalState, SignalType, VPDQ_MIN_QUALITY, Verdict, VideoRule, VideoShare,
 };
 pub use blocklist::{BlockReason, BlocklistError, DomainName, EntryState, REVIEW_DAYS, RpzAction};
 pub use legal::{AnnexSections, AuthorityType, LegalDetails, LegalDetailsError, MEMBER_STATES};
@@ -31,6 +32,7 @@ pub use state::{OrderEvent, OrderState, Outcome, Side, TransitionError};
 pub use text::{is_bidi_control, is_hidden_control};
 pub use ulid::{Ulid, UlidError};
 pub use url::{CanonicalUrl, MAX_DIRECTORY_PREFIXES, MAX_URL_BYTES, UrlError};
+pub use vpdq::{MAX_VPDQ_FRAMES, VpdqFeature, VpdqFeatures};
 
 #[doc(hidden)]
 /// RFC 3492 Punycode of one label, exposed for the RFC's test vectors.

@@ -12,6 +12,12 @@
 //!   counted and left out).
 //! - `jsonl`: Tocsin's own, what `tocsin bank export` writes: one object a line with `type`,
 //!   `value`, `labels`, `state` and `provenance`.
+//! - `vpdq`: one video's vPDQ features, the whole file one signal: Meta's C++ hash file
+//!   (`frame,quality,hex,seconds` lines, what `tocsin hash --format vpdq` writes) or
+//!   python-threatexchange's JSON list of `"hex,quality,seconds"`.
+//!
+//! CSV exports write a `vpdq` value in python-threatexchange's form (its JSON list), as HMA's
+//! signal files carry it.
 
 use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
@@ -80,6 +86,8 @@ pub enum Format {
     Tat,
     /// Tocsin's own JSON lines, with labels, state and provenance.
     Jsonl,
+    /// One video's vPDQ features, the whole file one signal (import only).
+    Vpdq,
 }
 
 /// Arguments of `tocsin bank import`.
@@ -255,6 +263,8 @@ impl Reader {
                 }
                 tat(record)
             }
+            // `import` reads a vPDQ file whole, never a line at a time.
+            Format::Vpdq => Err("a vPDQ file is one signal, read whole".to_owned()),
             Format::Jsonl => {
                 let row: Row = serde_json::from_str(trimmed).map_err(|e| format!("not a Tocsin signal record: {e}"))?;
                 let kind: SignalType = row.kind.parse().map_err(|e: tocsin_model::BankError| e.to_string())?;
@@ -356,7 +366,36 @@ fn csv_fields(line: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// The most bytes of a vPDQ file read (20,000 frames of C++ lines).
+const MAX_VPDQ_FILE: u64 = 4 << 20;
+
+/// `--format vpdq`: the file is one video's features, checked and sent as one signal.
+fn import_video(args: &ImportArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    let name = if args.file.as_os_str() == "-" { "standard input".to_owned() } else { args.file.display().to_string() };
+    let mut text = String::new();
+    let reader: Box<dyn Read> = if args.file.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(&args.file).with_context(|| format!("reading {name}"))?)
+    };
+    reader.take(MAX_VPDQ_FILE + 1).read_to_string(&mut text).with_context(|| format!("reading {name}"))?;
+    if text.len() as u64 > MAX_VPDQ_FILE {
+        bail!("{name}: larger than {MAX_VPDQ_FILE} bytes; a vPDQ signal holds at most {} frames", tocsin_model::MAX_VPDQ_FRAMES);
+    }
+    let signal = Signal::new(SignalType::Vpdq, &text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let detail = args.file.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
+    let body = json!({"signals": [{"type": "vpdq", "value": signal.value()}], "source": "import", "detail": detail});
+    let answer: Value = args.server.post(&format!("/v1/banks/{}/signals", args.name), &body)?;
+    let frames = signal.value().split(';').count();
+    let outcome = if answer["added"].as_u64() == Some(1) { "added" } else { "already in the bank" };
+    writeln!(out, "1 video of {frames} frames: {outcome}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn import(args: ImportArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    if args.format == Format::Vpdq {
+        return import_video(&args, out);
+    }
     let stdin = args.file.as_os_str() == "-";
     let name = if stdin { "standard input".to_owned() } else { args.file.display().to_string() };
     // Standard input can be read once, so it is kept; a file is read twice instead, so that a
@@ -424,7 +463,7 @@ fn import(args: ImportArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<()> {
-    if args.format == Format::Tat {
+    if matches!(args.format, Format::Tat | Format::Vpdq) {
         bail!("export writes lines, csv or jsonl");
     }
     let mut out: Box<dyn Write> = match &args.output {
@@ -446,9 +485,14 @@ fn export(args: ExportArgs) -> anyhow::Result<()> {
                 Format::Csv => {
                     let tags: Vec<&str> =
                         s["labels"]["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-                    writeln!(out, "{kind},{},\"{}\"", csv_quote(value), tags.join(" ").replace('"', "\"\""))?;
+                    // python-threatexchange's spelling of a video's features.
+                    let value = match kind {
+                        "vpdq" => tocsin_model::VpdqFeatures::parse(value).map(|f| f.to_pytx()).unwrap_or_else(|_| value.to_owned()),
+                        _ => value.to_owned(),
+                    };
+                    writeln!(out, "{kind},{},\"{}\"", csv_quote(&value), tags.join(" ").replace('"', "\"\""))?;
                 }
-                Format::Jsonl | Format::Tat => {
+                Format::Jsonl | Format::Tat | Format::Vpdq => {
                     let row =
                         json!({"type": kind, "value": value, "labels": s["labels"], "state": s["state"], "provenance": s["provenance"]});
                     writeln!(out, "{row}")?;

@@ -70,6 +70,11 @@ pub struct HashArgs {
     /// banked videos should be). The default is Meta's Python library's.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     seconds_per_hash: f64,
+
+    /// With --format vpdq: scale every frame to SIDE x SIDE (Lanczos) before hashing, as Meta's
+    /// `vpdq-hash-video -s` (faster on large frames; within Meta's tolerance of full size).
+    #[arg(long, value_name = "SIDE")]
+    downscale: Option<usize>,
 }
 
 /// One line of JSON output.
@@ -296,7 +301,11 @@ fn vpdq(args: &HashArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--format vpdq hashes one video at a time; {} paths were given", args.paths.len());
     };
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let hashed = super::video::hash_file(path, args.seconds_per_hash, |feature| Ok(writeln!(out, "{}", feature.reference_line())?));
+    let limits = tocsin_media::Limits::default();
+    let input = tocsin_media::Input::Path(path);
+    let hashed = tocsin_media::hash_scaled(input, args.seconds_per_hash, args.downscale, &limits, |feature| {
+        writeln!(out, "{}", feature.reference_line()).map_err(|e| tocsin_media::DecodeError::Stopped(format!("writing output: {e}")))
+    });
     match hashed {
         Ok(_) => {
             out.flush().context("writing output")?;

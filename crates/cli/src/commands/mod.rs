@@ -16,4 +16,3 @@ pub mod report;
 pub mod request;
 pub mod serve;
 pub mod threat;
-pub mod video;

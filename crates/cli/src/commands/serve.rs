@@ -92,6 +92,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_SCAN_MAX_PIXELS", value_name = "N")]
     scan_max_pixels: Option<u64>,
 
+    /// The largest video /v1/scan takes, in bytes; larger ones are refused with 413
+    /// [default: 268,435,456].
+    #[arg(long, env = "TOCSIN_SCAN_VIDEO_MAX_BYTES", value_name = "BYTES")]
+    scan_video_max_bytes: Option<usize>,
+
+    /// The longest video /v1/scan hashes, in seconds; longer ones are refused with 422
+    /// [default: 3600].
+    #[arg(long, env = "TOCSIN_SCAN_VIDEO_MAX_SECONDS", value_name = "SECONDS")]
+    scan_video_max_seconds: Option<u64>,
+
     /// On an authority: the host ISPs' resolvers send blocked domains to, which serves the stop
     /// page [default: none, blocked domains do not resolve].
     #[arg(long, env = "TOCSIN_STOP_HOST", value_name = "HOST")]
@@ -139,6 +149,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bank_pull_seconds: args.bank_pull_seconds,
         scan_queue: args.scan_queue,
         scan_max_pixels: args.scan_max_pixels,
+        scan_video_max_bytes: args.scan_video_max_bytes,
+        scan_video_max_seconds: args.scan_video_max_seconds,
         stop_host: args.stop_host,
         rpz_zone: args.rpz_zone,
         max_connections: args.max_connections,

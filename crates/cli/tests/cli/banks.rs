@@ -65,7 +65,7 @@ fn a_file_with_bad_rows_imports_the_rest_and_names_each_bad_line() {
     let file = bank.write(
         "known.txt",
         &format!(
-            "# known hashes\n{}\nsha256:{}\nmd5:xyz\n\nvpdq:{}\nurl:https://Propaganda.example/a/../v.mp4\n",
+            "# known hashes\n{}\nsha256:{}\nmd5:xyz\n\ntmk:{}\nurl:https://Propaganda.example/a/../v.mp4\n",
             hex64('a'),
             hex64('b'),
             hex64('c')
@@ -204,7 +204,8 @@ fn bad_scans_and_lookups_are_refused_clearly_and_change_nothing() {
     assert_eq!((status, result["verdict"].as_str(), result["signals"].as_array().map(Vec::len)), (200, Some("none"), Some(2)), "{result}");
 
     for (signals, why) in [
-        (json!([{"type": "vpdq", "value": hex64('0')}]), "signal type \"vpdq\""),
+        (json!([{"type": "tmk", "value": hex64('0')}]), "signal type \"tmk\""),
+        (json!([{"type": "vpdq", "value": hex64('0')}]), "vpdq value"),
         (json!([{"type": "pdq", "value": "0f"}]), "64 hex digits"),
         (json!([{"type": "pdq", "value": hex64('0'), "extra": 1}]), "unknown field"),
         (json!([]), "1 to 10000 signals"),
@@ -399,4 +400,52 @@ fn a_scan_whose_client_hangs_up_keeps_its_place_until_its_image_is_hashed() {
         assert!(std::time::Instant::now() < deadline, "the places were not given back within 60 s");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// One of Meta's shipped vPDQ hash files (C++ form).
+fn vpdq_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/data/vpdq/sample-hashes/{name}.txt"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn videos_import_in_metas_forms_match_by_share_of_frames_and_export_as_python_threatexchange_writes_them() {
+    let bank = Bank::start();
+    assert_eq!(bank.cli(&["create", "videos", "--action", "block"]).code, 0);
+    let grey = bank.write("grey.txt", &vpdq_file("pattern-sd-grey-bar"));
+    let run = bank.cli(&["import", "videos", &grey, "--format", "vpdq"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "1 video of 206 frames: added");
+
+    // Meta's percentages for its own files (distance 31, quality 50): the small-logo variant
+    // shares 99.51 % of its frames both ways and matches; the large-logo one shares 0.97 %.
+    let signal = |name: &str| json!({"type": "vpdq", "value": vpdq_file(name)});
+    let (status, found) = bank.lookup(json!([signal("pattern-sd-with-small-logo-bar")]));
+    assert_eq!((status, found["verdict"].as_str()), (200, Some("block")), "{found}");
+    let video = &found["matches"][0]["video"];
+    assert_eq!((video["query_percent"].as_f64(), video["target_percent"].as_f64()), (Some(99.51), Some(99.51)), "{found}");
+    let (_, found) = bank.lookup(json!([signal("pattern-sd-with-large-logo-bar"), signal("doorknob-hd-no-bar")]));
+    assert_eq!((found["verdict"].as_str(), &found["matches"]), (Some("none"), &json!([])), "{found}");
+
+    // Exported as CSV, the features are python-threatexchange's JSON list; read back, they are
+    // the same signal, and a bank made from the export holds the same features.
+    let csv = bank.export("videos", "csv");
+    let row = csv.lines().nth(1).expect("a row");
+    assert!(row.starts_with("vpdq,\"[\"\""), "{row}");
+    assert!(row.contains(",100,1.03\"\""), "times to 3 significant digits (1.033 s): {row}");
+    let copy = bank.write("videos.csv", &csv);
+    assert_eq!(bank.cli(&["create", "copy", "--action", "block"]).code, 0);
+    let run = bank.cli(&["import", "copy", &copy, "--format", "csv"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (_, found) = bank.lookup(json!([signal("pattern-sd-with-small-logo-bar")]));
+    let mut banks: Vec<&str> = found["matches"].as_array().expect("matches").iter().filter_map(|m| m["bank"].as_str()).collect();
+    banks.sort_unstable();
+    assert_eq!(banks, ["copy", "videos"], "both banks hold the video");
+
+    // A file that is not vPDQ is refused naming the frame, and adds nothing.
+    let bad = bank.write("bad.txt", "0,100,abc,0.000\n");
+    let run = bank.cli(&["import", "videos", &bad, "--format", "vpdq"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("frame 0: a PDQ hash of 64 hex digits"), "{}", run.stderr);
+    assert_eq!(bank.export("videos", "lines").lines().count(), 1);
 }

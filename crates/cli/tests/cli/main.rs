@@ -15,6 +15,7 @@ mod package;
 mod peer;
 mod serve;
 mod sharing;
+mod video;
 
 use std::os::unix::ffi::OsStrExt;
 

@@ -234,6 +234,7 @@ fn start_origin() -> (String, Arc<Mutex<Hooks>>) {
                 }
                 "/page" => ("200 OK", "text/html", ORIGIN_PAGE),
                 "/video.mp4" => ("200 OK", "video/mp4", big_video().as_slice()),
+                "/v/clip.mp4" => ("200 OK", "video/mp4", crate::video::clip().as_slice()),
                 // Down for the first two requests, as an origin restarting would be.
                 "/flaky" => {
                     let mut hooks = seen.lock().expect("lock");

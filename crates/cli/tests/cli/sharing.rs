@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use crate::helpers::{Node, tocsin_in};
 use crate::orders::{Pair, identity};
 
-fn call(node: &Node, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) fn call(node: &Node, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
     let bytes = if body.is_null() { Vec::new() } else { body.to_string().into_bytes() };
     let (status, _, text) = node.call(method, path, Some(token), if body.is_null() { "" } else { "application/json" }, &bytes);
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 /// Waits (at most 30 s) until `check` gives a value.
-fn wait<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(v) = check() {

@@ -4,3 +4,4 @@ mod format;
 mod golden;
 mod helpers;
 mod properties;
+mod video;

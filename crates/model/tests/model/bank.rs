@@ -21,7 +21,8 @@ fn malformed_signals_are_refused_with_what_was_expected() {
     assert_eq!(short.to_string(), "sha256 value \"abc\": 64 hex digits");
     assert!(Signal::new(SignalType::Md5, &"g".repeat(32)).is_err(), "not hex");
     assert!(Signal::new(SignalType::Pdq, &"a".repeat(63)).is_err());
-    assert!(matches!(Signal::parse_line("vpdq:abc"), Err(BankError::NotASignal)), "unknown types are not read as PDQ");
+    assert!(matches!(Signal::parse_line("tmk:abc"), Err(BankError::NotASignal)), "unknown types are not read as PDQ");
+    assert!(matches!(Signal::parse_line("vpdq:abc"), Err(BankError::Value { kind: SignalType::Vpdq, .. })), "vPDQ values are checked");
     assert!(matches!("text".parse::<SignalType>(), Err(BankError::SignalType(_))));
     assert!(Signal::parse_line("url:http://").is_err(), "a URL without a host");
     assert!(Signal::parse_line("").is_err());

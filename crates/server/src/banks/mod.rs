@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tocsin_hash::pdq::{Dihedral, PdqHash};
 use tocsin_index::Index;
-use tocsin_model::{BankAction, BankName, Labels, MAX_PDQ_THRESHOLD, Signal, SignalState, SignalType, Verdict};
+use tocsin_index::video::{Frame, Shares, VideoIndex};
+use tocsin_model::{
+    BankAction, BankName, Labels, MAX_PDQ_THRESHOLD, Signal, SignalState, SignalType, VPDQ_MIN_QUALITY, Verdict, VideoRule,
+};
 use tocsin_store::{BankSignal, Provenance, SignalKey};
 use utoipa::{IntoParams, ToSchema};
 
@@ -95,10 +98,11 @@ impl Drop for ScanPlaces {
 struct Rule {
     action: BankAction,
     pdq_threshold: u32,
+    video: VideoRule,
 }
 
 /// The in-memory side of every bank.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Matcher {
     /// The last change applied.
     seq: i64,
@@ -106,6 +110,8 @@ pub struct Matcher {
     pdq: Index,
     /// Digests and URLs, to the numbers of the signals that hold them (one per bank).
     exact: HashMap<Signal, Vec<i64>>,
+    /// Banked videos' trusted frames, by signal number.
+    videos: VideoIndex,
     /// Each bank's action and threshold.
     rules: HashMap<String, Rule>,
 }
@@ -118,7 +124,16 @@ impl Matcher {
         for s in changes {
             let live = s.state != SignalState::Withdrawn;
             let maybe_present = s.num <= seen_through;
-            if s.signal.kind() == SignalType::Pdq {
+            if s.signal.kind() == SignalType::Vpdq {
+                if maybe_present {
+                    self.videos.remove(s.num as u64);
+                }
+                if live && let Some(frames) = vpdq_frames(&s.signal) {
+                    // Signal numbers are far below the index's key space; a refusal would only
+                    // leave this video out of the matcher.
+                    let _ = self.videos.insert(s.num as u64, &frames);
+                }
+            } else if s.signal.kind() == SignalType::Pdq {
                 if let Some(words) = pdq_words(&s.signal) {
                     if maybe_present {
                         self.pdq.remove(s.num as u64);
@@ -147,21 +162,30 @@ impl Matcher {
         self.rules.values().map(|r| r.pdq_threshold).max().unwrap_or(0).min(MAX_PDQ_THRESHOLD)
     }
 
-    /// Candidate hits for `signals`: (the query signal, signal number, PDQ distance). PDQ
-    /// queries given together as `dihedral` variants of one image are searched as one.
-    fn candidates(&self, queries: &[Probe]) -> Vec<(usize, i64, Option<u32>)> {
+    /// Candidate hits for `queries`. PDQ queries given together as `dihedral` variants of one
+    /// image are searched as one; a video's frames are searched at each bank threshold in use.
+    fn candidates(&self, queries: &[Probe]) -> Vec<Hit> {
         let radius = self.radius();
         let mut out = Vec::new();
         for (q, query) in queries.iter().enumerate() {
             match query {
                 Probe::Exact(signal) => {
                     for &num in self.exact.get(signal).map_or(&[][..], Vec::as_slice) {
-                        out.push((q, num, None));
+                        out.push(Hit { query: q, num, distance: None, video: None });
                     }
                 }
                 Probe::Pdq(variants) => {
                     for m in self.pdq.search_any(variants, radius) {
-                        out.push((q, m.id as i64, Some(m.distance)));
+                        out.push(Hit { query: q, num: m.id as i64, distance: Some(m.distance), video: None });
+                    }
+                }
+                Probe::Video(frames) => {
+                    let radii: std::collections::BTreeSet<u32> =
+                        self.rules.values().map(|r| r.pdq_threshold.min(MAX_PDQ_THRESHOLD)).collect();
+                    for r in radii {
+                        for m in self.videos.search(frames, r) {
+                            out.push(Hit { query: q, num: m.video as i64, distance: Some(r), video: Some(m.shares) });
+                        }
                     }
                 }
             }
@@ -170,8 +194,20 @@ impl Matcher {
     }
 }
 
+impl Default for Matcher {
+    fn default() -> Self {
+        Self { seq: 0, pdq: Index::new(), exact: HashMap::new(), videos: VideoIndex::new(VPDQ_MIN_QUALITY), rules: HashMap::new() }
+    }
+}
+
 fn pdq_words(signal: &Signal) -> Option<[u64; 4]> {
     signal.value().parse::<PdqHash>().ok().map(|h| h.words())
+}
+
+/// A vPDQ signal's frames, as the video index takes them.
+fn vpdq_frames(signal: &Signal) -> Option<Vec<Frame>> {
+    let features = tocsin_model::VpdqFeatures::parse(signal.value()).ok()?;
+    features.0.iter().map(|f| Some(Frame { bits: f.hex.parse::<PdqHash>().ok()?.words(), quality: f.quality })).collect()
 }
 
 /// One thing to look for.
@@ -179,6 +215,20 @@ enum Probe {
     Exact(Signal),
     /// A PDQ hash with its dihedral variants (or just itself).
     Pdq(Vec<[u64; 4]>),
+    /// A video's frames.
+    Video(Vec<Frame>),
+}
+
+/// A banked signal a query found, before the store and the bank's rule have their say.
+struct Hit {
+    /// Which query.
+    query: usize,
+    /// The signal's number.
+    num: i64,
+    /// PDQ distance; for a video, the threshold its frames were compared at.
+    distance: Option<u32>,
+    /// For a video, what the two share.
+    video: Option<Shares>,
 }
 
 /// Brings the matcher up to date with the store: every change after the last it applied. One
@@ -186,8 +236,10 @@ enum Probe {
 pub async fn follow(state: &State) -> Result<(), tocsin_store::StoreError> {
     let _one_at_a_time = state.banks.follow.lock().await;
     let rules = state.store.banks().await?;
-    let rules: HashMap<String, Rule> =
-        rules.into_iter().map(|b| (b.name.as_str().to_owned(), Rule { action: b.action, pdq_threshold: b.pdq_threshold })).collect();
+    let rules: HashMap<String, Rule> = rules
+        .into_iter()
+        .map(|b| (b.name.as_str().to_owned(), Rule { action: b.action, pdq_threshold: b.pdq_threshold, video: b.video }))
+        .collect();
     lock_write(&state.banks.matcher).rules = rules;
     if lock_read(&state.banks.matcher).seq == 0 {
         load(state).await?;
@@ -210,25 +262,30 @@ pub async fn follow(state: &State) -> Result<(), tocsin_store::StoreError> {
 /// seconds at 10 million) rather than grown one insert at a time, whose unpacked part would slow
 /// every search until the next repack.
 async fn load(state: &State) -> Result<(), tocsin_store::StoreError> {
-    let (mut pairs, mut exact, mut seq) = (Vec::new(), HashMap::<Signal, Vec<i64>>::new(), 0);
+    let (mut pairs, mut exact, mut videos, mut seq) = (Vec::new(), HashMap::<Signal, Vec<i64>>::new(), Vec::new(), 0);
     loop {
         let page = state.store.signal_keys(seq, 100_000).await?;
         let Some(last) = page.last() else { break };
         seq = last.seq;
         for s in page.into_iter().filter(|s| s.state != SignalState::Withdrawn) {
-            match pdq_words(&s.signal).filter(|_| s.signal.kind() == SignalType::Pdq) {
-                Some(words) => pairs.push((s.num as u64, words)),
-                None => exact.entry(s.signal).or_default().push(s.num),
+            match s.signal.kind() {
+                SignalType::Pdq => pairs.extend(pdq_words(&s.signal).map(|words| (s.num as u64, words))),
+                SignalType::Vpdq => videos.extend(vpdq_frames(&s.signal).map(|frames| (s.num as u64, frames))),
+                _ => exact.entry(s.signal).or_default().push(s.num),
             }
         }
     }
-    let pdq = tokio::task::spawn_blocking(move || Index::from_pairs(pairs))
-        .await
-        .map_err(|_| tocsin_store::StoreError::Inconsistent("building the matcher's index failed"))?;
+    let (pdq, videos) = tokio::task::spawn_blocking(move || {
+        let index = VideoIndex::build(VPDQ_MIN_QUALITY, videos.iter().map(|(num, frames)| (*num, &frames[..])));
+        (Index::from_pairs(pairs), index)
+    })
+    .await
+    .map_err(|_| tocsin_store::StoreError::Inconsistent("building the matcher's index failed"))?;
+    let videos = videos.map_err(|_| tocsin_store::StoreError::Inconsistent("a banked video does not fit the video index"))?;
     let mut matcher = lock_write(&state.banks.matcher);
     // Changes a concurrent follow applied meanwhile are newer than this load: keep the later.
     if matcher.seq < seq {
-        (matcher.pdq, matcher.exact, matcher.seq) = (pdq, exact, seq);
+        (matcher.pdq, matcher.exact, matcher.videos, matcher.seq) = (pdq, exact, videos, seq);
     }
     Ok(())
 }
@@ -317,9 +374,12 @@ pub struct MatchView {
     signal: SignalBody,
     /// The signal of the request or content that matched it.
     matched: SignalBody,
-    /// Hamming distance, for PDQ.
+    /// Hamming distance, for PDQ (for a video's frame against an image, that frame's).
     #[serde(skip_serializing_if = "Option::is_none")]
     distance: Option<u32>,
+    /// For a banked video: what the scanned video and it share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<VideoMatchView>,
     /// What the signal shows.
     #[schema(value_type = Object)]
     labels: Labels,
@@ -332,6 +392,54 @@ pub struct MatchView {
     /// What this match alone calls for.
     #[schema(value_type = String)]
     verdict: Verdict,
+}
+
+/// What a scanned video shares with a banked one (Meta's vPDQ rule: frames within the bank's
+/// PDQ threshold, both of quality 50 or more).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VideoMatchView {
+    /// The share of the scanned video's trusted frames found in the banked video, percent.
+    query_percent: f64,
+    /// The share of the banked video's trusted frames found in the scanned video, percent.
+    target_percent: f64,
+    /// Trusted frames of the scanned video, and how many matched.
+    query_frames: u32,
+    query_matched: u32,
+    /// Trusted frames of the banked video, and how many matched.
+    target_frames: u32,
+    target_matched: u32,
+    /// The bank's rule: which share (`query` or `target`) must reach `percent`.
+    share: String,
+    percent: u8,
+}
+
+impl VideoMatchView {
+    fn new(s: Shares, rule: VideoRule) -> Self {
+        // Two decimals, as Meta's tools print them.
+        let round = |p: f64| (p * 100.0).round() / 100.0;
+        Self {
+            query_percent: round(s.query_percent()),
+            target_percent: round(s.target_percent()),
+            query_frames: s.query_frames,
+            query_matched: s.query_matched,
+            target_frames: s.target_frames,
+            target_matched: s.target_matched,
+            share: rule.share.as_str().to_owned(),
+            percent: rule.percent,
+        }
+    }
+}
+
+/// How a banked signal is named in a match: as it is, except a video, whose features (up to
+/// 1.5 MB) are named by `sha256:` and their SHA-256, as the store tells signals apart; the
+/// features themselves are in the bank's signal list.
+fn named(signal: &Signal) -> SignalBody {
+    match signal.kind() {
+        SignalType::Vpdq => {
+            SignalBody { kind: "vpdq".to_owned(), value: format!("sha256:{}", hex(&Sha256::digest(signal.value().as_bytes()))) }
+        }
+        _ => signal.into(),
+    }
 }
 
 /// What a scan or lookup found.
@@ -411,23 +519,37 @@ async fn judge(state: &State, queries: Vec<Probe>, labels: Vec<Signal>, pdq_qual
         let matcher = lock_read(&state.banks.matcher);
         (matcher.candidates(&queries), matcher.rules.clone())
     };
-    let nums: Vec<i64> = hits.iter().map(|&(_, num, _)| num).collect();
+    let nums: Vec<i64> = hits.iter().map(|h| h.num).collect();
     let found: HashMap<i64, BankSignal> = state.store.signals_by_num(&nums).await?.into_iter().map(|s| (s.num, s)).collect();
     let mut matches = Vec::new();
-    for (q, num, distance) in hits {
+    for Hit { query: q, num, distance, video } in hits {
         // The store has the last word: a signal changed since the matcher last followed is
         // judged as it is now.
         let Some(s) = found.get(&num) else { continue };
         let Some(rule) = rules.get(&s.bank) else { continue };
-        if s.state == SignalState::Withdrawn || distance.is_some_and(|d| d > rule.pdq_threshold) {
+        if s.state == SignalState::Withdrawn {
             continue;
         }
+        let (distance, video) = match video {
+            // A video was compared at every threshold in use: only at its bank's counts.
+            Some(shares) => {
+                if distance != Some(rule.pdq_threshold.min(MAX_PDQ_THRESHOLD))
+                    || !rule.video.matches(shares.query_percent(), shares.target_percent())
+                {
+                    continue;
+                }
+                (None, Some(VideoMatchView::new(shares, rule.video)))
+            }
+            None if distance.is_some_and(|d| d > rule.pdq_threshold) => continue,
+            None => (distance, None),
+        };
         matches.push(MatchView {
             bank: s.bank.clone(),
             num,
-            signal: (&s.signal).into(),
+            signal: named(&s.signal),
             matched: (&labels[q]).into(),
             distance,
+            video,
             labels: s.labels.clone(),
             provenance: (&s.provenance).into(),
             state: s.state.as_str().to_owned(),
@@ -436,6 +558,9 @@ async fn judge(state: &State, queries: Vec<Probe>, labels: Vec<Signal>, pdq_qual
         });
     }
     matches.sort_by(|a, b| b.verdict.cmp(&a.verdict).then(a.distance.cmp(&b.distance)).then(a.num.cmp(&b.num)));
+    // Several frames of a video may find one image: it is listed once, at its closest.
+    let mut listed = std::collections::HashSet::new();
+    matches.retain(|m| listed.insert(m.num));
     let verdict = matches.iter().map(|m| m.verdict).max().unwrap_or(Verdict::None);
     Ok(ScanResult { verdict, signals: labels.iter().map(Into::into).collect(), pdq_quality, matches, match_id: None })
 }
@@ -461,9 +586,10 @@ pub async fn lookup(caller: Caller, Shared(state): Shared<Arc<State>>, body: Jso
     let signals = body.signals.iter().map(SignalBody::parse).collect::<Result<Vec<_>, _>>()?;
     let queries = signals
         .iter()
-        .map(|s| match pdq_words(s).filter(|_| s.kind() == SignalType::Pdq) {
-            Some(words) => Probe::Pdq(vec![words]),
-            None => Probe::Exact(s.clone()),
+        .map(|s| match s.kind() {
+            SignalType::Pdq => pdq_words(s).map_or_else(|| Probe::Exact(s.clone()), |words| Probe::Pdq(vec![words])),
+            SignalType::Vpdq => vpdq_frames(s).map_or_else(|| Probe::Exact(s.clone()), Probe::Video),
+            _ => Probe::Exact(s.clone()),
         })
         .collect();
     let mut result = judge(&state, queries, signals, None).await?;
@@ -477,6 +603,34 @@ struct Hashed {
     md5: Signal,
     /// The PDQ hash, its quality, and all eight dihedral hashes (itself first).
     pdq: Option<(Signal, u8, Vec<[u64; 4]>)>,
+    /// A video's vPDQ features (one frame a second) and its frames.
+    video: Option<(Signal, Vec<Frame>)>,
+}
+
+/// How an upload is read: its kind by `Content-Type`, and the limits the node sets.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// Digests only.
+    Bytes,
+    /// An image, of at most so many pixels.
+    Image { max_pixels: u64 },
+    /// A video within these limits.
+    Video(tocsin_media::Limits),
+}
+
+/// Seconds between the frames of an uploaded video that are hashed: one a second, as Meta's
+/// Python library; banked videos are hashed at every frame, so the phase does not matter.
+pub const SCAN_SECONDS_PER_HASH: f64 = 1.0;
+
+/// The longest a scanned video's decode may take.
+pub const VIDEO_DECODE_TIME: Duration = Duration::from_secs(600);
+
+/// A video's features as a `vpdq` signal and as the index's frames.
+pub fn video_signal(features: &[tocsin_hash::video::Feature]) -> Option<(Signal, Vec<Frame>)> {
+    let text: Vec<String> = features.iter().map(|f| format!("{},{},{:.3}", f.hash, f.quality.get(), f.timestamp)).collect();
+    let signal = Signal::new(SignalType::Vpdq, &text.join(";")).ok()?;
+    let frames = features.iter().map(|f| Frame { bits: f.hash.words(), quality: f.quality.get() }).collect();
+    Some((signal, frames))
 }
 
 thread_local! {
@@ -484,60 +638,97 @@ thread_local! {
     static HASHER: RefCell<tocsin_hash::pdq::Hasher> = RefCell::new(tocsin_hash::pdq::Hasher::new());
 }
 
-/// Digests of any content; the PDQ hash and its dihedral variants of an image.
-fn hash_upload(bytes: &[u8], image: bool, max_pixels: u64) -> Result<Hashed, tocsin_hash::DecodeError> {
+/// Digests of any content; the PDQ hash and its dihedral variants of an image; a video's
+/// features.
+fn hash_upload(bytes: &[u8], reading: Reading) -> Result<Hashed, Problem> {
     let digest = |kind, hex: String| Signal::new(kind, &hex).expect("a digest is hex of its length");
     let sha256 = digest(SignalType::Sha256, hex(&Sha256::digest(bytes)));
     let md5 = digest(SignalType::Md5, hex(&Md5::digest(bytes)));
-    let pdq = if image {
+    let unprocessable = |e: String| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e);
+    let video = if let Reading::Video(limits) = reading {
+        use tocsin_media::{DecodeError, Input, hash};
+        let mut features = Vec::new();
+        hash(Input::Memory(bytes), SCAN_SECONDS_PER_HASH, &limits, |f| {
+            features.push(*f);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            DecodeError::Tools(why) => {
+                tracing::error!(error = %why, "the FFmpeg tools failed");
+                Problem::Internal
+            }
+            e => unprocessable(e.to_string()),
+        })?;
+        Some(video_signal(&features).ok_or_else(|| unprocessable("the video gave no frames to hash".to_owned()))?)
+    } else {
+        None
+    };
+    let pdq = if let Reading::Image { max_pixels } = reading {
         let options = tocsin_hash::HashOptions { dihedral: true, ..Default::default() };
         let decode = tocsin_hash::DecodeOptions { max_pixels, ..Default::default() };
-        let hashed = HASHER.with_borrow_mut(|h| tocsin_hash::hash_bytes(h, bytes, &decode, &options))?;
+        let hashed =
+            HASHER.with_borrow_mut(|h| tocsin_hash::hash_bytes(h, bytes, &decode, &options)).map_err(|e| unprocessable(e.to_string()))?;
         let variants = hashed.dihedral.map_or_else(Vec::new, |d| Dihedral::ALL.iter().map(|&w| d.get(w).words()).collect());
         let signal = digest(SignalType::Pdq, hashed.pdq.hash.to_string());
         Some((signal, hashed.pdq.quality.get(), if variants.is_empty() { vec![hashed.pdq.hash.words()] } else { variants }))
     } else {
         None
     };
-    Ok(Hashed { sha256, md5, pdq })
+    Ok(Hashed { sha256, md5, pdq, video })
 }
 
 /// Hashes the uploaded content (an image: its PDQ hash, with the seven rotations and mirrors
-/// searched too; any content: SHA-256 and MD5) and matches it against every bank. The body is
-/// the content, with its `Content-Type`; `image/*` must decode.
+/// searched too; a video: its vPDQ features, one frame a second, against banked videos by
+/// Meta's share-of-frames rule and each frame against image banks; any content: SHA-256 and
+/// MD5) and matches it against every bank. The body is the content, with its `Content-Type`;
+/// `image/*` and `video/*` must decode.
 #[utoipa::path(post, path = "/v1/scan", tag = "banks", security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The content, at most 32 MiB"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The content: at most 32 MiB, or for `video/*` the node's video limit (256 MiB unless configured)"),
     responses(
         (status = 200, description = "The verdict and every match", body = ScanResult),
+        (status = 413, description = "The content is larger than the node takes", body = crate::node::problem::Body, content_type = "application/problem+json"),
         (status = 503, description = "Too many scans waiting; try again after the Retry-After seconds", body = crate::node::problem::Body, content_type = "application/problem+json"),
     ))]
 pub async fn scan(
     caller: Caller,
     Shared(state): Shared<Arc<State>>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<ScanResult>, Problem> {
     caller.require(SCANNERS)?;
-    let bytes = body.map_err(|e| Problem::BadBody(e.status(), e.body_text()))?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
+    let lower = content_type.trim_start().to_ascii_lowercase();
+    let (reading, limit) = if tocsin_media::is_video(&lower) {
+        let limits = tocsin_media::Limits {
+            max_pixels: state.banks.scan_max_pixels.min(tocsin_media::Limits::default().max_pixels),
+            max_seconds: state.config.scan_video_max_seconds as f64,
+            max_time: VIDEO_DECODE_TIME,
+            // Parallelism comes from concurrent scans, one a core.
+            threads: 1,
+        };
+        (Reading::Video(limits), state.config.scan_video_max_bytes)
+    } else if lower.starts_with("image/") {
+        (Reading::Image { max_pixels: state.banks.scan_max_pixels }, MAX_SCAN_BYTES)
+    } else {
+        (Reading::Bytes, MAX_SCAN_BYTES)
+    };
+    let bytes = read_limited(body, limit).await?;
     if bytes.is_empty() {
         return Err(Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "empty body: send the content itself".to_owned()));
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_owned();
-    let image = content_type.trim_start().to_ascii_lowercase().starts_with("image/");
     // A place in the queue or a clear "busy": never an unbounded pile of decodes.
     let Ok(queued) = state.banks.scan_queue.try_acquire() else { return Err(Problem::Busy) };
     queued.forget();
     let mut places = ScanPlaces { state: state.clone(), working: false };
     state.banks.scan_workers.acquire().await.map_err(|_| Problem::Internal)?.forget();
     places.working = true;
-    let (upload, max_pixels) = (bytes.clone(), state.banks.scan_max_pixels);
+    let upload = bytes.clone();
     let hashed = tokio::task::spawn_blocking(move || {
         let _places = places;
-        hash_upload(&upload, image, max_pixels)
+        hash_upload(&upload, reading)
     })
     .await
-    .map_err(|_| Problem::Internal)?;
-    let hashed = hashed.map_err(|e| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    .map_err(|_| Problem::Internal)??;
     let mut queries = vec![Probe::Exact(hashed.sha256.clone()), Probe::Exact(hashed.md5.clone())];
     let sha256 = hashed.sha256.value().to_owned();
     let mut labels = vec![hashed.sha256, hashed.md5];
@@ -546,9 +737,42 @@ pub async fn scan(
         queries.push(Probe::Pdq(variants));
         labels.push(signal);
     }
+    if let Some((signal, frames)) = hashed.video {
+        // Each trusted frame against the image banks (a propaganda still inside a video).
+        for frame in frames.iter().filter(|f| f.quality >= VPDQ_MIN_QUALITY) {
+            queries.push(Probe::Pdq(vec![frame.bits]));
+            labels.push(Signal::new(SignalType::Pdq, &PdqHash::from_words(frame.bits).to_string()).map_err(|_| Problem::Internal)?);
+        }
+        queries.push(Probe::Video(frames));
+        labels.push(signal);
+    }
     let mut result = judge(&state, queries, labels, quality).await?;
+    // The frames' PDQ hashes are the video's signal again: reported once, as the video.
+    result.signals.retain(|s| s.kind != "pdq" || quality.is_some());
     keep(&state, &caller, "scan", &mut result, Some((sha256, content_type, bytes))).await?;
     Ok(Json(result))
+}
+
+/// The body, refused with 413 past `limit` bytes (before they are read, when the length is
+/// stated).
+async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, Problem> {
+    use http_body::Body as _;
+    let too_large = || Problem::BadBody(axum::http::StatusCode::PAYLOAD_TOO_LARGE, format!("the content is larger than {limit} bytes"));
+    if body.size_hint().lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut body = body;
+    let mut out = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| Problem::BadBody(axum::http::StatusCode::BAD_REQUEST, format!("reading the content: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(out))
 }
 
 /// A bank, with its signal counts.
@@ -561,6 +785,10 @@ pub struct BankView {
     /// `block`, `review` or `report`.
     action: String,
     pdq_threshold: u32,
+    /// How videos match: `query` or `target`.
+    video_share: String,
+    /// The share of frames (percent) a video match needs.
+    video_percent: u8,
     created_by: String,
     created_at: String,
     active: u64,
@@ -575,6 +803,8 @@ fn bank_view(b: tocsin_store::Bank, counts: [u64; 3]) -> BankView {
         description: b.description,
         action: b.action.as_str().to_owned(),
         pdq_threshold: b.pdq_threshold,
+        video_share: b.video.share.as_str().to_owned(),
+        video_percent: b.video.percent,
         created_by: b.created_by,
         created_at: crate::node::time::rfc3339_ms(b.created_at),
         active: counts[0],
@@ -614,10 +844,28 @@ pub struct CreateBankRequest {
     /// `block`, `review` or `report`.
     #[schema(pattern = "^(block|review|report)$")]
     action: String,
-    /// PDQ matches within this many bits count (0 to 63; 31 when left out).
+    /// PDQ matches within this many bits count (0 to 63; 31 when left out), for images and for
+    /// each frame of a video.
     #[serde(default)]
     #[schema(maximum = 63)]
     pdq_threshold: Option<u32>,
+    /// How videos match: `query` (the default: the share of the upload's frames found in a
+    /// banked video) or `target` (the share of the banked video's frames found in the upload).
+    #[serde(default)]
+    #[schema(pattern = "^(query|target)$")]
+    video_share: Option<String>,
+    /// The share of frames a video match needs, 1 to 100 (80 when left out).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    video_percent: Option<u32>,
+}
+
+/// A bank's video rule from a request's fields, with the defaults for those left out.
+pub(crate) fn video_rule(share: Option<&str>, percent: Option<u32>) -> Result<VideoRule, Problem> {
+    let bad = |e: tocsin_model::BankError| Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+    let default = VideoRule::default();
+    let share = share.map_or(Ok(default.share), str::parse).map_err(bad)?;
+    VideoRule::new(share, percent.unwrap_or(u32::from(default.percent))).map_err(bad)
 }
 
 /// Makes a bank (admin).
@@ -638,8 +886,9 @@ pub async fn create(
     if pdq_threshold > MAX_PDQ_THRESHOLD {
         return Err(Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("pdq_threshold: 0 to {MAX_PDQ_THRESHOLD}")));
     }
+    let video = video_rule(body.video_share.as_deref(), body.video_percent)?;
     printable("description", &body.description, 0, 1000)?;
-    let new = tocsin_store::NewBank { name, description: body.description, action, pdq_threshold };
+    let new = tocsin_store::NewBank { name, description: body.description, action, pdq_threshold, video };
     let bank = state.store.create_bank(&new, "", &caller.0.name).await?;
     // Into the matcher before the answer: a lookup right after an addition sees it.
     follow_now(&state).await;
@@ -892,7 +1141,8 @@ pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
         .route("/v1/matches", get(matches::list))
         .route("/v1/matches/{id}/decision", post(matches::decide))
         .route("/v1/lookup", post(lookup).layer(axum::extract::DefaultBodyLimit::max(MAX_SIGNALS_BYTES)))
-        .route("/v1/scan", post(scan).layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES)))
+        // The body's limit depends on its type: `scan` reads it with its own.
+        .route("/v1/scan", post(scan).layer(axum::extract::DefaultBodyLimit::disable()))
 }
 
 #[cfg(test)]

@@ -31,6 +31,10 @@ use crate::node::{new_id, seal};
 
 /// Signals in one batch.
 const BATCH: i64 = 10_000;
+/// Bytes of signal values after which a batch ends (one signal more at most).
+const BATCH_BYTES: usize = 32 << 20;
+/// Signals read from the store at a time while a batch is made.
+const PAGE: i64 = 500;
 /// The header carrying a subscriber's signed pull request.
 pub const PULL_HEADER: &str = "tocsin-pull";
 
@@ -106,9 +110,24 @@ pub async fn changes(
         return Err(Problem::UntrustedMessage(format!("bank {name:?} is not published to this peer")));
     }
     let after = i64::try_from(query.after).map_err(|_| Problem::BadQuery("after: too large".to_owned()))?;
-    let mut rows = state.store.bank_signals(&name, after, BATCH + 1).await?;
-    let more = rows.len() as i64 > BATCH;
-    rows.truncate(BATCH as usize);
+    // Pages of signals up to a batch's count or bytes (a video's features are up to 1.5 MB).
+    let (mut rows, mut bytes, mut more) = (Vec::new(), 0usize, false);
+    loop {
+        let from = rows.last().map_or(after, |s: &tocsin_store::BankSignal| s.seq);
+        let page = state.store.bank_signals(&name, from, PAGE).await?;
+        let full = page.len() as i64 == PAGE;
+        for s in page {
+            if rows.len() as i64 == BATCH || (bytes >= BATCH_BYTES && !rows.is_empty()) {
+                more = true;
+                break;
+            }
+            bytes += s.signal.value().len();
+            rows.push(s);
+        }
+        if more || !full {
+            break;
+        }
+    }
     let through = rows.last().map_or(query.after, |s| s.seq as u64);
     let signals = rows
         .iter()
@@ -142,6 +161,14 @@ pub struct SubscribeRequest {
     /// PDQ threshold here (31 when left out).
     #[serde(default)]
     pdq_threshold: Option<u32>,
+    /// How videos match here: `query` (the default) or `target`.
+    #[serde(default)]
+    #[schema(pattern = "^(query|target)$")]
+    video_share: Option<String>,
+    /// The share of frames a video match needs, 1 to 100 (80 when left out).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
+    video_percent: Option<u32>,
 }
 
 /// A subscription, as shown.
@@ -198,8 +225,9 @@ pub async fn subscribe(
     if pdq_threshold > MAX_PDQ_THRESHOLD {
         return Err(bad(format!("pdq_threshold: 0 to {MAX_PDQ_THRESHOLD}")));
     }
+    let video = super::video_rule(body.video_share.as_deref(), body.video_percent)?;
     let description = format!("A copy of bank {} published by {}", remote.as_str(), peer.name);
-    let new = tocsin_store::NewBank { name: local.clone(), description, action, pdq_threshold };
+    let new = tocsin_store::NewBank { name: local.clone(), description, action, pdq_threshold, video };
     state.store.subscribe(&new, &peer.fingerprint, remote.as_str(), &caller.0.name).await?;
     state.banks.pulls.notify_one();
     let sub = state.store.subscription(local.as_str()).await?.ok_or(Problem::Internal)?;

@@ -394,5 +394,9 @@ fn check_sent_at(sent_at: u64, now: u64) -> Result<(), Problem> {
 /// The inbox, for [`crate::api`] to merge.
 pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
     use axum::routing::post;
-    axum::Router::new().route("/v1/inbox", post(inbox))
+    // A message may carry a video's vPDQ features (up to 1.5 MB, a third more as a JWS).
+    axum::Router::new().route("/v1/inbox", post(inbox).layer(axum::extract::DefaultBodyLimit::max(MAX_MESSAGE_BYTES)))
 }
+
+/// The largest message the inbox reads.
+pub const MAX_MESSAGE_BYTES: usize = 4 << 20;

@@ -68,6 +68,10 @@ pub struct Partial {
     pub scan_queue: Option<usize>,
     /// The most pixels a scanned image may have (what fits the node's memory when unset).
     pub scan_max_pixels: Option<u64>,
+    /// The largest video `/v1/scan` takes, in bytes (256 MiB when unset).
+    pub scan_video_max_bytes: Option<usize>,
+    /// The longest video `/v1/scan` hashes, in seconds (an hour when unset).
+    pub scan_video_max_seconds: Option<u64>,
     /// The host resolvers send blocked domains to (the stop page); NXDOMAIN when unset.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, for zone transfers (`rpz.tocsin` when unset).
@@ -116,6 +120,8 @@ impl Partial {
             bank_pull_seconds: self.bank_pull_seconds.or(lower.bank_pull_seconds),
             scan_queue: self.scan_queue.or(lower.scan_queue),
             scan_max_pixels: self.scan_max_pixels.or(lower.scan_max_pixels),
+            scan_video_max_bytes: self.scan_video_max_bytes.or(lower.scan_video_max_bytes),
+            scan_video_max_seconds: self.scan_video_max_seconds.or(lower.scan_video_max_seconds),
             stop_host: self.stop_host.or(lower.stop_host),
             rpz_zone: self.rpz_zone.or(lower.rpz_zone),
             max_connections: self.max_connections.or(lower.max_connections),
@@ -167,6 +173,10 @@ pub struct Config {
     pub scan_queue: usize,
     /// The most pixels a scanned image may have; `None`: what fits the node's memory.
     pub scan_max_pixels: Option<u64>,
+    /// The largest video a scan takes, in bytes.
+    pub scan_video_max_bytes: usize,
+    /// The longest video a scan hashes, in seconds.
+    pub scan_video_max_seconds: u64,
     /// The host resolvers send blocked domains to (the stop page), if any.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, lower case without the final dot.
@@ -211,6 +221,8 @@ impl Config {
             bank_pull: std::time::Duration::from_secs(p.bank_pull_seconds.unwrap_or(60).max(1)),
             scan_queue: p.scan_queue.unwrap_or(64),
             scan_max_pixels: p.scan_max_pixels.filter(|&n| n > 0),
+            scan_video_max_bytes: p.scan_video_max_bytes.filter(|&n| n > 0).unwrap_or(256 << 20),
+            scan_video_max_seconds: p.scan_video_max_seconds.filter(|&n| n > 0).unwrap_or(3600),
             stop_host: p.stop_host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()),
             rpz_zone: p
                 .rpz_zone

@@ -67,14 +67,27 @@ pub(crate) struct IdentityDocument {
 /// How long a request may take before the node gives up on it (503).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a video scan may take: its upload, and a decode of at most ten minutes.
+pub const VIDEO_SCAN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// Gives each request [`REQUEST_TIMEOUT`] and logs method, path, status and time taken (never
 /// headers or bodies, which carry tokens).
 pub(crate) async fn deadline_and_log(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     let started = std::time::Instant::now();
-    // A package file streams in for as long as it takes (its size is bounded, not its time).
-    let timeout = if streams_in(&method, &path) { std::time::Duration::from_secs(24 * 3600) } else { REQUEST_TIMEOUT };
+    // A package file streams in for as long as it takes (its size is bounded, not its time); a
+    // video scan takes as long as its decode may (`banks::VIDEO_DECODE_TIME`), and a little more.
+    let timeout = if streams_in(&method, &path) {
+        std::time::Duration::from_secs(24 * 3600)
+    } else if method == axum::http::Method::POST
+        && path == "/v1/scan"
+        && request.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(tocsin_media::is_video)
+    {
+        VIDEO_SCAN_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
     let response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => problem::Problem::Timeout.into_response(),

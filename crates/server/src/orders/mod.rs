@@ -220,6 +220,9 @@ pub struct EvidenceView {
     pdq: Option<String>,
     /// PDQ quality, 0 to 100.
     pdq_quality: Option<i64>,
+    /// For a video: how many frames its vPDQ features (in the stay-down bank) hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpdq_frames: Option<usize>,
     /// When it was fetched, Unix milliseconds.
     fetched_at: i64,
     /// Kept until, Unix milliseconds: the end of the day six calendar months after the removal
@@ -245,6 +248,7 @@ impl From<tocsin_store::Evidence> for EvidenceView {
             content_type: e.content_type,
             pdq: e.pdq,
             pdq_quality: e.pdq_quality,
+            vpdq_frames: e.vpdq.as_deref().map(|v| v.split(';').count()),
             fetched_at: e.fetched_at,
             retain_until: e.retain_until,
             error: e.error,

@@ -212,6 +212,7 @@ fn preserve(
         content_type: None,
         pdq: None,
         pdq_quality: None,
+        vpdq: None,
         fetched_at,
         retain_until: None,
         error: None,
@@ -234,6 +235,17 @@ fn preserve(
             evidence.pdq_quality = Some(i64::from(image.pdq.quality.get()));
         }
     }
+    // A video (by its type, or content that is no image) gets its vPDQ features from the kept
+    // file itself: the evidence is on disk already, so no other copy is made.
+    if evidence.pdq.is_none() && kept.content_type.as_deref().is_none_or(|t| tocsin_media::is_video(t) || !t.starts_with("text/")) {
+        match bank_video(&blob_path(data, &kept.sha256)) {
+            Ok(features) => evidence.vpdq = Some(features),
+            Err(e) if kept.content_type.as_deref().is_some_and(tocsin_media::is_video) => {
+                tracing::warn!(order = %block.order_id, error = %e, "a preserved video could not be hashed");
+            }
+            Err(_) => {}
+        }
+    }
     evidence.md5 = Some(kept.md5);
     evidence.size = Some(i64::try_from(kept.size).unwrap_or(i64::MAX));
     evidence.content_type = kept.content_type;
@@ -241,6 +253,25 @@ fn preserve(
     evidence.status = "preserved".to_owned();
     evidence.retain_until = Some(tocsin_store::retain_until(block.blocked_at));
     evidence
+}
+
+/// A video's vPDQ features as a bank keeps them: every frame hashed (so that an upload sampled
+/// once a second at any phase finds its frames), repeated pictures dropped, and, past what one
+/// signal holds, every n-th frame kept.
+pub(crate) fn bank_video(path: &Path) -> Result<String, tocsin_media::DecodeError> {
+    use tocsin_media::{Input, Limits, hash};
+    let mut features = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    hash(Input::Path(path), 0.0, &Limits { threads: 1, ..Limits::default() }, |f| {
+        if seen.insert(f.hash) {
+            features.push(*f);
+        }
+        Ok(())
+    })?;
+    let step = features.len().div_ceil(tocsin_model::MAX_VPDQ_FRAMES).max(1);
+    let kept: Vec<_> = features.into_iter().step_by(step).collect();
+    let (signal, _) = crate::banks::video_signal(&kept).ok_or_else(|| tocsin_media::DecodeError::Unreadable("no frames".to_owned()))?;
+    Ok(signal.value().to_owned())
 }
 
 /// The message that gives the issuing authority the hashes of what was removed (for its own
@@ -256,7 +287,9 @@ async fn removed_content_message(
     let Some((order, _)) = state.store.order(&e.order_id).await? else { return Ok(None) };
     let Some(peer) = state.store.peer_by_fingerprint(&order.peer).await? else { return Ok(None) };
     let mut signals = Vec::new();
-    for (kind, value) in [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq)] {
+    for (kind, value) in
+        [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq), (SignalType::Vpdq, &e.vpdq)]
+    {
         if let Some(signal) = value.as_deref().and_then(|v| Signal::new(kind, v).ok()) {
             signals.push(signal);
         }

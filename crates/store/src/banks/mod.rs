@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use tocsin_model::{BankAction, BankName, Labels, Signal, SignalState, SignalType};
+use tocsin_model::{BankAction, BankName, Labels, Signal, SignalState, SignalType, VideoRule};
 
 use crate::node::record::now_ms;
 use crate::{Store, StoreError};
@@ -30,6 +30,8 @@ pub struct Bank {
     pub action: BankAction,
     /// PDQ matches within this many bits count.
     pub pdq_threshold: u32,
+    /// How videos match.
+    pub video: VideoRule,
     /// Account (or `tocsin` for built-in banks) that made it.
     pub created_by: String,
     /// Unix ms.
@@ -93,6 +95,8 @@ pub struct NewBank {
     pub action: BankAction,
     /// PDQ matches within this many bits count.
     pub pdq_threshold: u32,
+    /// How videos match.
+    pub video: VideoRule,
 }
 
 /// A signal to add.
@@ -124,11 +128,20 @@ pub struct Added {
     pub known: u64,
 }
 
-const BANK_COLUMNS: &str = "name, owner, description, action, pdq_threshold, created_by, created_at";
+const BANK_COLUMNS: &str = "name, owner, description, action, pdq_threshold, created_by, created_at, video_share, video_percent";
 /// Rows in one INSERT statement (10 parameters each, well under SQLite's limit of 32,766).
 const INSERT_ROWS: usize = 50;
 
 pub(crate) const SIGNAL_COLUMNS: &str = "num, bank, signal_type, value, labels, source, source_ref, source_detail, added_at, state, seq";
+
+/// What tells a signal apart in its bank (`value_key`): the value, or for a vPDQ signal, whose
+/// value is a whole video's features, `sha256:` and the value's SHA-256.
+pub(crate) fn value_key(signal: &Signal) -> String {
+    match signal.kind() {
+        SignalType::Vpdq => format!("sha256:{}", crate::node::record::sha256_hex(signal.value())),
+        _ => signal.value().to_owned(),
+    }
+}
 
 pub(crate) fn signal_from(r: &sqlx::any::AnyRow) -> Result<BankSignal, StoreError> {
     let bad = |what: &'static str| move |_| StoreError::Inconsistent(what);
@@ -157,6 +170,11 @@ fn bank_from(r: &sqlx::any::AnyRow) -> Result<Bank, StoreError> {
         pdq_threshold: u32::try_from(r.try_get::<i64, _>(4)?).map_err(|_| StoreError::Inconsistent("a stored threshold is negative"))?,
         created_by: r.try_get(5)?,
         created_at: r.try_get(6)?,
+        video: VideoRule::new(
+            r.try_get::<String, _>(7)?.parse().map_err(bad("a stored video share is unknown"))?,
+            u32::try_from(r.try_get::<i64, _>(8)?).unwrap_or(0),
+        )
+        .map_err(bad("a stored video percentage is out of bounds"))?,
     })
 }
 
@@ -178,7 +196,8 @@ impl Store {
             return Err(StoreError::Refused(format!("a bank named {:?} exists", bank.name.as_str())));
         }
         sqlx::query(
-            "INSERT INTO banks (name, owner, description, action, pdq_threshold, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO banks (name, owner, description, action, pdq_threshold, created_by, created_at, video_share, video_percent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(bank.name.as_str())
         .bind(owner)
@@ -187,11 +206,14 @@ impl Store {
         .bind(i64::from(bank.pdq_threshold))
         .bind(by)
         .bind(at)
+        .bind(bank.video.share.as_str())
+        .bind(i64::from(bank.video.percent))
         .execute(&mut *tx)
         .await?;
         let entry = serde_json::json!({
             "type": "bank.created", "bank": bank.name, "owner": owner, "action": bank.action,
-            "pdq_threshold": bank.pdq_threshold, "by": by, "at": at,
+            "pdq_threshold": bank.pdq_threshold, "video_share": bank.video.share.as_str(),
+            "video_percent": bank.video.percent, "by": by, "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
         tx.commit().await?;
@@ -263,9 +285,9 @@ impl Store {
         for (chunk, first) in signals.chunks(INSERT_ROWS).zip((first..).step_by(INSERT_ROWS)) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|r| {
-                    let p = |k: usize| format!("${}", r * 10 + k);
+                    let p = |k: usize| format!("${}", r * 11 + k);
                     format!(
-                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                         p(1),
                         p(2),
                         p(3),
@@ -276,14 +298,15 @@ impl Store {
                         p(8),
                         p(9),
                         p(10),
-                        p(1)
+                        p(1),
+                        p(11)
                     )
                 })
                 .collect();
             // A signal the bank has (from an earlier batch or earlier in this one) keeps its
             // first provenance and labels.
             let sql = format!(
-                "INSERT INTO bank_signals ({SIGNAL_COLUMNS}) VALUES {} ON CONFLICT (bank, signal_type, value) DO NOTHING",
+                "INSERT INTO bank_signals ({SIGNAL_COLUMNS}, value_key) VALUES {} ON CONFLICT (bank, signal_type, value_key) DO NOTHING",
                 rows.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -300,7 +323,8 @@ impl Store {
                     .bind(&p.reference)
                     .bind(&p.detail)
                     .bind(at)
-                    .bind(new.state.as_str());
+                    .bind(new.state.as_str())
+                    .bind(value_key(signal));
                 digest.update(signal.to_string().as_bytes());
                 digest.update(b"\n");
             }
@@ -389,9 +413,9 @@ impl Store {
 
     /// The signals of `signal`'s type and value, in any bank (exact lookups).
     pub async fn signals_matching(&self, signal: &Signal) -> Result<Vec<BankSignal>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM bank_signals WHERE signal_type = $1 AND value = $2"))
+        let rows = sqlx::query(&format!("SELECT {SIGNAL_COLUMNS} FROM bank_signals WHERE signal_type = $1 AND value_key = $2"))
             .bind(signal.kind().as_str())
-            .bind(signal.value())
+            .bind(value_key(signal))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(signal_from).collect()

@@ -182,17 +182,18 @@ impl Store {
             let first = take_seq(&mut tx, changes.len() as i64).await?;
             for (change, seq) in changes.iter().zip(first..) {
                 let labels = serde_json::to_string(&change.labels).map_err(|e| StoreError::Refused(e.to_string()))?;
-                let known = sqlx::query("SELECT state, labels FROM bank_signals WHERE bank = $1 AND signal_type = $2 AND value = $3")
+                let key = crate::banks::value_key(&change.signal);
+                let known = sqlx::query("SELECT state, labels FROM bank_signals WHERE bank = $1 AND signal_type = $2 AND value_key = $3")
                     .bind(bank)
                     .bind(change.signal.kind().as_str())
-                    .bind(change.signal.value())
+                    .bind(&key)
                     .fetch_optional(&mut *tx)
                     .await?;
                 match known {
                     None => {
                         sqlx::query(
-                            "INSERT INTO bank_signals (num, bank, signal_type, value, labels, source, source_ref, source_detail, added_at, state, seq) \
-                             VALUES ($1, $2, $3, $4, $5, 'exchange', $6, $7, $8, $9, $1)",
+                            "INSERT INTO bank_signals (num, bank, signal_type, value, labels, source, source_ref, source_detail, added_at, state, seq, value_key) \
+                             VALUES ($1, $2, $3, $4, $5, 'exchange', $6, $7, $8, $9, $1, $10)",
                         )
                         .bind(seq)
                         .bind(bank)
@@ -203,6 +204,7 @@ impl Store {
                         .bind(format!("{} #{}", sub.remote_bank, change.num))
                         .bind(at)
                         .bind(change.state.as_str())
+                        .bind(&key)
                         .execute(&mut *tx)
                         .await?;
                         applied.added += 1;
@@ -210,13 +212,13 @@ impl Store {
                     Some(row) => {
                         let (state, old_labels): (String, String) = (row.try_get(0)?, row.try_get(1)?);
                         if state != change.state.as_str() || old_labels != labels {
-                            sqlx::query("UPDATE bank_signals SET state = $1, labels = $2, seq = $3 WHERE bank = $4 AND signal_type = $5 AND value = $6")
+                            sqlx::query("UPDATE bank_signals SET state = $1, labels = $2, seq = $3 WHERE bank = $4 AND signal_type = $5 AND value_key = $6")
                                 .bind(change.state.as_str())
                                 .bind(&labels)
                                 .bind(seq)
                                 .bind(bank)
                                 .bind(change.signal.kind().as_str())
-                                .bind(change.signal.value())
+                                .bind(&key)
                                 .execute(&mut *tx)
                                 .await?;
                             applied.changed += 1;
@@ -300,9 +302,13 @@ impl Store {
                 kinds.dedup();
                 if signals.is_empty()
                     || kinds.len() != signals.len()
-                    || signals.iter().any(|s| !matches!(s.kind(), SignalType::Sha256 | SignalType::Md5 | SignalType::Pdq))
+                    || signals
+                        .iter()
+                        .any(|s| !matches!(s.kind(), SignalType::Sha256 | SignalType::Md5 | SignalType::Pdq | SignalType::Vpdq))
                 {
-                    return Err(StoreError::Refused("removed content: one SHA-256, MD5 or PDQ hash of each kind at most".to_owned()));
+                    return Err(StoreError::Refused(
+                        "removed content: one SHA-256, MD5, PDQ or vPDQ signal of each kind at most".to_owned(),
+                    ));
                 }
                 let reported = sqlx::query("SELECT 1 FROM inbox_reports WHERE peer = $1 AND order_id = $2 AND url = $3")
                     .bind(peer)

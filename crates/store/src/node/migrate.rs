@@ -35,6 +35,7 @@ const SQLITE: &[&str] = &[
     include_str!("../../migrations/sqlite/0027_oversight_notices.sql"),
     include_str!("../../migrations/sqlite/0028_evidence_related_data.sql"),
     include_str!("../../migrations/sqlite/0029_data_requests.sql"),
+    include_str!("../../migrations/sqlite/0030_videos.sql"),
 ];
 const POSTGRES: &[&str] = &[
     include_str!("../../migrations/postgres/0001_log.sql"),
@@ -66,6 +67,7 @@ const POSTGRES: &[&str] = &[
     include_str!("../../migrations/postgres/0027_oversight_notices.sql"),
     include_str!("../../migrations/postgres/0028_evidence_related_data.sql"),
     include_str!("../../migrations/postgres/0029_data_requests.sql"),
+    include_str!("../../migrations/postgres/0030_videos.sql"),
 ];
 
 /// Applies the steps not yet applied.

@@ -15,8 +15,13 @@ pub(crate) fn now_ms() -> i64 {
 /// auditors, who check that orders, blocks and evidence agree, which the hashes let them do
 /// without learning where the content is; the URLs are for the roles that may read orders.
 pub(crate) fn url_digest(url: &str) -> String {
+    sha256_hex(url)
+}
+
+/// The SHA-256 of a text, in hex.
+pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(url.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Queues a message for delivery in the caller's transaction: (id, peer, URL, kind, signed

@@ -53,6 +53,8 @@ pub struct Evidence {
     pub pdq: Option<String>,
     /// PDQ quality, 0 to 100.
     pub pdq_quality: Option<i64>,
+    /// vPDQ features, for videos (a `vpdq` signal's canonical value).
+    pub vpdq: Option<String>,
     /// When it was fetched, Unix milliseconds.
     pub fetched_at: i64,
     /// Kept until, Unix milliseconds.
@@ -105,8 +107,8 @@ impl Store {
         let next_attempt_at = (e.status == "failed" && at + wait - first_attempt_at <= PRESERVATION_RETRY_MS).then_some(at + wait);
         sqlx::query(
             "INSERT INTO evidence (order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
-             attempts, next_attempt_at, first_attempt_at, alerted, related_data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             attempts, next_attempt_at, first_attempt_at, alerted, related_data, vpdq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&e.order_id)
         .bind(&e.url)
@@ -125,12 +127,15 @@ impl Store {
         .bind(first_attempt_at)
         .bind(alerted)
         .bind(&e.related_data)
+        .bind(&e.vpdq)
         .execute(&mut *tx)
         .await?;
         // Into the stay-down bank, with the order as provenance. The hashes were computed here,
         // so a malformed one is this node's fault.
         let mut signals = Vec::new();
-        for (kind, value) in [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq)] {
+        for (kind, value) in
+            [(SignalType::Sha256, &e.sha256), (SignalType::Md5, &e.md5), (SignalType::Pdq, &e.pdq), (SignalType::Vpdq, &e.vpdq)]
+        {
             let Some(value) = value else { continue };
             let signal = Signal::new(kind, value).map_err(|_| StoreError::Inconsistent("a computed hash is malformed"))?;
             signals.push(NewSignal::active(signal, Labels::default()));
@@ -142,7 +147,8 @@ impl Store {
         }
         let entry = serde_json::json!({
             "type": if e.status == "preserved" { "evidence.preserved" } else { "evidence.failed" },
-            "order": e.order_id, "url_sha256": crate::node::record::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq, "error": e.error, "attempt": attempts,
+            "order": e.order_id, "url_sha256": crate::node::record::url_digest(&e.url), "sha256": e.sha256, "md5": e.md5, "pdq": e.pdq,
+            "vpdq_sha256": e.vpdq.as_deref().map(crate::node::record::sha256_hex), "error": e.error, "attempt": attempts,
             "gave_up": e.status == "failed" && next_attempt_at.is_none(), "at": at,
         });
         self.append_in(&mut tx, entry.to_string().as_bytes()).await?;
@@ -281,7 +287,7 @@ impl Store {
     pub async fn evidence(&self, order_id: &str) -> Result<Vec<Evidence>, StoreError> {
         let rows = sqlx::query(
             "SELECT order_id, url, status, sha256, md5, size, content_type, pdq, pdq_quality, fetched_at, retain_until, error, \
-             related_data FROM evidence WHERE order_id = $1 ORDER BY url",
+             related_data, vpdq FROM evidence WHERE order_id = $1 ORDER BY url",
         )
         .bind(order_id)
         .fetch_all(&self.pool)
@@ -302,6 +308,7 @@ impl Store {
                     retain_until: r.try_get(10)?,
                     error: r.try_get(11)?,
                     related_data: r.try_get(12)?,
+                    vpdq: r.try_get(13)?,
                 })
             })
             .collect()

@@ -21,11 +21,40 @@ fn log_types(entries: &[Vec<u8>]) -> Vec<String> {
         .collect()
 }
 
+/// A video's vPDQ features at every frame for `seconds` at 30 frames a second.
+fn vpdq(seconds: u64, fill: char) -> Signal {
+    let frames: Vec<String> =
+        (0..seconds * 30).map(|i| format!("{},{},{}.{:03}", fill.to_string().repeat(64), 50 + i % 50, i / 30, i % 30 * 33)).collect();
+    Signal::new(SignalType::Vpdq, &frames.join(";")).expect("vPDQ features")
+}
+
+async fn a_whole_videos_features_are_one_signal_kept_once_per_bank(fresh: &Fresh) {
+    let store = Store::open(fresh.url()).await.expect("opens");
+    // 11 minutes at 30 frames a second: about 1.4 MB, beyond what PostgreSQL can index.
+    let long = vpdq(660, 'c');
+    assert!(long.value().len() > 1_000_000);
+    let batch = [NewSignal::active(long.clone(), Labels::default()), NewSignal::active(vpdq(2, 'd'), Labels::default())];
+    let added = store.add_signals("stay-down", &batch, &by("alice")).await.expect("added");
+    assert_eq!((added.added, added.known), (2, 0));
+    let again = store.add_signals("stay-down", &batch[..1], &by("bob")).await.expect("added");
+    assert_eq!((again.added, again.known), (0, 1), "the same features are the same signal");
+    let found = store.signals_matching(&long).await.expect("query");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].signal, long, "read back whole");
+    store.close().await;
+}
+
 async fn signals_are_kept_once_with_their_first_provenance_and_changes_are_numbered(fresh: &Fresh) {
     let store = Store::open(fresh.url()).await.expect("opens");
     let stay_down = store.bank("stay-down").await.expect("query").expect("every node has the stay-down bank");
     assert_eq!(stay_down.action, BankAction::Block);
-    let new = NewBank { name: "gifct".parse().expect("name"), description: "shared".into(), action: BankAction::Review, pdq_threshold: 24 };
+    let new = NewBank {
+        name: "gifct".parse().expect("name"),
+        description: "shared".into(),
+        action: BankAction::Review,
+        pdq_threshold: 24,
+        video: Default::default(),
+    };
     let bank = store.create_bank(&new, "", "admin").await.expect("made");
     assert_eq!((bank.pdq_threshold, bank.created_by.as_str()), (24, "admin"));
     assert!(matches!(store.create_bank(&new, "", "admin").await, Err(StoreError::Refused(_))), "a name is taken once");
@@ -75,7 +104,13 @@ async fn signals_are_kept_once_with_their_first_provenance_and_changes_are_numbe
 
 async fn imported_signals_keep_the_state_and_provenance_their_file_gives(fresh: &Fresh) {
     let store = Store::open(fresh.url()).await.expect("opens");
-    let new = NewBank { name: "copy".parse().expect("name"), description: String::new(), action: BankAction::Block, pdq_threshold: 31 };
+    let new = NewBank {
+        name: "copy".parse().expect("name"),
+        description: String::new(),
+        action: BankAction::Block,
+        pdq_threshold: 31,
+        video: Default::default(),
+    };
     store.create_bank(&new, "", "admin").await.expect("made");
     let order =
         Provenance { source: "order".into(), reference: "01M8NBJZ9R3XRCERC33TX8ZJ43".into(), detail: "https://x.example/1.jpg".into() };
@@ -89,6 +124,11 @@ async fn imported_signals_keep_the_state_and_provenance_their_file_gives(fresh: 
 mod keeping_signals {
     use super::*;
     crate::on_both!(signals_are_kept_once_with_their_first_provenance_and_changes_are_numbered);
+}
+
+mod keeping_videos {
+    use super::*;
+    crate::on_both!(a_whole_videos_features_are_one_signal_kept_once_per_bank);
 }
 
 mod importing_signals {

@@ -41,6 +41,7 @@ async fn held_content_outlives_its_six_months_until_released(fresh: &Fresh) {
         content_type: None,
         pdq: None,
         pdq_quality: None,
+        vpdq: None,
         fetched_at: 1_790_000_000_100,
         retain_until: Some(1_790_000_000_200),
         error: None,

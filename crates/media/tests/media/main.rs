@@ -1,0 +1,93 @@
+//! Integration tests of `tocsin-media`: the same features from a file and from memory, and each
+//! limit refusing what is beyond it with the reason.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tocsin_media::{DecodeError, Input, Limits, hash};
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vpdq/sample-videos").join(name)
+}
+
+fn lines(input: Input<'_>, limits: &Limits) -> Result<Vec<String>, DecodeError> {
+    let mut out = Vec::new();
+    hash(input, 0.0, limits, |f| {
+        out.push(f.reference_line());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[test]
+fn a_video_in_memory_gives_the_features_its_file_gives_byte_for_byte() {
+    let path = sample("pattern-sd-with-small-logo-bar.mp4");
+    let from_file = lines(Input::Path(&path), &Limits::default()).expect("hashes");
+    let bytes = std::fs::read(&path).expect("reads");
+    let from_memory = lines(Input::Memory(&bytes), &Limits::default()).expect("hashes");
+    assert_eq!(from_memory, from_file);
+    let expected = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vpdq/sample-hashes/pattern-sd-with-small-logo-bar.txt"),
+    )
+    .expect("Meta's file");
+    assert_eq!(from_memory.join("\n") + "\n", expected, "Meta's reference output");
+}
+
+#[test]
+fn each_limit_refuses_with_its_reason() {
+    let bytes = std::fs::read(sample("doorknob-hd-no-bar.mp4")).expect("reads");
+    let small = Limits { max_pixels: 640 * 480, ..Limits::default() };
+    let e = lines(Input::Memory(&bytes), &small).expect_err("1280x720 is over 640x480");
+    assert!(matches!(&e, DecodeError::TooLarge(why) if why.contains("1280x720")), "{e}");
+    let short = Limits { max_seconds: 1.0, ..Limits::default() };
+    let e = lines(Input::Memory(&bytes), &short).expect_err("longer than a second");
+    assert!(matches!(&e, DecodeError::TooLarge(why) if why.contains("at most 1")), "{e}");
+    let hurried = Limits { max_time: Duration::from_millis(1), ..Limits::default() };
+    assert!(matches!(lines(Input::Memory(&bytes), &hurried), Err(DecodeError::TooSlow(_))));
+}
+
+#[test]
+fn garbage_and_cut_videos_are_unreadable_not_a_failure_of_the_tools() {
+    let garbage: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+    assert!(matches!(lines(Input::Memory(&garbage), &Limits::default()), Err(DecodeError::Unreadable(_))));
+    let bytes = std::fs::read(sample("pattern-sd-grey-bar.mp4")).expect("reads");
+    let cut = &bytes[..bytes.len() * 2 / 3];
+    assert!(matches!(lines(Input::Memory(cut), &Limits::default()), Err(DecodeError::Unreadable(_))));
+    assert!(matches!(lines(Input::Memory(b""), &Limits::default()), Err(DecodeError::Unreadable(_))));
+}
+
+#[test]
+fn frames_scaled_to_128_are_within_metas_tolerance_of_its_128x128_files() {
+    // Meta made these files by scaling each frame to 128x128 (FFmpeg's Lanczos, in 2022) before
+    // hashing: the frames and times must be the same, and each pair of trusted hashes within
+    // Meta's test distance (< 31).
+    for name in ["doorknob-hd-no-bar", "pattern-sd-grey-bar", "pattern-sd-with-small-logo-bar", "pattern-sd-with-large-logo-bar"] {
+        let mut ours = Vec::new();
+        tocsin_media::hash_scaled(Input::Path(&sample(&format!("{name}.mp4"))), 0.0, Some(128), &Limits::default(), |f| {
+            ours.push(f.reference_line());
+            Ok(())
+        })
+        .expect("hashes");
+        let expected = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../tests/data/vpdq/sample-hashes/{name}-128x128.txt")),
+        )
+        .expect("Meta's file");
+        let expected: Vec<Vec<&str>> = expected.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(ours.len(), expected.len(), "{name}");
+        let (mut worst, mut compared) = (0, 0);
+        for (line, reference) in ours.iter().zip(&expected) {
+            let ours: Vec<&str> = line.split(',').collect();
+            assert_eq!((ours[0], ours[3]), (reference[0], reference[3]), "{name}: frame number and time");
+            let (q1, q2): (u8, u8) = (ours[1].parse().expect("quality"), reference[1].parse().expect("quality"));
+            if q1 >= 50 && q2 >= 50 {
+                let (a, b): (tocsin_hash::pdq::PdqHash, tocsin_hash::pdq::PdqHash) =
+                    (ours[2].parse().expect("hash"), reference[2].parse().expect("hash"));
+                worst = worst.max(a.distance(&b));
+                compared += 1;
+            }
+        }
+        assert!(compared > ours.len() / 2, "{name}: most frames are trusted");
+        assert!(worst < 31, "{name}: worst distance {worst}");
+        eprintln!("{name}: {compared} trusted pairs, worst distance {worst}");
+    }
+}
