@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tocsin_hash::video::{Feature, FrameRate, StreamInfo, VideoError, VpdqHasher};
+use tocsin_hash::video::{Feature, FrameHasher, FrameRate, StreamInfo, VideoError, sampling_step};
 
 /// Why a video gave no features.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +215,8 @@ fn first_line(text: &str) -> &str {
 }
 
 /// Hashes the video, one frame every `seconds_per_hash` (0: every frame), calling `each` with
-/// every feature in frame order; returns the number of frames decoded.
+/// every feature in frame order; returns the number of frames hashed. Frames are hashed on one
+/// thread when `limits.threads` is 1, else on one a core.
 pub fn hash(
     input: Input<'_>,
     seconds_per_hash: f64,
@@ -261,36 +262,66 @@ pub fn hash_scaled(
         }
         (info.width, info.height) = (side, side);
     }
-    let mut hasher = VpdqHasher::new(info, seconds_per_hash)?;
+    let every = sampling_step(&info, seconds_per_hash)?;
+    let mut hasher = FrameHasher::new(info)?;
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-v", "error", "-threads", &limits.threads.to_string()]);
     source.add_to(&mut cmd)?;
     cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"]);
+    // Only the sampled frames leave the decoder: frame n, counted in decoder output order as
+    // the reference counts, when n is a multiple of the step (the k-th out is frame k * step).
+    let mut filters = Vec::new();
+    if every > 1 {
+        filters.push(format!("select=not(mod(n\\,{every}))"));
+    }
     if let Some(side) = side {
-        cmd.args(["-vf", &format!("scale={side}:{side}:flags=lanczos")]);
+        filters.push(format!("scale={side}:{side}:flags=lanczos"));
+    }
+    if !filters.is_empty() {
+        cmd.args(["-vf", &filters.join(",")]);
     }
     cmd.args(["-f", "rawvideo", "-pix_fmt", out_fmt, "pipe:1"]);
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| DecodeError::Tools(format!("ffmpeg: {e}")))?;
     let mut stdout = child.stdout.take().ok_or_else(|| DecodeError::Tools("ffmpeg's output".to_owned()))?;
     let errors = child.stderr.take().map(collect);
     let watchdog = watch(child, deadline);
-    let (luma, chroma) = (info.width * info.height, info.width.div_ceil(2) * info.height.div_ceil(2));
-    let mut frame = vec![0u8; luma + 2 * chroma];
     let max_frames = (limits.max_seconds * info.frame_rate.num as f64 / info.frame_rate.den as f64).ceil() as u64 + 1;
-    let outcome = (|| -> Result<(), DecodeError> {
-        while read_frame(&mut stdout, &mut frame)? {
-            // The container may understate its length: the frames themselves are counted too.
-            if hasher.frames() >= max_frames {
-                return Err(DecodeError::TooLarge(format!("more than {:.0} s of video", limits.max_seconds)));
+    let too_long = || DecodeError::TooLarge(format!("more than {:.0} s of video", limits.max_seconds));
+    let workers = match limits.threads {
+        1 => 1,
+        _ => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let mut hashed = 0u64;
+    let outcome = if workers == 1 {
+        let mut frame = vec![0u8; hasher.frame_bytes()];
+        (|| -> Result<(), DecodeError> {
+            while read_frame(&mut stdout, &mut frame)? {
+                let number = hashed * every;
+                // The container may understate its length: the frames themselves are counted too.
+                if number >= max_frames {
+                    return Err(too_long());
+                }
+                each(&hasher.hash_packed(number, &frame)?)?;
+                hashed += 1;
             }
-            let (y, uv) = frame.split_at(luma);
-            let (u, v) = uv.split_at(chroma);
-            if let Some(feature) = hasher.push(y, u, v)? {
-                each(&feature)?;
-            }
-        }
-        Ok(())
-    })();
+            Ok(())
+        })()
+    } else {
+        hash_in_parallel(
+            info,
+            workers,
+            hasher.frame_bytes(),
+            &mut stdout,
+            |k| {
+                let number = k * every;
+                if number >= max_frames { Err(too_long()) } else { Ok(number) }
+            },
+            |f| {
+                hashed += 1;
+                each(f)
+            },
+        )
+    };
     // Closing the pipe ends a decoder still writing (a refusal above), then it is waited for.
     drop(stdout);
     let (status, killed) = watchdog.join().map_err(|_| DecodeError::Tools("ffmpeg's watchdog".to_owned()))?;
@@ -305,10 +336,104 @@ pub fn hash_scaled(
     if !status.success() || !errors.trim().is_empty() {
         return Err(DecodeError::Unreadable(format!("the video does not decode cleanly (truncated or damaged?): {}", first_line(&errors))));
     }
-    if hasher.frames() == 0 {
+    if hashed == 0 {
         return Err(DecodeError::Unreadable("the video has no frames".to_owned()));
     }
-    Ok(hasher.frames())
+    Ok(hashed)
+}
+
+/// Hashes the frames read from `input` on `workers` threads, each with its own hasher, and
+/// hands the features to `each` in frame order; `number` gives the k-th frame's number (or
+/// refuses it). At most two frames a worker are in memory at once.
+fn hash_in_parallel(
+    info: StreamInfo,
+    workers: usize,
+    frame_bytes: usize,
+    input: &mut impl Read,
+    number: impl Fn(u64) -> Result<u64, DecodeError>,
+    mut each: impl FnMut(&Feature) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex, mpsc};
+    type Done = (u64, Result<Feature, VideoError>, Vec<u8>);
+    let (jobs, job_queue) = mpsc::sync_channel::<(u64, u64, Vec<u8>)>(workers);
+    let job_queue = Arc::new(Mutex::new(job_queue));
+    let (done, finished) = mpsc::channel::<Done>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (job_queue, done) = (job_queue.clone(), done.clone());
+            scope.spawn(move || {
+                let Ok(mut hasher) = FrameHasher::new(info) else { return };
+                loop {
+                    // The lock is held only to take a job; a poisoned lock means a worker
+                    // panicked, and the others stop too.
+                    let job = match job_queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((k, n, frame)) = job else { return };
+                    let feature = hasher.hash_packed(n, &frame);
+                    if done.send((k, feature, frame)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done);
+        let (mut spare, mut allocated) = (Vec::<Vec<u8>>::new(), 0usize);
+        let (mut waiting, mut next_out, mut sent) = (BTreeMap::<u64, Feature>::new(), 0u64, 0u64);
+        let settle =
+            |(k, feature, frame): Done, spare: &mut Vec<Vec<u8>>, waiting: &mut BTreeMap<u64, Feature>| -> Result<(), DecodeError> {
+                spare.push(frame);
+                waiting.insert(k, feature?);
+                Ok(())
+            };
+        let result = (|| -> Result<(), DecodeError> {
+            loop {
+                let mut frame = match spare.pop() {
+                    Some(frame) => frame,
+                    None if allocated < 2 * workers => {
+                        allocated += 1;
+                        vec![0u8; frame_bytes]
+                    }
+                    None => {
+                        let d = finished.recv().map_err(|_| DecodeError::Tools("a hashing thread stopped".to_owned()))?;
+                        settle(d, &mut spare, &mut waiting)?;
+                        continue;
+                    }
+                };
+                if !read_frame(input, &mut frame)? {
+                    break;
+                }
+                let n = number(sent)?;
+                jobs.send((sent, n, frame)).map_err(|_| DecodeError::Tools("a hashing thread stopped".to_owned()))?;
+                sent += 1;
+                while let Ok(d) = finished.try_recv() {
+                    settle(d, &mut spare, &mut waiting)?;
+                }
+                while let Some(feature) = waiting.remove(&next_out) {
+                    each(&feature)?;
+                    next_out += 1;
+                }
+            }
+            while next_out < sent {
+                match waiting.remove(&next_out) {
+                    Some(feature) => {
+                        each(&feature)?;
+                        next_out += 1;
+                    }
+                    None => {
+                        let d = finished.recv().map_err(|_| DecodeError::Tools("a hashing thread stopped".to_owned()))?;
+                        settle(d, &mut spare, &mut waiting)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        // No more jobs: the workers end, and the scope waits for them.
+        drop(jobs);
+        result
+    })
 }
 
 /// Fills `frame` from `input`: false at a clean end, an error for a frame cut short.
@@ -329,4 +454,20 @@ fn read_frame(input: &mut impl Read, frame: &mut [u8]) -> Result<bool, DecodeErr
 /// Whether content of `content_type` is to be read as a video.
 pub fn is_video(content_type: &str) -> bool {
     content_type.trim_start().to_ascii_lowercase().starts_with("video/")
+}
+
+/// Whether `head` (a file's first bytes, 200 or more when there are) starts like a video
+/// container FFmpeg reads: ISO base media (MP4, MOV, 3GP), Matroska and WebM, AVI, FLV, MPEG
+/// transport and program streams, Ogg, ASF (WMV). Files are found by what they hold, not by
+/// their names; a container without a video stream is refused later, by `ffprobe`.
+pub fn looks_like_video(head: &[u8]) -> bool {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let iso = [&b"ftyp"[..], b"moov", b"mdat", b"wide", b"free", b"skip"].iter().any(|m| at(4, m));
+    iso || at(0, &[0x1a, 0x45, 0xdf, 0xa3])
+        || (at(0, b"RIFF") && at(8, b"AVI "))
+        || at(0, b"FLV\x01")
+        || (at(0, &[0x47]) && at(188, &[0x47]))
+        || at(0, &[0, 0, 1, 0xba])
+        || at(0, b"OggS")
+        || at(0, &[0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11])
 }

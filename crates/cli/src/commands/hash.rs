@@ -1,4 +1,5 @@
-//! `tocsin hash`: PDQ hashes of image files and folders, in parallel, in a stable order.
+//! `tocsin hash`: PDQ hashes of image files and vPDQ features of videos, files and folders, in
+//! parallel, in a stable order; videos are told from images by their first bytes.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -23,10 +24,11 @@ const MAX_FILE_BYTES: u64 = 1 << 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// `<hash>\t<quality>\t<path>`; with --dihedral, eight lines per file with the variant name
-    /// as a fourth column.
+    /// as a fourth column; for a video, a line per hashed frame with its time in seconds as a
+    /// fourth column.
     Tsv,
     /// One JSON object per line: path, hash, quality, width, height, format and, with
-    /// --dihedral, the eight variants.
+    /// --dihedral, the eight variants; for a video, path, format `vpdq` and its features.
     Json,
     /// For one video: its vPDQ features in the file format of Meta's reference tool, one line
     /// per hashed frame, `frame_number,quality,pdq_hex,timestamp` (seconds, 3 decimals).
@@ -36,7 +38,7 @@ pub enum OutputFormat {
 /// Arguments of `tocsin hash`.
 #[derive(Debug, Args)]
 pub struct HashArgs {
-    /// Image files, and folders to walk recursively (every file below them is tried).
+    /// Image and video files, and folders to walk recursively (every file below them is tried).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
@@ -66,7 +68,7 @@ pub struct HashArgs {
     #[arg(long, value_name = "PIXELS", default_value_t = decode::DEFAULT_MAX_PIXELS)]
     max_pixels: u64,
 
-    /// With --format vpdq: hash one frame every this many seconds; 0 hashes every frame (as
+    /// For videos: hash one frame every this many seconds; 0 hashes every frame (as
     /// banked videos should be). The default is Meta's Python library's.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     seconds_per_hash: f64,
@@ -112,7 +114,8 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
 
     let unreadable_paths = failures;
     let total = files.len();
-    let (tx, rx) = mpsc::sync_channel::<(usize, Result<ImageHash, String>)>(jobs * 4);
+    let (tx, rx) = mpsc::sync_channel::<(usize, Result<Hashed, String>)>(jobs * 4);
+    let seconds_per_hash = args.seconds_per_hash;
     // Shared with the worker thread rather than copied: a folder can hold millions of paths.
     let files: Arc<[PathBuf]> = files.into();
     let worker_files = Arc::clone(&files);
@@ -121,7 +124,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
             worker_files.par_iter().enumerate().for_each_init(
                 || (Hasher::new(), tx.clone()),
                 |(hasher, tx), (index, path)| {
-                    let result = hash_file(hasher, path, &decode, &options);
+                    let result = hash_file(hasher, path, &decode, &options, seconds_per_hash);
                     // The receiver only goes away when output failed; then nothing more matters.
                     let _ = tx.send((index, result));
                 },
@@ -143,8 +146,12 @@ pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
             next += 1;
             progress.tick();
             match result {
-                Ok(hash) => {
-                    if let Err(e) = write_record(&mut out, args.format, path, &hash) {
+                Ok(hashed) => {
+                    let written = match &hashed {
+                        Hashed::Image(hash) => write_record(&mut out, args.format, path, hash),
+                        Hashed::Video(features) => write_video(&mut out, args.format, path, features),
+                    };
+                    if let Err(e) = written {
                         if e.kind() == io::ErrorKind::BrokenPipe {
                             output_closed = true;
                             break;
@@ -235,13 +242,85 @@ fn io_message(e: &io::Error) -> String {
     }
 }
 
-fn hash_file(hasher: &mut Hasher, path: &Path, decode: &DecodeOptions, options: &HashOptions) -> Result<ImageHash, String> {
+/// What one file gave.
+enum Hashed {
+    Image(Box<ImageHash>),
+    /// A video's features, in frame order.
+    Video(Vec<tocsin_hash::video::Feature>),
+}
+
+fn hash_file(
+    hasher: &mut Hasher,
+    path: &Path,
+    decode: &DecodeOptions,
+    options: &HashOptions,
+    seconds_per_hash: f64,
+) -> Result<Hashed, String> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    std::fs::File::open(path).and_then(|f| f.take(256).read_to_end(&mut head)).map_err(|e| io_message(&e))?;
+    if tocsin_media::looks_like_video(&head) {
+        // A video is read by the decoder from its file, a frame at a time, on this worker's
+        // thread (the pool hashes several files at once).
+        let limits = tocsin_media::Limits { threads: 1, ..tocsin_media::Limits::default() };
+        let mut features = Vec::new();
+        tocsin_media::hash(tocsin_media::Input::Path(path), seconds_per_hash, &limits, |f| {
+            features.push(*f);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        return Ok(Hashed::Video(features));
+    }
     let len = std::fs::metadata(path).map_err(|e| io_message(&e))?.len();
     if len > MAX_FILE_BYTES {
         return Err(format!("file of {len} bytes is larger than the 1 GiB limit"));
     }
     let bytes = std::fs::read(path).map_err(|e| io_message(&e))?;
-    tocsin_hash::hash_bytes(hasher, &bytes, decode, options).map_err(|e| e.to_string())
+    tocsin_hash::hash_bytes(hasher, &bytes, decode, options).map(|h| Hashed::Image(Box::new(h))).map_err(|e| e.to_string())
+}
+
+/// One JSON line for a video.
+#[derive(Serialize)]
+struct VideoRecord<'a> {
+    path: &'a str,
+    format: &'static str,
+    features: Vec<FeatureRecord>,
+}
+
+/// One hashed frame of a video, in JSON.
+#[derive(Serialize)]
+struct FeatureRecord {
+    frame: u64,
+    quality: u8,
+    hash: String,
+    timestamp: f64,
+}
+
+fn write_video(out: &mut impl Write, format: OutputFormat, path: &Path, features: &[tocsin_hash::video::Feature]) -> io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            let shown = path.to_string_lossy();
+            let features = features
+                .iter()
+                .map(|f| FeatureRecord {
+                    frame: f.frame,
+                    quality: f.quality.get(),
+                    hash: f.hash.to_string(),
+                    timestamp: (f.timestamp * 1000.0).round() / 1000.0,
+                })
+                .collect();
+            serde_json::to_writer(&mut *out, &VideoRecord { path: &shown, format: "vpdq", features }).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        _ => {
+            for f in features {
+                write!(out, "{}\t{}\t", f.hash, f.quality.get())?;
+                out.write_all(&path_bytes(path))?;
+                writeln!(out, "\t{:.3}", f.timestamp)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The path's bytes as the file system has them, so TSV output names the very file even when

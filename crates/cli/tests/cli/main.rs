@@ -254,3 +254,39 @@ fn what_is_not_a_video_is_refused_with_a_reason() {
         assert!(run.stderr.contains(file) && run.stderr.contains(reason), "{file}: {}", run.stderr);
     }
 }
+
+#[test]
+fn videos_in_a_folder_are_found_by_their_content_and_hashed_beside_the_images() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let folder = dir.path().join("seized");
+    std::fs::create_dir(&folder).expect("mkdir");
+    // A video under a name that says nothing, an image, and a cut video.
+    std::fs::copy(vpdq_dir().join("sample-videos/doorknob-hd-no-bar.mp4"), folder.join("a.bin")).expect("copy");
+    std::fs::copy(data_dir().join("bridge-mods/aaa-orig.jpg"), folder.join("b.jpg")).expect("copy");
+    let video = std::fs::read(vpdq_dir().join("sample-videos/pattern-sd-grey-bar.mp4")).expect("video");
+    std::fs::write(folder.join("c.mp4"), &video[..video.len() / 3]).expect("write");
+
+    let run = tocsin_in(dir.path(), &["hash", "seized"]);
+    assert_eq!(run.code, 1, "the cut video fails: {}", run.stderr);
+    assert!(run.stderr.contains("seized/c.mp4"), "{}", run.stderr);
+    let lines: Vec<Vec<&str>> = run.stdout.lines().map(|l| l.split('\t').collect()).collect();
+    // Doorknob at one hash a second: frames 0, 30, 60 and 90, each with its time; then the image.
+    let expected = std::fs::read_to_string(vpdq_dir().join("sample-hashes/doorknob-hd-no-bar.txt")).expect("Meta's file");
+    let want: Vec<Vec<String>> = expected
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|f| f[0].parse::<u64>().is_ok_and(|n| n % 30 == 0))
+        .map(|f| vec![f[2].clone(), f[1].clone(), "seized/a.bin".to_owned(), f[3].clone()])
+        .collect();
+    assert_eq!(lines[..4], want.iter().map(|w| w.iter().map(String::as_str).collect::<Vec<_>>()).collect::<Vec<_>>()[..]);
+    assert_eq!((lines.len(), lines[4][2]), (5, "seized/b.jpg"));
+
+    let run = tocsin_in(dir.path(), &["hash", "--format", "json", "--seconds-per-hash", "0", "seized/a.bin"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let record: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON line");
+    assert_eq!((record["path"].as_str(), record["format"].as_str()), (Some("seized/a.bin"), Some("vpdq")));
+    let features = record["features"].as_array().expect("features");
+    assert_eq!(features.len(), expected.lines().count(), "every frame");
+    let first: Vec<&str> = expected.lines().next().expect("a line").split(',').collect();
+    assert_eq!((features[0]["hash"].as_str(), features[0]["quality"].as_u64()), (Some(first[2]), first[1].parse().ok()));
+}

@@ -325,6 +325,9 @@ pub(crate) enum Source<'a> {
     RgbSingle(&'a [u8]),
     /// Luma already in floats.
     Luma(&'a [f32]),
+    /// Luma made by the caller a few rows at a time: `(first row, out)` fills whole rows
+    /// (a video frame converted from YUV as the filter reads it).
+    Rows(&'a dyn Fn(usize, &mut [f32])),
 }
 
 impl Source<'_> {
@@ -336,6 +339,7 @@ impl Source<'_> {
             Source::Rgb(rgb) => super::luma::rgb_to_luma(&rgb[start * 3..(start + out.len()) * 3], out),
             Source::RgbSingle(rgb) => super::luma::rgb_to_luma_single(&rgb[start * 3..(start + out.len()) * 3], out),
             Source::Luma(luma) => out.copy_from_slice(&luma[start..start + out.len()]),
+            Source::Rows(rows) => rows(first, out),
         }
     }
 }

@@ -8,8 +8,8 @@
 mod dct;
 mod hash256;
 mod jarosz;
-mod luma;
-mod simd;
+pub(crate) mod luma;
+pub(crate) mod simd;
 
 pub use dct::{Dct16, Dihedral};
 pub use hash256::{ParseHashError, PdqHash};
@@ -251,6 +251,13 @@ impl Hasher {
         to_output(dct_of(jarosz::Source::RgbSingle(image.pixels), image.height, image.width, &mut self.scratch, Bypass::At64))
     }
 
+    /// The hash of a `width` x `height` image whose luma `rows` makes a few rows at a time:
+    /// `rows(first, out)` fills `out` (whole rows) from row `first` on. For frames kept in
+    /// another form (a video's YUV planes), converted as the filter reads them, never whole.
+    pub fn hash_luma_rows(&mut self, width: usize, height: usize, rows: &dyn Fn(usize, &mut [f32])) -> PdqOutput {
+        to_output(dct_of(jarosz::Source::Rows(rows), height, width, &mut self.scratch, Bypass::At64))
+    }
+
     /// The hash of a luma image given as floats.
     pub fn hash_luma(&mut self, image: LumaView<'_>) -> PdqOutput {
         to_output(dct_of(jarosz::Source::Luma(image.pixels), image.height, image.width, &mut self.scratch, Bypass::At64))
@@ -289,6 +296,7 @@ fn dct_of(source: jarosz::Source<'_>, rows: usize, cols: usize, scratch: &mut ja
         jarosz::Source::Rgb(rgb) if bypass == Bypass::At64 && rows == 64 && cols == 64 => luma::rgb_to_luma(rgb, &mut buf),
         jarosz::Source::RgbSingle(rgb) if bypass == Bypass::At64 && rows == 64 && cols == 64 => luma::rgb_to_luma_single(rgb, &mut buf),
         jarosz::Source::Luma(luma) if bypass == Bypass::At64 && rows == 64 && cols == 64 => buf.copy_from_slice(luma),
+        jarosz::Source::Rows(fill) if bypass == Bypass::At64 && rows == 64 && cols == 64 => fill(0, &mut buf),
         _ => jarosz::filter_and_decimate(source, rows, cols, scratch, &mut buf),
     }
     Some((dct::dct64_to_16(&buf), dct::quality(&buf)))

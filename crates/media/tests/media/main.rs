@@ -91,3 +91,25 @@ fn frames_scaled_to_128_are_within_metas_tolerance_of_its_128x128_files() {
         eprintln!("{name}: {compared} trusted pairs, worst distance {worst}");
     }
 }
+
+#[test]
+fn sampled_frames_are_the_every_frame_features_at_the_steps_on_one_thread_or_several() {
+    let path = sample("doorknob-hd-no-bar.mp4");
+    let run = |seconds_per_hash: f64, threads: u32| {
+        let mut out = Vec::new();
+        hash(Input::Path(&path), seconds_per_hash, &Limits { threads, ..Limits::default() }, |f| {
+            out.push(f.reference_line());
+            Ok(())
+        })
+        .expect("hashes");
+        out
+    };
+    let every = run(0.0, 1);
+    assert_eq!(run(0.0, 0), every, "several threads give the same features in the same order");
+    // 30 frames a second: one a second is frames 0, 30, 60 and 90.
+    let sampled: Vec<String> =
+        every.iter().filter(|l| l.split(',').next().and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n % 30 == 0)).cloned().collect();
+    assert_eq!(sampled.len(), 4);
+    assert_eq!(run(1.0, 1), sampled);
+    assert_eq!(run(1.0, 0), sampled);
+}
