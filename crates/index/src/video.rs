@@ -92,12 +92,15 @@ pub enum VideoIndexError {
 }
 
 /// A video that a query's frames found, with what the two share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoMatch {
     /// The key the video was indexed under.
     pub video: u64,
     /// The counts behind the two percentages.
     pub shares: Shares,
+    /// Which of the query's frames matched (their places in the query as given), in order:
+    /// the key frames a moderator looks at.
+    pub query_hits: Vec<u32>,
 }
 
 /// Every banked video's trusted frames in one exact Hamming index, each stored under its
@@ -167,28 +170,35 @@ impl VideoIndex {
     /// Every video sharing at least one frame match with `query` within `radius`, with the
     /// counts [`shares`] would give, by key.
     pub fn search(&self, query: &[Frame], radius: u32) -> Vec<VideoMatch> {
-        let trusted: Vec<&Frame> = query.iter().filter(|f| f.quality >= self.min_quality).collect();
+        // The trusted frames, with their places in the query as given.
+        let trusted: Vec<(u32, &Frame)> =
+            query.iter().enumerate().filter(|(_, f)| f.quality >= self.min_quality).map(|(i, f)| (i as u32, f)).collect();
         // Per video: the query frames that found it, and its frames found.
         let mut found: HashMap<u64, (HashSet<u32>, HashSet<u32>)> = HashMap::new();
-        for (q, frame) in trusted.iter().enumerate() {
+        for &(q, frame) in &trusted {
             for m in self.frames.search(&frame.bits, radius) {
                 let (video, place) = (m.id >> FRAME_BITS, (m.id & (MAX_FRAMES as u64 - 1)) as u32);
                 let entry = found.entry(video).or_default();
-                entry.0.insert(q as u32);
+                entry.0.insert(q);
                 entry.1.insert(place);
             }
         }
         let query_frames = count(trusted.iter());
         let mut out: Vec<VideoMatch> = found
             .into_iter()
-            .map(|(video, (queries, places))| VideoMatch {
-                video,
-                shares: Shares {
-                    query_matched: count(queries.iter()),
-                    query_frames,
-                    target_matched: count(places.iter()),
-                    target_frames: self.videos.get(&video).copied().unwrap_or_default(),
-                },
+            .map(|(video, (queries, places))| {
+                let mut query_hits: Vec<u32> = queries.into_iter().collect();
+                query_hits.sort_unstable();
+                VideoMatch {
+                    video,
+                    shares: Shares {
+                        query_matched: count(query_hits.iter()),
+                        query_frames,
+                        target_matched: count(places.iter()),
+                        target_frames: self.videos.get(&video).copied().unwrap_or_default(),
+                    },
+                    query_hits,
+                }
             })
             .collect();
         out.sort_unstable_by_key(|m| m.video);

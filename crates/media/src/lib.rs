@@ -471,3 +471,44 @@ pub fn looks_like_video(head: &[u8]) -> bool {
         || at(0, b"OggS")
         || at(0, &[0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11])
 }
+
+/// One frame of the video at `seconds`, `width` pixels wide (height in proportion), in
+/// greyscale, as PNG: a key frame for a moderator, who sees it blurred until revealed. FFmpeg
+/// seeks to the nearest earlier key frame and decodes up to the time asked.
+pub fn frame_png(input: Input<'_>, seconds: f64, width: u32, limits: &Limits) -> Result<Vec<u8>, DecodeError> {
+    if !(seconds.is_finite() && seconds >= 0.0) || width == 0 || width > 1920 {
+        return Err(DecodeError::TooLarge(format!("a frame at {seconds} s, {width} pixels wide")));
+    }
+    let deadline = Instant::now() + limits.max_time;
+    let source = Source::new(input)?;
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-threads", &limits.threads.to_string(), "-ss", &format!("{seconds:.3}")]);
+    source.add_to(&mut cmd)?;
+    cmd.args([
+        "-map",
+        "0:v:0",
+        "-frames:v",
+        "1",
+        "-vf",
+        &format!("scale={width}:-2,format=gray"),
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "png",
+        "pipe:1",
+    ]);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| DecodeError::Tools(format!("ffmpeg: {e}")))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let (out, errors) = (stdout.map(collect_all), stderr.map(collect));
+    let (status, killed) = watch(child, deadline).join().map_err(|_| DecodeError::Tools("ffmpeg's watchdog".to_owned()))?;
+    let status = status.map_err(|e| DecodeError::Tools(format!("ffmpeg: {e}")))?;
+    let out = out.and_then(|t| t.join().ok()).unwrap_or_default();
+    let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    if killed {
+        return Err(DecodeError::TooSlow(limits.max_time.as_secs()));
+    }
+    if !status.success() || out.is_empty() {
+        return Err(DecodeError::Unreadable(format!("no frame at {seconds:.3} s: {}", first_line(&errors))));
+    }
+    Ok(out)
+}

@@ -210,3 +210,83 @@ fn a_bank_of_videos_published_to_a_second_platform_blocks_there_too() {
     assert_eq!(m["bank"], "videohost.videos", "{m}");
     assert_eq!(m["labels"]["tags"], json!(["christchurch-like"]), "{m}");
 }
+
+#[test]
+fn a_video_held_for_review_shows_its_matched_frames_in_greyscale_one_key_frame_each() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &["--role", "platform", "--origin", "http://127.0.0.1:9"], &[]);
+    crate::console::account(&node, &admin, "mod-1", "reviewer");
+    std::fs::write(dir.path().join("clip.mp4"), clip()).expect("writes");
+    let hashed = tocsin_in(dir.path(), &["hash", "--format", "vpdq", "--seconds-per-hash", "0", "clip.mp4"]);
+    assert_eq!(hashed.code, 0, "{}", hashed.stderr);
+    let (status, _) = call(&node, &admin, "POST", "/v1/banks", json!({"name": "watch", "action": "review"}));
+    assert_eq!(status, 201);
+    let (status, _) =
+        call(&node, &admin, "POST", "/v1/banks/watch/signals", json!({"signals": [{"type": "vpdq", "value": hashed.stdout}]}));
+    assert_eq!(status, 200);
+
+    let (status, result) = scan(&node, &admin, "video/webm", &copy());
+    assert_eq!((status, result["verdict"].as_str()), (200, Some("review")), "{result}");
+    let id = result["match_id"].as_str().expect("kept for review").to_owned();
+    let seconds = video_match(&result)["video"]["matched_seconds"].as_array().expect("key frames").clone();
+    assert!((1..=8).contains(&seconds.len()), "{result}");
+
+    let cookie = crate::console::signed_in(&node, "mod-1");
+    let (status, _, page) = node.call_with("GET", "/console/review", &[&cookie], "", b"");
+    assert_eq!(status, 200, "{page}");
+    for n in 0..seconds.len() {
+        assert!(page.contains(&format!("/console/match-preview/{id}/{n}\"")), "key frame {n} in the strip: {page}");
+    }
+    assert_eq!(page.matches("class=\"reveal\"").count(), seconds.len(), "each frame revealed on its own");
+
+    let (status, head, _) = node.call_with("GET", &format!("/console/match-preview/{id}/0"), &[&cookie], "", b"");
+    assert_eq!(status, 200, "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: image/png"), "{head}");
+    let png = body_bytes(&node, &format!("/console/match-preview/{id}/0"), &cookie);
+    let frame = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!(frame.width(), 320);
+    assert!(matches!(frame.color(), image::ColorType::L8 | image::ColorType::L16), "greyscale: {:?}", frame.color());
+    assert_eq!(node.call_with("GET", &format!("/console/match-preview/{id}/{}", seconds.len()), &[&cookie], "", b"").0, 404);
+    assert_eq!(node.call("GET", &format!("/console/match-preview/{id}/0"), None, "", b"").0, 401, "moderators only");
+}
+
+/// The body of `GET path` with `header`, as bytes (an image).
+fn body_bytes(node: &Node, path: &str, header: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(&node.addr).expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n{header}\r\nConnection: close\r\n\r\n", node.addr);
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    let at = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    response.split_off(at)
+}
+
+#[test]
+fn a_still_banked_as_an_image_is_found_inside_an_uploaded_video() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"]).stdout.trim().to_owned();
+    let node = Node::start(dir.path(), &["--role", "platform", "--origin", "http://127.0.0.1:9"], &[]);
+    // The clip's picture at 2 s, saved as an image and banked by its PDQ hash.
+    std::fs::write(workshop().join("for-still.mp4"), clip()).expect("writes");
+    let still = ffmpeg(workshop(), &["-ss", "2", "-i", "for-still.mp4", "-frames:v", "1"], "still.png");
+    std::fs::write(dir.path().join("still.png"), &still).expect("writes");
+    let hashed = tocsin_in(dir.path(), &["hash", "still.png"]);
+    let pdq = hashed.stdout.split('\t').next().expect("a hash").to_owned();
+    let (status, _) = call(&node, &admin, "POST", "/v1/banks", json!({"name": "stills", "action": "block"}));
+    assert_eq!(status, 201);
+    let (status, _) = call(&node, &admin, "POST", "/v1/banks/stills/signals", json!({"signals": [{"type": "pdq", "value": pdq}]}));
+    assert_eq!(status, 200);
+
+    let (status, result) = scan(&node, &admin, "video/webm", &copy());
+    assert_eq!((status, result["verdict"].as_str()), (200, Some("block")), "{result}");
+    let matches = result["matches"].as_array().expect("matches");
+    let m = matches.iter().find(|m| m["bank"] == "stills").unwrap_or_else(|| panic!("the still was not found: {result}"));
+    assert_eq!((m["signal"]["type"].as_str(), m["signal"]["value"].as_str()), (Some("pdq"), Some(pdq.as_str())), "{m}");
+    assert!(m["distance"].as_u64().expect("a distance") <= 31, "{m}");
+    assert_eq!(matches.iter().filter(|m| m["bank"] == "stills").count(), 1, "listed once, however many frames found it");
+    // The frames' hashes are not listed as signals of their own: the video's are.
+    let kinds: Vec<&str> = result["signals"].as_array().expect("signals").iter().filter_map(|s| s["type"].as_str()).collect();
+    assert_eq!(kinds, ["sha256", "md5", "vpdq"], "{result}");
+}

@@ -88,7 +88,17 @@ proptest! {
         for (i, target) in bank.iter().enumerate() {
             let want = shares(query, target, radius, 50);
             match found.iter().find(|m| m.video == i as u64) {
-                Some(m) => prop_assert_eq!(m.shares, want, "video {}", i),
+                Some(m) => {
+                    prop_assert_eq!(m.shares, want, "video {}", i);
+                    // The frames it names are the query's trusted frames near some frame of it.
+                    let hits: Vec<u32> = (0..query.len() as u32)
+                        .filter(|&q| {
+                            let f = &query[q as usize];
+                            f.quality >= 50 && target.iter().any(|t| t.quality >= 50 && tocsin_index::distance(&t.bits, &f.bits) <= radius)
+                        })
+                        .collect();
+                    prop_assert_eq!(&m.query_hits, &hits, "video {}", i);
+                }
                 None => prop_assert_eq!(want.query_matched, 0, "video {} was missed", i),
             }
         }

@@ -113,3 +113,53 @@ fn sampled_frames_are_the_every_frame_features_at_the_steps_on_one_thread_or_sev
     assert_eq!(run(1.0, 1), sampled);
     assert_eq!(run(1.0, 0), sampled);
 }
+
+/// Makes a clip with the FFmpeg tools: `args` after the generated source, into `name`.
+fn made(dir: &std::path::Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = std::process::Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=3"])
+        .args(args)
+        .arg(name)
+        .output()
+        .expect("ffmpeg (scripts/test installs it)");
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(dir.join(name)).expect("made")
+}
+
+#[test]
+fn the_formats_platforms_receive_decode_from_memory_and_hash_alike() {
+    // One source in the containers and codecs uploads come in; each gives the frames at the
+    // same times and hashes near those of the H.264 copy (lossy codecs differ by a few bits).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut hashed = Vec::new();
+    for (name, args) in [
+        ("h264.mp4", &["-pix_fmt", "yuv420p", "-c:v", "libx264"][..]),
+        ("h265.mp4", &["-pix_fmt", "yuv420p", "-c:v", "libx265", "-x265-params", "log-level=error"][..]),
+        ("vp8.webm", &["-pix_fmt", "yuv420p", "-c:v", "libvpx", "-b:v", "1M"][..]),
+        ("vp9.mkv", &["-pix_fmt", "yuv420p", "-c:v", "libvpx-vp9", "-b:v", "1M"][..]),
+        ("av1.mp4", &["-pix_fmt", "yuv420p", "-c:v", "libaom-av1", "-cpu-used", "8", "-b:v", "1M"][..]),
+        ("h264.mov", &["-pix_fmt", "yuv420p", "-c:v", "libx264"][..]),
+        ("mpeg4.avi", &["-c:v", "mpeg4", "-q:v", "2"][..]),
+    ] {
+        let bytes = made(dir.path(), name, args);
+        assert!(tocsin_media::looks_like_video(&bytes[..bytes.len().min(256)]), "{name} is found by its content");
+        let mut features = Vec::new();
+        hash(Input::Memory(&bytes), 1.0, &Limits::default(), |f| {
+            features.push((f.frame, f.hash));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        hashed.push((name, features));
+    }
+    let (_, reference) = &hashed[0];
+    assert_eq!(reference.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [0, 25, 50], "one frame a second at 25 a second");
+    for (name, features) in &hashed[1..] {
+        assert_eq!(features.len(), reference.len(), "{name}");
+        for ((n, h), (m, r)) in features.iter().zip(reference) {
+            assert_eq!(n, m, "{name}: the same frames");
+            assert!(h.distance(r) <= 31, "{name}: frame {n} is {} bits from the H.264 copy's", h.distance(r));
+        }
+    }
+    assert!(!tocsin_media::looks_like_video(b"\x89PNG\r\n\x1a\n"), "an image is not a video");
+}

@@ -184,7 +184,7 @@ impl Matcher {
                         self.rules.values().map(|r| r.pdq_threshold.min(MAX_PDQ_THRESHOLD)).collect();
                     for r in radii {
                         for m in self.videos.search(frames, r) {
-                            out.push(Hit { query: q, num: m.video as i64, distance: Some(r), video: Some(m.shares) });
+                            out.push(Hit { query: q, num: m.video as i64, distance: Some(r), video: Some((m.shares, m.query_hits)) });
                         }
                     }
                 }
@@ -227,8 +227,8 @@ struct Hit {
     num: i64,
     /// PDQ distance; for a video, the threshold its frames were compared at.
     distance: Option<u32>,
-    /// For a video, what the two share.
-    video: Option<Shares>,
+    /// For a video, what the two share, and which of the query's frames matched.
+    video: Option<(Shares, Vec<u32>)>,
 }
 
 /// Brings the matcher up to date with the store: every change after the last it applied. One
@@ -411,10 +411,22 @@ pub struct VideoMatchView {
     /// The bank's rule: which share (`query` or `target`) must reach `percent`.
     share: String,
     percent: u8,
+    /// Times (seconds) in the scanned video of up to eight of its frames that matched, spread
+    /// over them: the key frames a moderator is shown.
+    matched_seconds: Vec<f64>,
 }
 
+/// Key frames shown for a video match.
+pub const KEY_FRAMES: usize = 8;
+
 impl VideoMatchView {
-    fn new(s: Shares, rule: VideoRule) -> Self {
+    fn new(s: Shares, rule: VideoRule, query: &Signal, hits: &[u32]) -> Self {
+        let times: Vec<u64> =
+            tocsin_model::VpdqFeatures::parse(query.value()).map(|f| f.0.iter().map(|f| f.millis).collect()).unwrap_or_default();
+        // Up to eight, spread evenly over the matched frames.
+        let step = hits.len().div_ceil(KEY_FRAMES).max(1);
+        let matched_seconds =
+            hits.iter().step_by(step).filter_map(|&h| times.get(h as usize)).map(|&ms| ms as f64 / 1000.0).take(KEY_FRAMES).collect();
         // Two decimals, as Meta's tools print them.
         let round = |p: f64| (p * 100.0).round() / 100.0;
         Self {
@@ -426,6 +438,7 @@ impl VideoMatchView {
             target_matched: s.target_matched,
             share: rule.share.as_str().to_owned(),
             percent: rule.percent,
+            matched_seconds,
         }
     }
 }
@@ -532,13 +545,13 @@ async fn judge(state: &State, queries: Vec<Probe>, labels: Vec<Signal>, pdq_qual
         }
         let (distance, video) = match video {
             // A video was compared at every threshold in use: only at its bank's counts.
-            Some(shares) => {
+            Some((shares, hits)) => {
                 if distance != Some(rule.pdq_threshold.min(MAX_PDQ_THRESHOLD))
                     || !rule.video.matches(shares.query_percent(), shares.target_percent())
                 {
                     continue;
                 }
-                (None, Some(VideoMatchView::new(shares, rule.video)))
+                (None, Some(VideoMatchView::new(shares, rule.video, &labels[q], &hits)))
             }
             None if distance.is_some_and(|d| d > rule.pdq_threshold) => continue,
             None => (distance, None),

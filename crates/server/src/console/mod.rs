@@ -316,6 +316,7 @@ pub(crate) fn routes() -> axum::Router<Arc<crate::State>> {
         .route("/console/preview/{id}/{n}", get(preview))
         .route("/console/matches/{id}/decision", post(match_decide))
         .route("/console/match-preview/{id}", get(match_preview))
+        .route("/console/match-preview/{id}/{n}", get(review::match_frame))
         .route("/console/blocklist", get(blocklist))
         .route("/console/blocklist/{id}/review", post(review_entry))
         .route("/console/recommendations/{id}/answer", post(answer_recommendation))

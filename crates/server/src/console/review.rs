@@ -139,7 +139,30 @@ fn match_card(l: super::view::Lang, session: &Session, m: &Value, errors: &[(Str
             )
         })
         .collect();
-    let preview = if m["source"] == "scan" {
+    let key_frames: Vec<f64> = m["matches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|x| x["video"]["matched_seconds"].as_array())
+        .map(|s| s.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let preview = if m["source"] == "scan" && !key_frames.is_empty() {
+        // A video: the frames that matched, a strip of them, each blurred and in greyscale
+        // until revealed, one at a time.
+        let frames: String = key_frames
+            .iter()
+            .enumerate()
+            .map(|(n, seconds)| {
+                format!(
+                    "<li><figure class=\"preview\" data-preview><div class=\"frame\"><img src=\"/console/match-preview/{id}/{n}\" alt=\"{alt} {seconds:.1} s\" loading=\"lazy\"></div>\
+                     <figcaption>{seconds:.1} s <button type=\"button\" class=\"reveal\" aria-pressed=\"false\">{reveal}</button></figcaption></figure></li>",
+                    alt = l.t("A matched frame of the uploaded video at", "Une image correspondante de la vidéo mise en ligne à"),
+                    reveal = l.t("Reveal", "Afficher"),
+                )
+            })
+            .collect();
+        format!("<ul class=\"previews strip\">{frames}</ul>")
+    } else if m["source"] == "scan" {
         format!(
             "<ul class=\"previews\"><li><figure class=\"preview\" data-preview><div class=\"frame\"><img src=\"/console/match-preview/{id}\" alt=\"{alt}\" loading=\"lazy\"></div>\
              <figcaption>{kind} <button type=\"button\" class=\"reveal\" aria-pressed=\"false\">{reveal}</button></figcaption></figure></li></ul>",
@@ -211,6 +234,49 @@ pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap
     let bytes = tokio::fs::read(&path).await.map_err(|_| Problem::NotFound("no copy kept".to_owned()))?;
     image_response(bytes)
 }
+
+/// `GET /console/match-preview/{id}/{n}`: the `n`-th key frame of a video kept for its review,
+/// taken from the kept copy at the time the match names, in greyscale (moderators only; gone
+/// once decided).
+pub async fn match_frame(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Path((id, n)): Path<(String, usize)>,
+) -> Result<Response, Problem> {
+    let Some(session) = view::session(&state, &headers).await? else { return Err(Problem::Unauthenticated) };
+    if !session.has(MODERATORS) {
+        return Err(Problem::Forbidden(MODERATORS));
+    }
+    if id.parse::<tocsin_model::Ulid>().is_err() {
+        return Err(Problem::NotFound(format!("no match {id:?}")));
+    }
+    let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
+    let sha256 =
+        found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
+    let matches: Value = serde_json::from_str(&found.matches).map_err(|_| Problem::Internal)?;
+    let seconds = matches
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find_map(|x| x["video"]["matched_seconds"].as_array())
+        .and_then(|s| s.get(n))
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Problem::NotFound(format!("no key frame {n}")))?;
+    let path = crate::node::blobs::review_path(&state.config.data, &sha256);
+    let limits = tocsin_media::Limits { threads: 1, max_time: std::time::Duration::from_secs(20), ..tocsin_media::Limits::default() };
+    let png =
+        tokio::task::spawn_blocking(move || tocsin_media::frame_png(tocsin_media::Input::Path(&path), seconds, KEY_FRAME_WIDTH, &limits))
+            .await
+            .map_err(|_| Problem::Internal)?
+            .map_err(|e| {
+                tracing::info!(error = %e, "key frame not made");
+                Problem::NotFound("the frame could not be taken from the kept copy".to_owned())
+            })?;
+    image_response(png)
+}
+
+/// Width of a key frame in the review strip, in pixels.
+const KEY_FRAME_WIDTH: u32 = 320;
 
 /// `GET /console/review`.
 pub async fn queue(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Result<Response, Problem> {
