@@ -160,13 +160,7 @@ fn probe(source: &Source, deadline: Instant) -> Result<Probe, DecodeError> {
         "json",
     ]);
     source.add_to(&mut cmd)?;
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| DecodeError::Tools(format!("ffprobe: {e}")))?;
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let (out, errors) = (stdout.map(collect_all), stderr.map(collect));
-    let (status, killed) = watch(child, deadline).join().map_err(|_| DecodeError::Tools("ffprobe's watchdog".to_owned()))?;
-    let status = status.map_err(|e| DecodeError::Tools(format!("ffprobe: {e}")))?;
-    let out = out.and_then(|t| t.join().ok()).unwrap_or_default();
-    let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    let Finished { status, killed, out, errors } = run_to_end(&mut cmd, "ffprobe", deadline)?;
     if killed {
         return Err(DecodeError::TooSlow(0));
     }
@@ -200,6 +194,29 @@ fn probe(source: &Source, deadline: Instant) -> Result<Probe, DecodeError> {
         .filter_map(|v| v.as_str()?.parse::<f64>().ok())
         .fold(None, |a: Option<f64>, s| Some(a.map_or(s, |a| a.max(s))));
     Ok(Probe { info: StreamInfo { width: size("width")?, height: size("height")?, frame_rate, full_range }, pix_fmt, seconds })
+}
+
+/// What a tool run to its end left.
+struct Finished {
+    status: std::process::ExitStatus,
+    /// Killed at the deadline.
+    killed: bool,
+    /// Its standard output (at most 1 MiB).
+    out: Vec<u8>,
+    /// Its standard error (at most 64 KiB).
+    errors: String,
+}
+
+/// Runs `cmd` (the tool `name`) until it ends or `deadline` passes, collecting its output.
+fn run_to_end(cmd: &mut Command, name: &str, deadline: Instant) -> Result<Finished, DecodeError> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| DecodeError::Tools(format!("{name}: {e}")))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let (out, errors) = (stdout.map(collect_all), stderr.map(collect));
+    let (status, killed) = watch(child, deadline).join().map_err(|_| DecodeError::Tools(format!("{name}'s watchdog")))?;
+    let status = status.map_err(|e| DecodeError::Tools(format!("{name}: {e}")))?;
+    let out = out.and_then(|t| t.join().ok()).unwrap_or_default();
+    let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    Ok(Finished { status, killed, out, errors })
 }
 
 fn collect_all(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
@@ -497,13 +514,7 @@ pub fn frame_png(input: Input<'_>, seconds: f64, width: u32, limits: &Limits) ->
         "png",
         "pipe:1",
     ]);
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| DecodeError::Tools(format!("ffmpeg: {e}")))?;
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let (out, errors) = (stdout.map(collect_all), stderr.map(collect));
-    let (status, killed) = watch(child, deadline).join().map_err(|_| DecodeError::Tools("ffmpeg's watchdog".to_owned()))?;
-    let status = status.map_err(|e| DecodeError::Tools(format!("ffmpeg: {e}")))?;
-    let out = out.and_then(|t| t.join().ok()).unwrap_or_default();
-    let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    let Finished { status, killed, out, errors } = run_to_end(&mut cmd, "ffmpeg", deadline)?;
     if killed {
         return Err(DecodeError::TooSlow(limits.max_time.as_secs()));
     }

@@ -217,19 +217,29 @@ pub async fn decide(
     }
 }
 
-/// `GET /console/match-preview/{id}`: the copy of an upload kept for its review (moderators
-/// only; gone once decided).
-pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Err(Problem::Unauthenticated) };
+/// A match waiting for review with the SHA-256 of the copy kept for it, for a moderator's
+/// session only.
+async fn pending_copy(state: &Arc<State>, headers: &HeaderMap, id: &str) -> Result<(tocsin_store::ScanMatch, String), Problem> {
+    let Some(session) = view::session(state, headers).await? else { return Err(Problem::Unauthenticated) };
     if !session.has(MODERATORS) {
         return Err(Problem::Forbidden(MODERATORS));
     }
     if id.parse::<tocsin_model::Ulid>().is_err() {
         return Err(Problem::NotFound(format!("no match {id:?}")));
     }
-    let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
-    let sha256 =
-        found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
+    let found = state.store.scan_match(id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
+    let sha256 = found
+        .sha256
+        .clone()
+        .filter(|h| h.len() == 64 && found.status == "pending")
+        .ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
+    Ok((found, sha256))
+}
+
+/// `GET /console/match-preview/{id}`: the copy of an upload kept for its review (moderators
+/// only; gone once decided).
+pub async fn match_preview(Shared(state): Shared<Arc<State>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, Problem> {
+    let (_, sha256) = pending_copy(&state, &headers, &id).await?;
     let path = crate::node::blobs::review_path(&state.config.data, &sha256);
     let bytes = tokio::fs::read(&path).await.map_err(|_| Problem::NotFound("no copy kept".to_owned()))?;
     image_response(bytes)
@@ -243,16 +253,7 @@ pub async fn match_frame(
     headers: HeaderMap,
     Path((id, n)): Path<(String, usize)>,
 ) -> Result<Response, Problem> {
-    let Some(session) = view::session(&state, &headers).await? else { return Err(Problem::Unauthenticated) };
-    if !session.has(MODERATORS) {
-        return Err(Problem::Forbidden(MODERATORS));
-    }
-    if id.parse::<tocsin_model::Ulid>().is_err() {
-        return Err(Problem::NotFound(format!("no match {id:?}")));
-    }
-    let found = state.store.scan_match(&id).await?.ok_or_else(|| Problem::NotFound(format!("no match {id:?}")))?;
-    let sha256 =
-        found.sha256.filter(|h| h.len() == 64 && found.status == "pending").ok_or_else(|| Problem::NotFound("no copy kept".to_owned()))?;
+    let (found, sha256) = pending_copy(&state, &headers, &id).await?;
     let matches: Value = serde_json::from_str(&found.matches).map_err(|_| Problem::Internal)?;
     let seconds = matches
         .as_array()
