@@ -54,13 +54,35 @@ pub struct Limits {
     pub max_time: Duration,
     /// Decoding threads (0: FFmpeg's choice, one a core).
     pub threads: u32,
+    /// Most address space each tool may map, in bytes (`prlimit --as`): a file made to make the
+    /// decoder allocate without end stops it there, not the machine.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
-    /// For a person's own files: 8K frames, ten hours, an hour to decode.
+    /// For a person's own files: 8K frames, ten hours, an hour to decode, 2 GiB a tool (FFmpeg
+    /// decoding 720p H.264 on two threads ran in 1 GB; its libraries alone map about 300 MB).
     fn default() -> Self {
-        Self { max_pixels: 7680 * 4320, max_seconds: 36_000.0, max_time: Duration::from_secs(3600), threads: 0 }
+        Self { max_pixels: 7680 * 4320, max_seconds: 36_000.0, max_time: Duration::from_secs(3600), threads: 0, max_memory: 2 << 30 }
     }
+}
+
+/// The tool `name` run under `limits`' memory cap (util-linux's `prlimit`, in every Debian).
+fn tool(name: &str, limits: &Limits) -> Command {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--as={}", limits.max_memory)).arg("--").arg(name);
+    cmd
+}
+
+/// Whether a tool's errors say it ran out of the memory it was given.
+fn out_of_memory(errors: &str) -> bool {
+    ["Cannot allocate memory", "failed to map segment", "Resource temporarily unavailable", "out of memory"]
+        .iter()
+        .any(|m| errors.contains(m))
+}
+
+fn memory_refusal(limits: &Limits) -> DecodeError {
+    DecodeError::TooLarge(format!("decoding needs more than the {} MiB a decoder may take", limits.max_memory >> 20))
 }
 
 /// Where the video is.
@@ -151,8 +173,8 @@ struct Probe {
     seconds: Option<f64>,
 }
 
-fn probe(source: &Source, deadline: Instant) -> Result<Probe, DecodeError> {
-    let mut cmd = Command::new("ffprobe");
+fn probe(source: &Source, deadline: Instant, limits: &Limits) -> Result<Probe, DecodeError> {
+    let mut cmd = tool("ffprobe", limits);
     cmd.args(["-v", "error", "-select_streams", "v:0"]).args([
         "-show_entries",
         "stream=width,height,avg_frame_rate,r_frame_rate,pix_fmt,duration:format=duration",
@@ -163,6 +185,9 @@ fn probe(source: &Source, deadline: Instant) -> Result<Probe, DecodeError> {
     let Finished { status, killed, out, errors } = run_to_end(&mut cmd, "ffprobe", deadline)?;
     if killed {
         return Err(DecodeError::TooSlow(0));
+    }
+    if !status.success() && out_of_memory(&errors) {
+        return Err(memory_refusal(limits));
     }
     if !status.success() {
         return Err(DecodeError::Unreadable(format!("not a video FFmpeg can read: {}", first_line(&errors))));
@@ -256,7 +281,7 @@ pub fn hash_scaled(
     let started = Instant::now();
     let deadline = started + limits.max_time;
     let source = Source::new(input)?;
-    let probe = probe(&source, deadline).map_err(|e| match e {
+    let probe = probe(&source, deadline, limits).map_err(|e| match e {
         DecodeError::TooSlow(_) => DecodeError::TooSlow(limits.max_time.as_secs()),
         e => e,
     })?;
@@ -281,7 +306,7 @@ pub fn hash_scaled(
     }
     let every = sampling_step(&info, seconds_per_hash)?;
     let mut hasher = FrameHasher::new(info)?;
-    let mut cmd = Command::new("ffmpeg");
+    let mut cmd = tool("ffmpeg", limits);
     cmd.args(["-nostdin", "-v", "error", "-threads", &limits.threads.to_string()]);
     source.add_to(&mut cmd)?;
     cmd.args(["-map", "0:v:0", "-fps_mode", "passthrough"]);
@@ -346,6 +371,9 @@ pub fn hash_scaled(
     let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
     if killed {
         return Err(DecodeError::TooSlow(limits.max_time.as_secs()));
+    }
+    if out_of_memory(&errors) {
+        return Err(memory_refusal(limits));
     }
     outcome?;
     // FFmpeg decodes what it can of a damaged or truncated file and still exits 0; any error it
@@ -498,7 +526,7 @@ pub fn frame_png(input: Input<'_>, seconds: f64, width: u32, limits: &Limits) ->
     }
     let deadline = Instant::now() + limits.max_time;
     let source = Source::new(input)?;
-    let mut cmd = Command::new("ffmpeg");
+    let mut cmd = tool("ffmpeg", limits);
     cmd.args(["-nostdin", "-v", "error", "-threads", &limits.threads.to_string(), "-ss", &format!("{seconds:.3}")]);
     source.add_to(&mut cmd)?;
     cmd.args([

@@ -163,3 +163,36 @@ fn the_formats_platforms_receive_decode_from_memory_and_hash_alike() {
     }
     assert!(!tocsin_media::looks_like_video(b"\x89PNG\r\n\x1a\n"), "an image is not a video");
 }
+
+#[test]
+fn a_decoder_that_needs_more_memory_than_it_may_take_is_stopped_and_the_video_refused() {
+    // A 4K frame's decoder does not fit in 250 MB of address space (FFmpeg's libraries alone
+    // map about 300 MB); the same video decodes under the default cap.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = std::process::Command::new("ffmpeg")
+        .current_dir(dir.path())
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=3840x2160:rate=25:duration=1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "big.mp4",
+        ])
+        .status()
+        .expect("ffmpeg");
+    assert!(big.success());
+    let bytes = std::fs::read(dir.path().join("big.mp4")).expect("made");
+    let tight = Limits { max_memory: 250 << 20, ..Limits::default() };
+    let e = lines(Input::Memory(&bytes), &tight).expect_err("over the cap");
+    assert!(matches!(&e, DecodeError::TooLarge(why) if why.contains("250 MiB")), "{e}");
+    assert_eq!(lines(Input::Memory(&bytes), &Limits::default()).expect("fits under 2 GiB").len(), 25);
+}

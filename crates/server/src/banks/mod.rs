@@ -718,6 +718,7 @@ pub async fn scan(
             max_time: VIDEO_DECODE_TIME,
             // Parallelism comes from concurrent scans, one a core.
             threads: 1,
+            max_memory: tocsin_media::Limits::default().max_memory,
         };
         (Reading::Video(limits), state.config.scan_video_max_bytes)
     } else if lower.starts_with("image/") {
