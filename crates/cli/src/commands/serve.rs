@@ -102,6 +102,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOCSIN_SCAN_VIDEO_MAX_SECONDS", value_name = "SECONDS")]
     scan_video_max_seconds: Option<u64>,
 
+    /// Video scans at once, decoding or waiting; more are refused with 503 and Retry-After, so
+    /// that long videos never hold every place image scans need [default: one a core].
+    #[arg(long, env = "TOCSIN_SCAN_VIDEO_QUEUE", value_name = "N")]
+    scan_video_queue: Option<usize>,
+
     /// On an authority: the host ISPs' resolvers send blocked domains to, which serves the stop
     /// page [default: none, blocked domains do not resolve].
     #[arg(long, env = "TOCSIN_STOP_HOST", value_name = "HOST")]
@@ -151,6 +156,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         scan_max_pixels: args.scan_max_pixels,
         scan_video_max_bytes: args.scan_video_max_bytes,
         scan_video_max_seconds: args.scan_video_max_seconds,
+        scan_video_queue: args.scan_video_queue,
         stop_host: args.stop_host,
         rpz_zone: args.rpz_zone,
         max_connections: args.max_connections,

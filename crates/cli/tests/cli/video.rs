@@ -290,3 +290,58 @@ fn a_still_banked_as_an_image_is_found_inside_an_uploaded_video() {
     let kinds: Vec<&str> = result["signals"].as_array().expect("signals").iter().filter_map(|s| s["type"].as_str()).collect();
     assert_eq!(kinds, ["sha256", "md5", "vpdq"], "{result}");
 }
+
+#[test]
+fn video_scans_past_their_own_places_are_refused_while_images_are_still_scanned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = tocsin_in(dir.path(), &["admin", "token", "--data", ".", "--account", "tns", "--role", "admin"]).stdout.trim().to_owned();
+    let node = std::sync::Arc::new(Node::start(
+        dir.path(),
+        &["--role", "platform", "--origin", "http://127.0.0.1:9", "--scan-video-queue", "1"],
+        &[],
+    ));
+    // Ten minutes of small frames: seconds of decoding, during which the one video place is taken.
+    let long = ffmpeg(
+        workshop(),
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=30:duration=600",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
+        "long.mp4",
+    );
+    let first = {
+        let (node, admin, long) = (node.clone(), admin.clone(), long.clone());
+        // Tried again while a short scan below holds the place (its small upload may arrive
+        // first).
+        std::thread::spawn(move || {
+            loop {
+                let answer = scan(&node, &admin, "video/mp4", &long);
+                if answer.0 != 503 {
+                    return answer;
+                }
+            }
+        })
+    };
+    let image = std::fs::read(crate::helpers::data_dir().join("bridge-mods/aaa-orig.jpg")).expect("an image");
+    // Once the first video holds the place, a second video is refused and an image is not.
+    let refused = wait("a second video refused while the first decodes", || {
+        let (status, result) = scan(&node, &admin, "video/mp4", clip());
+        (status == 503).then_some(result)
+    });
+    assert_eq!(refused["status"], 503, "{refused}");
+    let (status, result) = scan(&node, &admin, "image/jpeg", &image);
+    assert_eq!(status, 200, "{result}");
+    assert!(!first.is_finished(), "the long video was still being decoded (else this test proves nothing)");
+    let (status, result) = first.join().expect("the first scan");
+    assert_eq!((status, result["verdict"].as_str()), (200, Some("none")), "{result}");
+    // Its place is back.
+    assert_eq!(scan(&node, &admin, "video/mp4", clip()).0, 200);
+}

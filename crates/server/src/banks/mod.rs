@@ -81,14 +81,21 @@ pub fn default_scan_max_pixels(workers: usize, memory: Option<u64>) -> u64 {
 /// still being decoded.
 struct ScanPlaces {
     state: Arc<State>,
+    /// Holds a place in the scan queue.
+    queued: bool,
+    /// Holds a hashing thread.
     working: bool,
+    /// Holds a video place.
+    video: bool,
 }
 
 impl Drop for ScanPlaces {
     fn drop(&mut self) {
-        self.state.banks.scan_queue.add_permits(1);
-        if self.working {
-            self.state.banks.scan_workers.add_permits(1);
+        let banks = &self.state.banks;
+        for (held, places) in [(self.queued, &banks.scan_queue), (self.working, &banks.scan_workers), (self.video, &banks.video_scans)] {
+            if held {
+                places.add_permits(1);
+            }
         }
     }
 }
@@ -730,10 +737,18 @@ pub async fn scan(
     if bytes.is_empty() {
         return Err(Problem::BadBody(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "empty body: send the content itself".to_owned()));
     }
+    // A video takes a video place first, given back with the others when its hashing ends:
+    // long decodes never fill every place that image scans need.
+    let video = matches!(reading, Reading::Video(_));
+    if video {
+        let Ok(place) = state.banks.video_scans.try_acquire() else { return Err(Problem::Busy) };
+        place.forget();
+    }
+    let mut places = ScanPlaces { state: state.clone(), queued: false, working: false, video };
     // A place in the queue or a clear "busy": never an unbounded pile of decodes.
     let Ok(queued) = state.banks.scan_queue.try_acquire() else { return Err(Problem::Busy) };
     queued.forget();
-    let mut places = ScanPlaces { state: state.clone(), working: false };
+    places.queued = true;
     state.banks.scan_workers.acquire().await.map_err(|_| Problem::Internal)?.forget();
     places.working = true;
     let upload = bytes.clone();
@@ -1124,6 +1139,8 @@ pub struct Runtime {
     pub scan_workers: tokio::sync::Semaphore,
     /// The most pixels a scanned image may have (`Config::scan_max_pixels`, or what fits memory).
     pub scan_max_pixels: u64,
+    /// Places for video scans (`Config::scan_video_queue`), taken before a general place.
+    pub video_scans: tokio::sync::Semaphore,
 }
 
 impl Runtime {
@@ -1137,6 +1154,7 @@ impl Runtime {
             scan_queue: tokio::sync::Semaphore::new(scan_workers() + config.scan_queue),
             scan_workers: tokio::sync::Semaphore::new(scan_workers()),
             scan_max_pixels,
+            video_scans: tokio::sync::Semaphore::new(config.scan_video_queue),
         }
     }
 }

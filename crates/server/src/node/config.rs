@@ -72,6 +72,9 @@ pub struct Partial {
     pub scan_video_max_bytes: Option<usize>,
     /// The longest video `/v1/scan` hashes, in seconds (an hour when unset).
     pub scan_video_max_seconds: Option<u64>,
+    /// Video scans at once, decoding or waiting, before more are refused with 503 (one a core
+    /// when unset), so that long videos cannot hold every place images need.
+    pub scan_video_queue: Option<usize>,
     /// The host resolvers send blocked domains to (the stop page); NXDOMAIN when unset.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, for zone transfers (`rpz.tocsin` when unset).
@@ -122,6 +125,7 @@ impl Partial {
             scan_max_pixels: self.scan_max_pixels.or(lower.scan_max_pixels),
             scan_video_max_bytes: self.scan_video_max_bytes.or(lower.scan_video_max_bytes),
             scan_video_max_seconds: self.scan_video_max_seconds.or(lower.scan_video_max_seconds),
+            scan_video_queue: self.scan_video_queue.or(lower.scan_video_queue),
             stop_host: self.stop_host.or(lower.stop_host),
             rpz_zone: self.rpz_zone.or(lower.rpz_zone),
             max_connections: self.max_connections.or(lower.max_connections),
@@ -177,6 +181,8 @@ pub struct Config {
     pub scan_video_max_bytes: usize,
     /// The longest video a scan hashes, in seconds.
     pub scan_video_max_seconds: u64,
+    /// Video scans at once, decoding or waiting; past them, 503.
+    pub scan_video_queue: usize,
     /// The host resolvers send blocked domains to (the stop page), if any.
     pub stop_host: Option<String>,
     /// The RPZ's zone name, lower case without the final dot.
@@ -223,6 +229,10 @@ impl Config {
             scan_max_pixels: p.scan_max_pixels.filter(|&n| n > 0),
             scan_video_max_bytes: p.scan_video_max_bytes.filter(|&n| n > 0).unwrap_or(256 << 20),
             scan_video_max_seconds: p.scan_video_max_seconds.filter(|&n| n > 0).unwrap_or(3600),
+            scan_video_queue: p
+                .scan_video_queue
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)),
             stop_host: p.stop_host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()),
             rpz_zone: p
                 .rpz_zone
